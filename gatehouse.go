@@ -1,0 +1,147 @@
+package gatehouse
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Version is the running build's version, set with -ldflags at release time.
+var Version = "0.1.0-dev"
+
+// Principal kinds.
+const (
+	PrincipalUser   = "user"
+	PrincipalAPIKey = "api_key"
+)
+
+// User is a person with an account. PasswordHash is empty for accounts that
+// only sign in through OAuth/SSO.
+type User struct {
+	ID            string
+	Email         string
+	Name          string
+	PasswordHash  string
+	EmailVerified bool
+	AvatarType    string // MIME type of the stored avatar, "" when none
+	AvatarVersion int64  // bumps on each upload so avatar URLs change
+	CurrentOrgID  string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// HasPassword reports whether the user can sign in with a password.
+func (u *User) HasPassword() bool { return u.PasswordHash != "" }
+
+// Session is one sign-in on one device. Only hashes of its tokens are kept.
+type Session struct {
+	ID               string
+	UserID           string
+	AccessHash       string
+	AccessExpiresAt  time.Time
+	RefreshHash      string
+	RefreshExpiresAt time.Time
+	IP               string
+	UserAgent        string
+	CreatedAt        time.Time
+	LastUsedAt       time.Time
+}
+
+// Actor is who performs a change: a user or an API key, with where it came from.
+type Actor struct {
+	Kind      string // PrincipalUser or PrincipalAPIKey; "" for the system
+	ID        string
+	Name      string
+	IP        string
+	UserAgent string
+	RequestID string
+}
+
+// AuditEvent records one change. Summary holds what changed, never secrets.
+type AuditEvent struct {
+	ID         string
+	OrgID      string // "" for events outside any organization
+	ActorKind  string
+	ActorID    string
+	ActorName  string
+	Action     string // "<resource>.<verb>", e.g. "invitation.created"
+	TargetType string
+	TargetID   string
+	Summary    json.RawMessage
+	IP         string
+	UserAgent  string
+	RequestID  string
+	CreatedAt  time.Time
+	Seq        int64
+	PrevHash   string
+	Hash       string
+}
+
+// Outbox message statuses.
+const (
+	MailQueued = "queued"
+	MailSent   = "sent"
+	MailFailed = "failed"
+)
+
+// MailMessage is an email as composed by a service, before encryption.
+type MailMessage struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+	// Kind and RefID let a resource find its mail's delivery status,
+	// e.g. Kind "invitation" with the invitation's id.
+	Kind  string
+	RefID string
+}
+
+// OutboxMessage is a queued email as the outbox holds it. Text and HTML are
+// filled only where the body was decrypted, and are empty once delivered.
+type OutboxMessage struct {
+	ID            string
+	To            string
+	Subject       string
+	Text          string
+	HTML          string
+	Kind          string
+	RefID         string
+	Status        string
+	Attempts      int
+	LastError     string
+	NextAttemptAt time.Time
+	CreatedAt     time.Time
+	SentAt        time.Time
+}
+
+// Pinger reports whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Principal is who a request acts as: a signed-in user (through a session)
+// or an API key.
+type Principal struct {
+	Kind      string // PrincipalUser or PrincipalAPIKey
+	UserID    string // the user, or the key's creator
+	SessionID string // for users
+	APIKeyID  string // for keys
+	OrgID     string // a key's organization
+	Name      string
+}
+
+// ID is the principal's own id: the user's or the key's.
+func (p *Principal) ID() string {
+	if p.Kind == PrincipalAPIKey {
+		return p.APIKeyID
+	}
+	return p.UserID
+}
+
+// Tokens are what a sign-in or refresh hands out, in clear this once.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    time.Duration
+	SessionID    string
+}

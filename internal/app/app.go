@@ -1,0 +1,187 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/gatehouse/gatehouse/internal/http/api"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
+	"github.com/gatehouse/gatehouse/internal/mail"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/postgres"
+	"github.com/gatehouse/gatehouse/internal/store/sqlite"
+)
+
+// Main is one running Gatehouse.
+type Main struct {
+	Config   Config
+	Log      *slog.Logger
+	Key      *secret.Key
+	Store    *store.Store
+	Services *service.Services
+	Worker   *mail.Worker
+	API      *api.Server
+	Registry *prometheus.Registry
+	// Now overrides the clock (tests).
+	Now func() time.Time
+	// Hasher overrides password hashing parameters (tests use cheap ones).
+	Hasher *secret.Hasher
+
+	server   *http.Server
+	listener net.Listener
+}
+
+// NewLogger returns the JSON logger with request ids.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(middleware.ContextHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
+}
+
+// Open connects storage and builds every part, without serving.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Log == nil {
+		m.Log = slog.Default()
+	}
+	var err error
+	if m.Config.SecretKey != "" {
+		m.Key, err = secret.NewKey(m.Config.SecretKey)
+	} else {
+		m.Key, err = secret.LoadOrCreateKeyFile(filepath.Join(m.Config.DataDir, "secret.key"))
+	}
+	if err != nil {
+		return fmt.Errorf("GATEHOUSE_SECRET_KEY: %w", err)
+	}
+	if m.Config.DatabaseURL != "" {
+		m.Store, err = postgres.Open(ctx, m.Config.DatabaseURL, m.Key)
+	} else {
+		m.Store, err = sqlite.Open(ctx, m.Config.DataDir, m.Key)
+	}
+	if err != nil {
+		return err
+	}
+	var sender mail.Sender = mail.LocalSender{}
+	if m.Config.SMTPURL != "" {
+		if sender, err = mail.NewSMTPSender(m.Config.SMTPURL, m.Config.MailFrom); err != nil {
+			return fmt.Errorf("GATEHOUSE_SMTP_URL: %w", err)
+		}
+	}
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(collectors.NewDBStatsCollector(m.Store.WriterDB(), "writer"))
+	if m.Store.ReaderDB() != m.Store.WriterDB() {
+		m.Registry.MustRegister(collectors.NewDBStatsCollector(m.Store.ReaderDB(), "reader"))
+	}
+	failures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_outbox_delivery_attempts_total",
+		Help: "Outbox delivery attempts by result (sent, retry, failed)."}, []string{"result"})
+	m.Registry.MustRegister(failures, newOutboxCollector(m.Store))
+	m.Worker = &mail.Worker{Store: m.Store, Sender: sender, Log: m.Log, Now: m.Now,
+		OnResult: func(sent, final bool) {
+			switch {
+			case sent:
+				failures.WithLabelValues("sent").Inc()
+			case final:
+				failures.WithLabelValues("failed").Inc()
+			default:
+				failures.WithLabelValues("retry").Inc()
+			}
+		}}
+	m.Services = service.New(m.Store, service.Config{
+		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake,
+	})
+	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
+		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.SMTPURL == ""}
+	return nil
+}
+
+// Handler is the HTTP handler of an opened Main.
+func (m *Main) Handler() http.Handler { return m.API.Handler() }
+
+// Start listens on the configured address and starts the mail worker.
+func (m *Main) Start() error {
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("GATEHOUSE_ADDR: %w", err)
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           m.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	m.Worker.Start()
+	go func() {
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Log.Error("serve", "err", err)
+		}
+	}()
+	m.Log.Info("gatehouse listening", "url", m.URL(), "database", m.Store.Dialect().Name(), "version", "dev", "dev_mailbox", m.API.DevMailbox)
+	return nil
+}
+
+// URL is where the started server answers.
+func (m *Main) URL() string {
+	if m.listener == nil {
+		return m.Config.BaseURL
+	}
+	addr := m.listener.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+}
+
+// Close shuts down gracefully: in-flight requests get until ctx ends, then
+// the mail worker stops and the database closes.
+func (m *Main) Close(ctx context.Context) error {
+	var errs []error
+	if m.server != nil {
+		errs = append(errs, m.server.Shutdown(ctx))
+	}
+	if m.Worker != nil {
+		m.Worker.Stop()
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// outboxCollector reports queue depth and failed messages at scrape time.
+type outboxCollector struct {
+	store          *store.Store
+	queued, failed *prometheus.Desc
+}
+
+func newOutboxCollector(s *store.Store) *outboxCollector {
+	return &outboxCollector{store: s,
+		queued: prometheus.NewDesc("gatehouse_outbox_queued", "Messages waiting in the outbox.", nil, nil),
+		failed: prometheus.NewDesc("gatehouse_outbox_failed", "Messages that failed for good.", nil, nil)}
+}
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.queued; ch <- c.failed }
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	q, f, err := c.store.R().MailQueueStats(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(q))
+	ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, float64(f))
+}

@@ -1,0 +1,56 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
+	"github.com/gatehouse/gatehouse/internal/http/respond"
+)
+
+type principalKey struct{}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// authed wraps a handler that needs a principal; without valid credentials
+// it answers 401.
+func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token := bearer(r)
+		if token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+			respond.Error(w, r, &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "unauthenticated",
+				Message: "Sign in first: send Authorization: Bearer <access token>."})
+			return
+		}
+		p, err := s.Services.Auth.Authenticate(r.Context(), token)
+		if err != nil {
+			if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token"`)
+			}
+			respond.Error(w, r, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		h(w, r, p)
+	}
+}
+
+// actor describes who makes a request, for audit events.
+func actor(r *http.Request, p *gatehouse.Principal) gatehouse.Actor {
+	a := gatehouse.Actor{IP: clientIP(r), UserAgent: r.UserAgent(), RequestID: middleware.RequestID(r.Context())}
+	if p != nil {
+		a.Kind, a.ID, a.Name = p.Kind, p.ID(), p.Name
+	}
+	return a
+}

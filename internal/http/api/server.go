@@ -1,0 +1,135 @@
+// Package api is Gatehouse's native HTTP API (/v1) plus the operational
+// endpoints (/, /health, /metrics, /openapi.json) and the development mailbox.
+// Handlers decode and validate transport details, call a service and write
+// the result; business rules live in internal/service.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
+	"github.com/gatehouse/gatehouse/internal/http/respond"
+	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Server routes the API.
+type Server struct {
+	Store      *store.Store
+	Services   *service.Services
+	Log        *slog.Logger
+	Registry   *prometheus.Registry
+	BaseURL    string
+	DevMailbox bool // serve /dev/mailbox and /dev/mail (only without SMTP)
+
+	mux     *http.ServeMux
+	routes  []string
+	metrics *middleware.Metrics
+	handler http.Handler
+}
+
+// Routes lists every registered pattern ("GET /v1/me"), for the OpenAPI test.
+func (s *Server) Routes() []string { return s.routes }
+
+// Handler builds the server's handler once.
+func (s *Server) Handler() http.Handler {
+	if s.handler != nil {
+		return s.handler
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	s.mux = http.NewServeMux()
+	s.metrics = middleware.NewMetrics(s.Registry)
+
+	s.handle("GET /{$}", s.handleWelcome)
+	s.handle("GET /health", s.handleHealth)
+	s.handle("GET /openapi.json", s.handleOpenAPI)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	if s.DevMailbox {
+		s.handle("GET /dev/mailbox", s.handleDevMailbox)
+		s.handle("GET /dev/mail", s.handleDevMailPage)
+	}
+	s.registerAuth()
+	s.registerMe()
+
+	s.handler = middleware.Log(s.Log, s.metrics.Observe, http.HandlerFunc(s.route))
+	return s.handler
+}
+
+// handle registers an API route and remembers it for the OpenAPI check.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.routes = append(s.routes, pattern)
+	s.mux.HandleFunc(pattern, h)
+}
+
+// route dispatches through the mux, turning its plain-text 404 and 405 into
+// problem documents.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &statusProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	switch probe.status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		respond.Error(w, r, gatehouse.Errorf(gatehouse.EMETHOD, "Method %s is not allowed here; allowed: %s.", r.Method, probe.header.Get("Allow")))
+	case http.StatusNotFound, 0:
+		respond.Error(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such endpoint."))
+	default:
+		// A redirect (such as path cleaning): pass it on.
+		for k, v := range probe.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(probe.status)
+	}
+}
+
+// statusProbe captures what the mux would answer for an unmatched request.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(status int)      { p.status = status }
+
+func (s *Server) handleWelcome(w http.ResponseWriter, r *http.Request) {
+	respond.JSON(w, http.StatusOK, map[string]string{"name": "gatehouse", "version": gatehouse.Version})
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		s.Log.WarnContext(r.Context(), "health: database down", "err", err)
+		respond.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "down"})
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+}
+
+// clientIP is the peer address without its port. Gatehouse does not trust
+// X-Forwarded-For unless told to, since a client can set it.
+func clientIP(r *http.Request) string {
+	addr := r.RemoteAddr
+	if i := strings.LastIndexByte(addr, ':'); i > 0 {
+		addr = addr[:i]
+	}
+	return strings.Trim(addr, "[]")
+}

@@ -1,0 +1,167 @@
+// Package middleware holds the small, explicit wrappers every request goes
+// through: request ids, access logs, panic recovery and metrics.
+package middleware
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/respond"
+)
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+func init() { respond.RequestIDFunc = RequestID }
+
+// RequestID returns the request's id, "" outside a request.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// WithRequestID returns ctx carrying id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// validRequestID accepts a client's id only when it is short and plain, so
+// it cannot inject anything into logs.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Recorder remembers the status and size written through it.
+type Recorder struct {
+	http.ResponseWriter
+	Status int
+	Bytes  int
+}
+
+func (r *Recorder) WriteHeader(status int) {
+	if r.Status == 0 {
+		r.Status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *Recorder) Write(b []byte) (int, error) {
+	if r.Status == 0 {
+		r.Status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.Bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Observe is called once per request with its route pattern, status and
+// duration (metrics hook).
+type Observe func(r *http.Request, route string, status int, d time.Duration)
+
+// Log assigns the request id, recovers panics as a problem+json 500, logs one
+// JSON access line per request and reports to observe. Routes are logged by
+// their pattern: a path may carry a secret (an invitation token), so a path
+// with wildcards is never logged, nor any query string.
+func Log(log *slog.Logger, observe Observe, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(WithRequestID(r.Context(), id))
+		rec := &Recorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if rec.Status == 0 {
+					respond.Error(rec, r, gatehouse.Internal(fmt.Errorf("panic: %v", p)))
+				}
+			}
+			status := rec.Status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			d := time.Since(start)
+			route := Route(r)
+			attrs := []slog.Attr{
+				slog.String("method", r.Method),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Int("bytes", rec.Bytes),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				slog.String("remote", r.RemoteAddr),
+			}
+			if route != "" && !strings.Contains(route, "{") {
+				attrs = append(attrs, slog.String("path", r.URL.Path))
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			if observe != nil {
+				observe(r, route, status, d)
+			}
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// Route returns the request's matched pattern without its method, or
+// "unmatched".
+func Route(r *http.Request) string {
+	p := r.Pattern
+	if p == "" {
+		return "unmatched"
+	}
+	if _, after, ok := strings.Cut(p, " "); ok {
+		return after
+	}
+	return p
+}
+
+// ContextHandler adds the request id to every log record made with a
+// request's context.
+type ContextHandler struct{ slog.Handler }
+
+func (h ContextHandler) Handle(ctx context.Context, rec slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		rec.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, rec)
+}
+
+func (h ContextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return ContextHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h ContextHandler) WithGroup(name string) slog.Handler {
+	return ContextHandler{h.Handler.WithGroup(name)}
+}

@@ -1,0 +1,232 @@
+// Package respond writes Gatehouse's HTTP responses: JSON bodies, RFC 9457
+// problem documents (the one place where error codes become statuses) and
+// strict JSON request decoding.
+package respond
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// MaxBodyBytes caps JSON request bodies.
+const MaxBodyBytes = 1 << 20
+
+// statuses maps each error code to its HTTP status: the only such table.
+var statuses = map[string]int{
+	gatehouse.EINVALID:        http.StatusBadRequest,
+	gatehouse.EUNAUTHORIZED:   http.StatusUnauthorized,
+	gatehouse.EFORBIDDEN:      http.StatusForbidden,
+	gatehouse.ENOTFOUND:       http.StatusNotFound,
+	gatehouse.EMETHOD:         http.StatusMethodNotAllowed,
+	gatehouse.ECONFLICT:       http.StatusConflict,
+	gatehouse.EGONE:           http.StatusGone,
+	gatehouse.ETOOLARGE:       http.StatusRequestEntityTooLarge,
+	gatehouse.EUNSUPPORTED:    http.StatusUnsupportedMediaType,
+	gatehouse.ERATELIMITED:    http.StatusTooManyRequests,
+	gatehouse.EINTERNAL:       http.StatusInternalServerError,
+	gatehouse.ENOTIMPLEMENTED: http.StatusNotImplemented,
+	gatehouse.EUNAVAILABLE:    http.StatusServiceUnavailable,
+}
+
+// Status returns the HTTP status for an error code.
+func Status(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorCode returns the domain error code for an HTTP status (for dialects
+// that start from a status).
+func ErrorCode(status int) string {
+	for code, s := range statuses {
+		if s == status {
+			return code
+		}
+	}
+	return gatehouse.EINTERNAL
+}
+
+// JSON writes v with the given status.
+func JSON(w http.ResponseWriter, status int, v any) {
+	WriteJSON(w, status, "application/json", v)
+}
+
+// WriteJSON writes v with a content type of the caller's choice.
+func WriteJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"status":500}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// NoContent answers 204.
+func NoContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type   string                 `json:"type"`
+	Title  string                 `json:"title"`
+	Status int                    `json:"status"`
+	Detail string                 `json:"detail,omitempty"`
+	Code   string                 `json:"code"`
+	Errors []gatehouse.FieldError `json:"errors,omitempty"`
+	// RequestID lets a user quote the request when reporting a problem.
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// MakeProblem builds the problem document for err (without logging).
+func MakeProblem(err error, requestID string) (Problem, *gatehouse.Error) {
+	e := gatehouse.AsError(err)
+	status := Status(e.Code)
+	code := e.Code
+	if e.Reason != "" {
+		code = e.Reason
+	}
+	return Problem{
+		Type:      "urn:gatehouse:problem:" + code,
+		Title:     http.StatusText(status),
+		Status:    status,
+		Detail:    e.Message,
+		Code:      code,
+		Errors:    e.Fields,
+		RequestID: requestID,
+	}, e
+}
+
+// RequestIDFunc returns the request id of a context; set by the middleware
+// package so that this package need not import it.
+var RequestIDFunc = func(ctx context.Context) string { return "" }
+
+// Error writes err as application/problem+json. Internal causes are logged
+// with the request id and never sent.
+func Error(w http.ResponseWriter, r *http.Request, err error) {
+	p, e := MakeProblem(err, RequestIDFunc(r.Context()))
+	if p.Status >= 500 {
+		slog.ErrorContext(r.Context(), "request failed", "code", e.Code, "err", e)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	body := map[string]any{}
+	b, _ := json.Marshal(p)
+	_ = json.Unmarshal(b, &body)
+	for k, v := range e.Extra {
+		if _, taken := body[k]; !taken {
+			body[k] = v
+		}
+	}
+	WriteJSON(w, p.Status, "application/problem+json", body)
+}
+
+// Decode reads a JSON body into v strictly: at most MaxBodyBytes, a JSON
+// content type, no unknown fields, nothing after the value. An empty body
+// leaves v as it is, so a POST needing nothing needs no content type.
+func Decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return DecodeLimit(w, r, v, MaxBodyBytes)
+}
+
+// DecodeLimit is Decode with another size limit.
+func DecodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	if r.ContentLength > limit {
+		return tooLarge(limit)
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	first := make([]byte, 1)
+	n, err := io.ReadFull(body, first)
+	if n == 0 {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(limit)
+		}
+		return nil // empty body
+	}
+	if !IsJSONContentType(r.Header.Get("Content-Type")) {
+		return gatehouse.Errorf(gatehouse.EUNSUPPORTED, "The request body must be JSON (Content-Type: application/json).")
+	}
+	dec := json.NewDecoder(io.MultiReader(strings.NewReader(string(first)), body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err, limit)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(limit)
+		}
+		return gatehouse.Invalid("The request body must hold one JSON value only.")
+	}
+	return nil
+}
+
+// IsJSONContentType accepts application/json and any +json type.
+func IsJSONContentType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+func tooLarge(limit int64) error {
+	return gatehouse.Errorf(gatehouse.ETOOLARGE, "The request body is larger than %d bytes.", limit)
+}
+
+func decodeError(err error, limit int64) error {
+	var (
+		mbe *http.MaxBytesError
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return tooLarge(limit)
+	case errors.As(err, &syn):
+		return gatehouse.Invalid(fmt.Sprintf("Malformed JSON at byte %d.", syn.Offset))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return gatehouse.Invalid("Malformed JSON: the body ends too soon.")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return gatehouse.Invalid("A field has the wrong type.", gatehouse.FieldError{
+			Field: field, Message: fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return gatehouse.Invalid("The request has an unknown field.", gatehouse.FieldError{Field: name, Message: "is not a known field"})
+	default:
+		return gatehouse.Invalid("Malformed JSON.")
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct", "ptr":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "a number"
+	}
+	return "another type"
+}

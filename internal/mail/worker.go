@@ -1,0 +1,169 @@
+package mail
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Worker delivers the outbox. Several workers, in one process or many, may
+// share a database: each claims messages under a lease, so a message goes out
+// once.
+type Worker struct {
+	Store       *store.Store
+	Sender      Sender
+	Log         *slog.Logger
+	Interval    time.Duration // how often to look for due mail
+	Lease       time.Duration // how long a claim holds
+	MaxAttempts int
+	BaseBackoff time.Duration // doubled after each failure, with jitter
+	MaxBackoff  time.Duration
+	Batch       int
+	Now         func() time.Time
+
+	// OnResult, when set, observes each attempt (for metrics).
+	OnResult func(sent bool, final bool)
+
+	wake chan struct{}
+	stop context.CancelFunc
+	done sync.WaitGroup
+}
+
+func (w *Worker) defaults() {
+	if w.Interval == 0 {
+		w.Interval = 2 * time.Second
+	}
+	if w.Lease == 0 {
+		w.Lease = 2 * time.Minute
+	}
+	if w.MaxAttempts == 0 {
+		w.MaxAttempts = 8
+	}
+	if w.BaseBackoff == 0 {
+		w.BaseBackoff = 10 * time.Second
+	}
+	if w.MaxBackoff == 0 {
+		w.MaxBackoff = time.Hour
+	}
+	if w.Batch == 0 {
+		w.Batch = 20
+	}
+	if w.Now == nil {
+		w.Now = store.Now
+	}
+	if w.Log == nil {
+		w.Log = slog.Default()
+	}
+	if w.wake == nil {
+		w.wake = make(chan struct{}, 1)
+	}
+}
+
+// Start runs the worker until Stop.
+func (w *Worker) Start() {
+	w.defaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stop = cancel
+	w.done.Add(1)
+	go func() {
+		defer w.done.Done()
+		t := time.NewTicker(w.Interval)
+		defer t.Stop()
+		for {
+			if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
+				w.Log.Error("outbox: delivery round failed", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			case <-w.wake:
+			}
+		}
+	}()
+}
+
+// Wake asks a started worker to look for mail now (after a commit).
+func (w *Worker) Wake() {
+	if w == nil || w.wake == nil {
+		return
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stop ends the worker, letting a send under way finish.
+func (w *Worker) Stop() {
+	if w.stop != nil {
+		w.stop()
+		w.done.Wait()
+	}
+}
+
+// RunOnce claims and delivers one batch; it returns how many were sent.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	w.defaults()
+	var claimed int
+	var sent int
+	err := w.Store.Tx(ctx, func(tx *store.Conn) error {
+		ms, err := tx.ClaimMail(ctx, w.Now(), w.Lease, w.Batch)
+		claimed = len(ms)
+		if err != nil {
+			return err
+		}
+		// Deliver after the claim commits, so other workers see the lease.
+		tx.AfterCommit(func() {
+			for _, m := range ms {
+				// A send under way finishes even when Stop is called.
+				sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+				serr := w.Sender.Send(sendCtx, m)
+				cancel()
+				now := w.Now()
+				var uerr error
+				if serr == nil {
+					sent++
+					uerr = w.Store.Tx(context.WithoutCancel(ctx), func(tx *store.Conn) error {
+						return tx.MarkMailSent(ctx, m.ID, now, w.Sender.Remote())
+					})
+					w.observe(true, false)
+				} else {
+					final := m.Attempts >= w.MaxAttempts
+					next := now.Add(w.backoff(m.Attempts))
+					w.Log.Warn("outbox: delivery failed", "message_id", m.ID, "attempt", m.Attempts, "final", final, "err", serr)
+					uerr = w.Store.Tx(context.WithoutCancel(ctx), func(tx *store.Conn) error {
+						return tx.MarkMailFailed(ctx, m.ID, serr.Error(), next, final)
+					})
+					w.observe(false, final)
+				}
+				if uerr != nil {
+					w.Log.Error("outbox: recording delivery", "message_id", m.ID, "err", uerr)
+				}
+			}
+		})
+		return nil
+	})
+	if err == nil && claimed == w.Batch {
+		w.Wake() // more may be due
+	}
+	return sent, err
+}
+
+func (w *Worker) observe(sent, final bool) {
+	if w.OnResult != nil {
+		w.OnResult(sent, final)
+	}
+}
+
+// backoff grows exponentially from BaseBackoff with ±20% jitter.
+func (w *Worker) backoff(attempts int) time.Duration {
+	d := float64(w.BaseBackoff) * math.Pow(2, float64(max(0, attempts-1)))
+	d = min(d, float64(w.MaxBackoff))
+	return time.Duration(d * (0.8 + 0.4*rand.Float64()))
+}

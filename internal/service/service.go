@@ -1,0 +1,99 @@
+// Package service holds Gatehouse's business rules, one file per area. A
+// service validates input, decides (authorization included), and runs its
+// changes, their audit events and their mail in one store transaction.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Config is what the services need from the outside.
+type Config struct {
+	BaseURL string
+	Key     *secret.Key
+	Hasher  *secret.Hasher
+	// Now is the clock; tests move it.
+	Now func() time.Time
+	// MailQueued is called after a commit that queued mail (wakes the worker).
+	MailQueued func()
+}
+
+// Services bundles every area's service.
+type Services struct {
+	Auth *Auth
+}
+
+// New builds the services over one store.
+func New(st *store.Store, cfg Config) *Services {
+	if cfg.Now == nil {
+		cfg.Now = store.Now
+	}
+	if cfg.MailQueued == nil {
+		cfg.MailQueued = func() {}
+	}
+	if cfg.Hasher == nil {
+		cfg.Hasher = secret.NewHasher(secret.DefaultArgon2, 4)
+	}
+	base := &base{store: st, cfg: cfg}
+	return &Services{Auth: newAuth(base)}
+}
+
+// base is shared by every service.
+type base struct {
+	store *store.Store
+	cfg   Config
+}
+
+func (b *base) now() time.Time { return b.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// audit writes one event for actor inside tx.
+func (b *base) audit(ctx context.Context, tx *store.Conn, actor gatehouse.Actor, orgID, action, targetType, targetID string, summary any) error {
+	raw, err := json.Marshal(summary)
+	if err != nil {
+		return gatehouse.Internal(err)
+	}
+	if summary == nil {
+		raw = []byte(`{}`)
+	}
+	return tx.WriteAudit(ctx, &gatehouse.AuditEvent{
+		OrgID: orgID, ActorKind: actor.Kind, ActorID: actor.ID, ActorName: actor.Name,
+		Action: action, TargetType: targetType, TargetID: targetID, Summary: raw,
+		IP: actor.IP, UserAgent: actor.UserAgent, RequestID: actor.RequestID, CreatedAt: b.now(),
+	})
+}
+
+// mail queues a message inside tx and wakes the worker after commit.
+func (b *base) mail(ctx context.Context, tx *store.Conn, m gatehouse.MailMessage) error {
+	if _, err := tx.EnqueueMail(ctx, m, b.now()); err != nil {
+		return err
+	}
+	tx.AfterCommit(b.cfg.MailQueued)
+	return nil
+}
+
+// committed runs fn in a transaction that commits even when fn reports a
+// refusal: fn returns (refusal, err); err rolls back, refusal does not. It
+// serves changes that must stick although the request fails, such as
+// counting a wrong one-time code.
+func (b *base) committed(ctx context.Context, fn func(tx *store.Conn) (refusal error, err error)) error {
+	var refusal error
+	err := b.store.Tx(ctx, func(tx *store.Conn) error {
+		var err error
+		refusal, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
+}

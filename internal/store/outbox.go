@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+type mailBody struct {
+	Text string `json:"text"`
+	HTML string `json:"html"`
+}
+
+// EnqueueMail writes a message to the outbox, its body sealed by the store's
+// Box. Inside a transaction the message commits with the change that caused it.
+func (c *Conn) EnqueueMail(ctx context.Context, m gatehouse.MailMessage, now time.Time) (string, error) {
+	plain, err := json.Marshal(mailBody{Text: m.Text, HTML: m.HTML})
+	if err != nil {
+		return "", gatehouse.Internal(err)
+	}
+	sealed, err := c.s.box.Seal(plain)
+	if err != nil {
+		return "", gatehouse.Internal(fmt.Errorf("seal mail: %w", err))
+	}
+	id := uuid.Must(uuid.NewV7()).String()
+	_, err = c.exec(ctx, `INSERT INTO outbox (id, to_addr, subject, body, kind, ref_id, status, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7)`,
+		id, m.To, m.Subject, sealed, m.Kind, m.RefID, ts(now))
+	return id, err
+}
+
+const outboxColumns = `id, to_addr, subject, body, kind, ref_id, status, attempts, last_error, next_attempt_at, created_at, sent_at`
+
+func (c *Conn) scanOutbox(rows *sql.Rows) ([]*gatehouse.OutboxMessage, error) {
+	defer rows.Close()
+	var out []*gatehouse.OutboxMessage
+	for rows.Next() {
+		var m gatehouse.OutboxMessage
+		var body []byte
+		var next, created int64
+		var sent sql.NullInt64
+		if err := rows.Scan(&m.ID, &m.To, &m.Subject, &body, &m.Kind, &m.RefID, &m.Status, &m.Attempts, &m.LastError, &next, &created, &sent); err != nil {
+			return nil, c.wrap(err, "scan outbox")
+		}
+		m.NextAttemptAt, m.CreatedAt, m.SentAt = fromTS(next), fromTS(created), fromNullTS(sent)
+		if len(body) > 0 {
+			plain, err := c.s.box.Open(body)
+			if err != nil {
+				return nil, gatehouse.Internal(fmt.Errorf("open mail %s: %w", m.ID, err))
+			}
+			var b mailBody
+			if err := json.Unmarshal(plain, &b); err != nil {
+				return nil, gatehouse.Internal(err)
+			}
+			m.Text, m.HTML = b.Text, b.HTML
+		}
+		out = append(out, &m)
+	}
+	return out, c.wrap(rows.Err(), "outbox rows")
+}
+
+// ClaimMail leases up to limit due messages to one worker until now+lease.
+// A message leased by another worker is skipped, so each goes out once.
+func (c *Conn) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*gatehouse.OutboxMessage, error) {
+	rows, err := c.q.QueryContext(ctx, `UPDATE outbox SET locked_until = $1, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox
+			WHERE status = 'queued' AND next_attempt_at <= $2 AND locked_until <= $2
+			ORDER BY next_attempt_at LIMIT $3 `+c.s.dialect.SkipLocked()+`)
+		RETURNING `+outboxColumns, ts(now.Add(lease)), ts(now), limit)
+	if err != nil {
+		return nil, c.wrap(err, "claim mail")
+	}
+	return c.scanOutbox(rows)
+}
+
+// MarkMailSent records delivery. eraseBody drops the sealed body, as after a
+// real SMTP delivery; the development mailbox keeps it.
+func (c *Conn) MarkMailSent(ctx context.Context, id string, now time.Time, eraseBody bool) error {
+	q := `UPDATE outbox SET status = 'sent', sent_at = $2, last_error = '', locked_until = 0 WHERE id = $1`
+	if eraseBody {
+		q = `UPDATE outbox SET status = 'sent', sent_at = $2, last_error = '', locked_until = 0, body = NULL WHERE id = $1`
+	}
+	_, err := c.exec(ctx, q, id, ts(now))
+	return err
+}
+
+// MarkMailFailed records a failed attempt: retried at next, or failed for
+// good when final. The message and its body are kept either way.
+func (c *Conn) MarkMailFailed(ctx context.Context, id, lastErr string, next time.Time, final bool) error {
+	status := gatehouse.MailQueued
+	if final {
+		status = gatehouse.MailFailed
+	}
+	if len(lastErr) > 500 {
+		lastErr = lastErr[:500]
+	}
+	_, err := c.exec(ctx, `UPDATE outbox SET status = $2, last_error = $3, next_attempt_at = $4, locked_until = 0 WHERE id = $1`,
+		id, status, lastErr, ts(next))
+	return err
+}
+
+// ListMail returns messages newest first, bodies opened (the dev mailbox).
+func (c *Conn) ListMail(ctx context.Context, limit int) ([]*gatehouse.OutboxMessage, error) {
+	rows, err := c.q.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, c.wrap(err, "list mail")
+	}
+	return c.scanOutbox(rows)
+}
+
+// MailByID returns one outbox message.
+func (c *Conn) MailByID(ctx context.Context, id string) (*gatehouse.OutboxMessage, error) {
+	rows, err := c.q.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = $1`, id)
+	if err != nil {
+		return nil, c.wrap(err, "mail by id")
+	}
+	ms, err := c.scanOutbox(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "Message not found.")
+	}
+	return ms[0], nil
+}
+
+// LatestMailStatus returns the status of the newest message about a resource,
+// "" when there is none.
+func (c *Conn) LatestMailStatus(ctx context.Context, kind, refID string) (string, error) {
+	var status string
+	err := c.q.QueryRowContext(ctx, `SELECT status FROM outbox WHERE kind = $1 AND ref_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1`, kind, refID).Scan(&status)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return status, c.wrap(err, "latest mail status")
+}
+
+// MailQueueStats counts queued and failed messages, for metrics.
+func (c *Conn) MailQueueStats(ctx context.Context) (queued, failed int64, err error) {
+	err = c.q.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) FROM outbox`).Scan(&queued, &failed)
+	return queued, failed, c.wrap(err, "mail stats")
+}
