@@ -285,3 +285,47 @@ func earliest(a, b int32) int32 {
 	}
 	return a
 }
+
+// Reaches reports whether the set gives any right at all within project id:
+// owner, any area right on the project or on "*", or a grant on one of its
+// folders. A project the set does not reach is invisible to its holder.
+func (s *Set) Reaches(projectID string) bool {
+	if s.owner != 0 || s.star.any() {
+		return true
+	}
+	if p, ok := s.projIdx[projectID]; ok && s.proj[p].any() {
+		return true
+	}
+	for _, fi := range s.fOrder {
+		if s.tree.projects[s.tree.project[fi]] == projectID && s.fRefs[s.folders[fi]].any() {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadableFolders reports whether the set can read every folder of a
+// project through a project-level right (owner, or folders read on the
+// project or "*"), so listings need no per-folder filtering.
+func (s *Set) ReadableFolders(projectID string) bool {
+	ok, _ := s.Check(Project(projectID), gatehouse.AreaFolders, Read)
+	return ok
+}
+
+func (r *refs) any() bool {
+	for _, v := range r {
+		if v != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *areaRefs) any() bool {
+	for i := range a {
+		if a[i].any() {
+			return true
+		}
+	}
+	return false
+}

@@ -6,6 +6,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,7 +29,11 @@ type Config struct {
 
 // Services bundles every area's service.
 type Services struct {
-	Auth *Auth
+	Auth     *Auth
+	Access   *Access
+	Orgs     *Orgs
+	Projects *Projects
+	Folders  *Folders
 }
 
 // New builds the services over one store.
@@ -43,7 +48,15 @@ func New(st *store.Store, cfg Config) *Services {
 		cfg.Hasher = secret.NewHasher(secret.DefaultArgon2, 4)
 	}
 	base := &base{store: st, cfg: cfg}
-	return &Services{Auth: newAuth(base)}
+	access := newAccess(base)
+	projects := &Projects{base: base, access: access}
+	return &Services{
+		Auth:     newAuth(base),
+		Access:   access,
+		Orgs:     &Orgs{base: base, access: access},
+		Projects: projects,
+		Folders:  &Folders{base: base, access: access, projects: projects},
+	}
 }
 
 // base is shared by every service.
@@ -97,3 +110,5 @@ func (b *base) committed(ctx context.Context, fn func(tx *store.Conn) (refusal e
 	}
 	return refusal
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -10,12 +11,24 @@ import (
 // It fetches one row more than the limit so the caller knows whether a next
 // page exists. Tables using it have created_at and id columns.
 func keyset(q string, args []any, p gatehouse.PageRequest) (string, []any) {
+	return keysetOn(q, args, p, "created_at", "id")
+}
+
+// keysetOn is keyset with other column names (for joins).
+func keysetOn(q string, args []any, p gatehouse.PageRequest, createdCol, idCol string) (string, []any) {
 	if p.After != nil {
 		args = append(args, p.After.CreatedAt.UnixMicro(), p.After.ID)
 		n := len(args)
-		q += fmt.Sprintf(" AND (created_at < $%d OR (created_at = $%d AND id < $%d))", n-1, n-1, n)
+		q += fmt.Sprintf(" AND (%[1]s < $%[3]d OR (%[1]s = $%[3]d AND %[2]s < $%[4]d))", createdCol, idCol, n-1, n)
 	}
 	args = append(args, p.FetchLimit())
-	q += fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT $%d", len(args))
+	q += fmt.Sprintf(" ORDER BY %s DESC, %s DESC LIMIT $%d", createdCol, idCol, len(args))
 	return q, args
 }
+
+// escapeLike escapes LIKE wildcards so user input matches literally.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func lower(s string) string { return strings.ToLower(s) }

@@ -39,6 +39,7 @@ type Store struct {
 	dialect Dialect
 	box     Box
 	closers []func() error
+	subs    subscribers
 }
 
 // New wraps opened connections. On PostgreSQL writer and reader are one pool.

@@ -63,6 +63,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.registerAuth()
 	s.registerMe()
+	s.registerOrgs()
+	s.registerProjects()
+	s.registerFolders()
 
 	s.handler = middleware.Log(s.Log, s.metrics.Observe, http.HandlerFunc(s.route))
 	return s.handler

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -41,5 +43,59 @@ func Open(ctx context.Context, url string, box store.Box) (*store.Store, error) 
 		s.Close()
 		return nil, err
 	}
+	startListener(s, cfg)
 	return s, nil
+}
+
+// startListener keeps one connection listening for other processes'
+// invalidations and dispatches them; it stops when the store closes.
+func startListener(s *store.Store, cfg *pgx.ConnConfig) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.OnClose(func() error {
+		cancel()
+		<-done
+		return nil
+	})
+	go func() {
+		defer close(done)
+		backoff := 100 * time.Millisecond
+		first := true
+		for ctx.Err() == nil {
+			err := listen(ctx, s, cfg.Copy(), !first)
+			if ctx.Err() != nil {
+				return
+			}
+			first = false
+			slog.Warn("postgres: invalidation listener lost its connection; reconnecting", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 10*time.Second)
+		}
+	}()
+}
+
+func listen(ctx context.Context, s *store.Store, cfg *pgx.ConnConfig, flush bool) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+store.NotifyChannel); err != nil {
+		return err
+	}
+	if flush {
+		// Messages sent while we were away are lost: forget everything.
+		s.Dispatch(store.FlushAll)
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		s.Dispatch(n.Payload)
+	}
 }
