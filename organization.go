@@ -52,3 +52,49 @@ type Folder struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// Invitation statuses. Only pending moves, to one of the others.
+const (
+	InvitationPending  = "pending"
+	InvitationAccepted = "accepted"
+	InvitationRejected = "rejected"
+	InvitationRevoked  = "revoked"
+	InvitationExpired  = "expired"
+)
+
+// Authentication methods an invitee signs in with.
+const (
+	AuthPassword = "password"
+	AuthSSO      = "sso"
+)
+
+// Invitation asks someone, by email, to join an organization with a role
+// and/or grants. Its token exists in clear only in the emailed link.
+type Invitation struct {
+	ID             string
+	OrgID          string
+	Email          string
+	Name           string
+	RoleID         string
+	Grants         []Grant
+	Authentication string
+	Status         string
+	TokenHash      string
+	ValidDays      int
+	CreatedBy      string
+	UpdatedBy      string
+	AcceptedBy     string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ExpiresAt      time.Time
+	SentAt         time.Time
+}
+
+// EffectiveStatus is the status as of now: a pending invitation past its
+// expiry is expired even before anything records it.
+func (i *Invitation) EffectiveStatus(now time.Time) string {
+	if i.Status == InvitationPending && !now.Before(i.ExpiresAt) {
+		return InvitationExpired
+	}
+	return i.Status
+}

@@ -1,5 +1,7 @@
 package gatehouse
 
+import "time"
+
 // Permission grammar, as sent on the "Send invitation" page (seed 000) and
 // stored for members, roles and API keys. The rules that make a list valid
 // and the evaluation of a list live in internal/authz; this file only holds
@@ -86,6 +88,9 @@ type Role struct {
 	Description string  `json:"description"`
 	Grants      []Grant `json:"permissions"`
 	BuiltIn     bool    `json:"built_in"`
+	// Set for custom roles only.
+	CreatedAt time.Time `json:"-"`
+	UpdatedAt time.Time `json:"-"`
 }
 
 // Built-in role ids: fixed, so that every installation (and every client

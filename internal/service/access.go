@@ -19,6 +19,7 @@ type Access struct {
 	*base
 	mu    sync.RWMutex
 	trees map[string]*authz.Tree     // org id → folder tree
+	projs map[string]map[string]bool // org id → its project ids
 	sets  map[memberKey]*compiledSet // (org, user) → rights
 	// gen counts invalidations; a cache fill that raced with one is dropped.
 	gen atomic.Uint64
@@ -43,7 +44,7 @@ func treeChanged(orgID string) string           { return "tree:" + orgID }
 func sessionEnded(id string) string             { return "session:" + id }
 
 func newAccess(b *base) *Access {
-	a := &Access{base: b, trees: map[string]*authz.Tree{}, sets: map[memberKey]*compiledSet{}}
+	a := &Access{base: b, trees: map[string]*authz.Tree{}, projs: map[string]map[string]bool{}, sets: map[memberKey]*compiledSet{}}
 	b.store.Subscribe(a.invalidate)
 	return a
 }
@@ -63,8 +64,10 @@ func (a *Access) invalidate(msg string) {
 		delete(a.sets, memberKey{org, user})
 	case "tree":
 		delete(a.trees, rest) // sets recompile against the new tree on use
+		delete(a.projs, rest)
 	case "org":
 		delete(a.trees, rest)
+		delete(a.projs, rest)
 		for k := range a.sets {
 			if k.org == rest {
 				delete(a.sets, k)
@@ -72,6 +75,7 @@ func (a *Access) invalidate(msg string) {
 		}
 	default: // store.FlushAll and anything unknown
 		a.trees = map[string]*authz.Tree{}
+		a.projs = map[string]map[string]bool{}
 		a.sets = map[memberKey]*compiledSet{}
 	}
 }
@@ -100,6 +104,32 @@ func (a *Access) Tree(ctx context.Context, orgID string) (*authz.Tree, error) {
 	}
 	a.mu.Unlock()
 	return t, nil
+}
+
+// ProjectExists reports whether id is a project of the organization, from
+// a per-organization cache dropped whenever projects or folders change.
+func (a *Access) ProjectExists(ctx context.Context, orgID, id string) (bool, error) {
+	a.mu.RLock()
+	ids, ok := a.projs[orgID]
+	a.mu.RUnlock()
+	if ok {
+		return ids[id], nil
+	}
+	gen := a.gen.Load()
+	list, err := a.store.R().OrgProjectIDs(ctx, orgID)
+	if err != nil {
+		return false, err
+	}
+	ids = make(map[string]bool, len(list))
+	for _, p := range list {
+		ids[p] = true
+	}
+	a.mu.Lock()
+	if a.gen.Load() == gen {
+		a.projs[orgID] = ids
+	}
+	a.mu.Unlock()
+	return ids[id], nil
 }
 
 var errOrgNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Organization not found.")

@@ -122,7 +122,10 @@ func (s *Projects) Create(ctx context.Context, c *Caller, in ProjectInput) (*gat
 		if err := tx.CreateProject(ctx, p); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, c.Actor, c.OrgID, "project.created", "project", p.ID, map[string]any{"name": p.Name})
+		if err := s.audit(ctx, tx, c.Actor, c.OrgID, "project.created", "project", p.ID, map[string]any{"name": p.Name}); err != nil {
+			return err
+		}
+		return tx.Notify(ctx, treeChanged(c.OrgID))
 	})
 	return p, err
 }

@@ -29,11 +29,14 @@ type Config struct {
 
 // Services bundles every area's service.
 type Services struct {
-	Auth     *Auth
-	Access   *Access
-	Orgs     *Orgs
-	Projects *Projects
-	Folders  *Folders
+	Auth        *Auth
+	Access      *Access
+	Orgs        *Orgs
+	Projects    *Projects
+	Folders     *Folders
+	Roles       *Roles
+	Invitations *Invitations
+	Members     *Members
 }
 
 // New builds the services over one store.
@@ -50,12 +53,18 @@ func New(st *store.Store, cfg Config) *Services {
 	base := &base{store: st, cfg: cfg}
 	access := newAccess(base)
 	projects := &Projects{base: base, access: access}
+	auth := newAuth(base)
+	roles := newRoles(base, access)
+	invitations := newInvitations(base, access, roles, auth)
 	return &Services{
-		Auth:     newAuth(base),
-		Access:   access,
-		Orgs:     &Orgs{base: base, access: access},
-		Projects: projects,
-		Folders:  &Folders{base: base, access: access, projects: projects},
+		Auth:        auth,
+		Access:      access,
+		Orgs:        &Orgs{base: base, access: access},
+		Projects:    projects,
+		Folders:     &Folders{base: base, access: access, projects: projects},
+		Roles:       roles,
+		Invitations: invitations,
+		Members:     &Members{base: base, access: access, roles: roles, invitations: invitations},
 	}
 }
 

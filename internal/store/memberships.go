@@ -110,3 +110,23 @@ func (c *Conn) OwnerCount(ctx context.Context, orgID string) (int, error) {
 	err := c.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role_id = $2`, orgID, gatehouse.RoleOwnerID).Scan(&n)
 	return n, c.wrap(err, "owner count")
 }
+
+// OwnerCandidates lists the memberships that may hold owner rights: those
+// with a role or with an owner grant. Callers compile them to be sure.
+func (c *Conn) OwnerCandidates(ctx context.Context, orgID string) ([]*gatehouse.Membership, error) {
+	rows, err := c.q.QueryContext(ctx, `SELECT `+membershipColumns+` FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.org_id = $1 AND (m.role_id IS NOT NULL OR m.grants LIKE '%"owner"%')`, orgID)
+	if err != nil {
+		return nil, c.wrap(err, "owner candidates")
+	}
+	defer rows.Close()
+	var out []*gatehouse.Membership
+	for rows.Next() {
+		m, err := scanMembership(rows)
+		if err != nil {
+			return nil, c.wrap(err, "scan member")
+		}
+		out = append(out, m)
+	}
+	return out, c.wrap(rows.Err(), "members rows")
+}

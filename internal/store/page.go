@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
@@ -32,3 +33,5 @@ func escapeLike(s string) string {
 }
 
 func lower(s string) string { return strings.ToLower(s) }
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -95,3 +95,43 @@ func (c *Conn) ExistingProjects(ctx context.Context, orgID string, ids []string)
 	}
 	return found, c.wrap(rows.Err(), "rows")
 }
+
+// ProjectNames returns the names of the organization's projects among ids.
+func (c *Conn) ProjectNames(ctx context.Context, orgID string, ids []string) (map[string]string, error) {
+	names := map[string]string{}
+	if len(ids) == 0 {
+		return names, nil
+	}
+	q, args := inList(`SELECT id, name FROM projects WHERE org_id = $1 AND id IN `, []any{orgID}, ids)
+	rows, err := c.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, c.wrap(err, "project names")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, c.wrap(err, "scan name")
+		}
+		names[id] = name
+	}
+	return names, c.wrap(rows.Err(), "rows")
+}
+
+// OrgProjectIDs lists every project id of an organization.
+func (c *Conn) OrgProjectIDs(ctx context.Context, orgID string) ([]string, error) {
+	rows, err := c.q.QueryContext(ctx, `SELECT id FROM projects WHERE org_id = $1`, orgID)
+	if err != nil {
+		return nil, c.wrap(err, "project ids")
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, c.wrap(err, "scan id")
+		}
+		out = append(out, id)
+	}
+	return out, c.wrap(rows.Err(), "rows")
+}

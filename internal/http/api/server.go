@@ -66,6 +66,8 @@ func (s *Server) Handler() http.Handler {
 	s.registerOrgs()
 	s.registerProjects()
 	s.registerFolders()
+	s.registerInvitations()
+	s.registerMembers()
 
 	s.handler = middleware.Log(s.Log, s.metrics.Observe, http.HandlerFunc(s.route))
 	return s.handler

@@ -1,0 +1,746 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	mailer "github.com/gatehouse/gatehouse/internal/mail"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Invitation limits.
+const (
+	DefaultInvitationDays    = 7
+	MaxInvitationDays        = 30
+	DefaultInvitationsPerDay = 100
+	ResendInterval           = 5 * time.Minute
+	InvitationTokenBytes     = 32
+)
+
+// Invitations sends, manages and receives invitations.
+type Invitations struct {
+	*base
+	access *Access
+	roles  *Roles
+	auth   *Auth
+	showIP *Throttle
+}
+
+func newInvitations(b *base, access *Access, roles *Roles, auth *Auth) *Invitations {
+	return &Invitations{base: b, access: access, roles: roles, auth: auth, showIP: NewThrottle(2*time.Second, 30, b.now)}
+}
+
+// InviteInput is a new invitation.
+type InviteInput struct {
+	Email          string
+	Name           string
+	Role           string // id or name; "" for none
+	Grants         []gatehouse.Grant
+	Authentication string
+	ExpiresInDays  *int
+}
+
+// InvitationView is an invitation with what the API shows beside it.
+type InvitationView struct {
+	*gatehouse.Invitation
+	Role           *gatehouse.Role
+	EffectiveState string
+	DeliveryStatus string
+}
+
+func (s *Invitations) view(ctx context.Context, conn *store.Conn, inv *gatehouse.Invitation) (*InvitationView, error) {
+	v := &InvitationView{Invitation: inv, EffectiveState: inv.EffectiveStatus(s.now())}
+	if inv.RoleID != "" {
+		r, err := s.access.role(ctx, inv.OrgID, inv.RoleID)
+		if err != nil {
+			return nil, err
+		}
+		v.Role = r
+	}
+	st, err := conn.LatestMailStatus(ctx, "invitation", inv.ID)
+	if err != nil {
+		return nil, err
+	}
+	v.DeliveryStatus = st
+	return v, nil
+}
+
+// dailyLimit reads the organization's invitations_per_day setting.
+func dailyLimit(o *gatehouse.Organization) int {
+	var st struct {
+		PerDay *int `json:"invitations_per_day"`
+	}
+	if json.Unmarshal(o.Settings, &st) == nil && st.PerDay != nil && *st.PerDay > 0 {
+		return *st.PerDay
+	}
+	return DefaultInvitationsPerDay
+}
+
+// Create invites someone: members write, and nothing the inviter lacks.
+func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*InvitationView, error) {
+	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Write); err != nil {
+		return nil, err
+	}
+	email, eerr := ValidateEmail("email", in.Email)
+	name, nerr := validateName("name", in.Name, false)
+	var aerr, xerr, rerr *gatehouse.FieldError
+	switch in.Authentication {
+	case "":
+		in.Authentication = gatehouse.AuthPassword
+	case gatehouse.AuthPassword, gatehouse.AuthSSO:
+	default:
+		aerr = &gatehouse.FieldError{Field: "authentication", Message: "must be password or sso"}
+	}
+	days := DefaultInvitationDays
+	if in.ExpiresInDays != nil {
+		days = *in.ExpiresInDays
+		if days < 1 || days > MaxInvitationDays {
+			xerr = &gatehouse.FieldError{Field: "expires_in_days", Message: "must be from 1 to 30"}
+		}
+	}
+	if strings.TrimSpace(in.Role) == "" && len(in.Grants) == 0 {
+		rerr = &gatehouse.FieldError{Field: "permissions", Message: "give a role or at least one permission"}
+	}
+	if err := fields(eerr, nerr, aerr, xerr, rerr); err != nil {
+		return nil, err
+	}
+	var view *InvitationView
+	var token string
+	err := s.store.Tx(ctx, func(tx *store.Conn) error {
+		org, err := tx.OrgByID(ctx, c.OrgID)
+		if err != nil {
+			return err
+		}
+		if err := s.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
+			return err
+		}
+		var role *gatehouse.Role
+		if strings.TrimSpace(in.Role) != "" {
+			if role, err = s.roles.Resolve(ctx, tx, c.OrgID, strings.TrimSpace(in.Role)); err != nil {
+				return err
+			}
+		}
+		roleID := ""
+		if role != nil {
+			roleID = role.ID
+		}
+		req, err := s.access.Compile(ctx, c.OrgID, roleID, in.Grants)
+		if err != nil {
+			return err
+		}
+		if err := c.RequireCovers(req, "grant this access"); err != nil {
+			return err
+		}
+		if u, err := tx.UserByEmail(ctx, email); err == nil {
+			if _, err := tx.Membership(ctx, c.OrgID, u.ID); err == nil {
+				return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "already_member", Message: "This person is already a member of the organization."}
+			}
+		}
+		if p, err := tx.PendingInvitationFor(ctx, c.OrgID, email); err != nil {
+			return err
+		} else if p != nil {
+			if p.EffectiveStatus(s.now()) == gatehouse.InvitationPending {
+				return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "invitation_pending",
+					Message: "A pending invitation for this email already exists; resend or revoke it.", Extra: map[string]any{"existing_id": p.ID}}
+			}
+			// The old one has lapsed: record that, then invite afresh.
+			if err := s.expire(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		limit := dailyLimit(org)
+		n, oldest, err := tx.InvitationsSince(ctx, c.OrgID, now.Add(-24*time.Hour))
+		if err != nil {
+			return err
+		}
+		if n >= limit {
+			return rateLimited("The organization has sent its daily number of invitations; try again later.", oldest.Add(24*time.Hour).Sub(now))
+		}
+		token = secret.Token("", InvitationTokenBytes)
+		if in.Grants == nil {
+			in.Grants = []gatehouse.Grant{}
+		}
+		inv := &gatehouse.Invitation{
+			ID: newID(), OrgID: c.OrgID, Email: email, Name: name, RoleID: roleID, Grants: in.Grants,
+			Authentication: in.Authentication, Status: gatehouse.InvitationPending, TokenHash: secret.HashToken(token),
+			ValidDays: days, CreatedBy: c.Principal.UserID, UpdatedBy: c.Principal.UserID,
+			CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Duration(days) * 24 * time.Hour), SentAt: now,
+		}
+		if err := tx.CreateInvitation(ctx, inv); err != nil {
+			return err
+		}
+		if err := s.sendMail(ctx, tx, c, org, inv, role, token); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, c.Actor, c.OrgID, "invitation.created", "invitation", inv.ID, map[string]any{
+			"email": inv.Email, "role_id": roleID, "permissions": inv.Grants, "authentication": inv.Authentication, "expires_at": inv.ExpiresAt}); err != nil {
+			return err
+		}
+		view, err = s.view(ctx, tx, inv)
+		return err
+	})
+	return view, err
+}
+
+// sendMail queues the invitation email, the only place the token appears.
+func (s *Invitations) sendMail(ctx context.Context, tx *store.Conn, c *Caller, org *gatehouse.Organization, inv *gatehouse.Invitation, role *gatehouse.Role, token string) error {
+	access, err := s.Describe(ctx, tx, inv.OrgID, role, inv.Grants)
+	if err != nil {
+		return err
+	}
+	inviter := c.Actor.Name
+	if u, err := tx.UserByID(ctx, inv.CreatedBy); err == nil {
+		inviter = u.Name
+	}
+	m, err := mailer.Compose("invitation", inv.Email, map[string]any{
+		"Name": inv.Name, "InviterName": inviter, "OrgName": org.Name, "Access": access,
+		"Link": s.cfg.BaseURL + "/invitations/" + token, "ExpiresAt": inv.ExpiresAt.Format("2 January 2006 at 15:04 MST"),
+	})
+	if err != nil {
+		return gatehouse.Internal(err)
+	}
+	m.Kind, m.RefID = "invitation", inv.ID
+	return s.mail(ctx, tx, m)
+}
+
+// expire records that a pending invitation lapsed.
+func (s *Invitations) expire(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation) error {
+	ok, err := tx.SetInvitationStatus(ctx, inv.ID, gatehouse.InvitationExpired, "", s.now())
+	if err != nil || !ok {
+		return err
+	}
+	inv.Status = gatehouse.InvitationExpired
+	return s.audit(ctx, tx, gatehouse.Actor{}, inv.OrgID, "invitation.expired", "invitation", inv.ID, map[string]any{"email": inv.Email})
+}
+
+var errInvitationNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Invitation not found.")
+
+// List lists the organization's invitations: members read.
+func (s *Invitations) List(ctx context.Context, c *Caller, status, email string, page gatehouse.PageRequest) (gatehouse.Page[*InvitationView], error) {
+	var empty gatehouse.Page[*InvitationView]
+	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Read); err != nil {
+		return empty, err
+	}
+	switch status {
+	case "", gatehouse.InvitationPending, gatehouse.InvitationAccepted, gatehouse.InvitationRejected, gatehouse.InvitationRevoked, gatehouse.InvitationExpired:
+	default:
+		return empty, gatehouse.Invalid("Invalid status filter.", gatehouse.FieldError{Field: "status", Message: "must be pending, accepted, rejected, revoked or expired"})
+	}
+	conn := s.store.R()
+	invs, err := conn.ListInvitations(ctx, store.InvitationFilter{OrgID: c.OrgID, Status: status, Email: strings.TrimSpace(email), Now: s.now(), Page: page})
+	if err != nil {
+		return empty, err
+	}
+	pg := gatehouse.MakePage(invs, page, func(i *gatehouse.Invitation) gatehouse.Cursor {
+		return gatehouse.Cursor{CreatedAt: i.CreatedAt, ID: i.ID}
+	})
+	out := gatehouse.Page[*InvitationView]{NextCursor: pg.NextCursor, Items: make([]*InvitationView, 0, len(pg.Items))}
+	for _, inv := range pg.Items {
+		v, err := s.view(ctx, conn, inv)
+		if err != nil {
+			return empty, err
+		}
+		out.Items = append(out.Items, v)
+	}
+	return out, nil
+}
+
+// Get returns one invitation of the organization: members read.
+func (s *Invitations) Get(ctx context.Context, c *Caller, id string) (*InvitationView, error) {
+	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Read); err != nil {
+		return nil, err
+	}
+	if !authz.IsUUID(id) {
+		return nil, errInvitationNotFound
+	}
+	conn := s.store.R()
+	inv, err := conn.Invitation(ctx, c.OrgID, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(ctx, conn, inv)
+}
+
+func notPending(inv *gatehouse.Invitation, now time.Time, what string) error {
+	st := inv.EffectiveStatus(now)
+	return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "invitation_not_pending",
+		Message: "Only a pending invitation can be " + what + "; this one is " + st + ".", Extra: map[string]any{"invitation_status": st}}
+}
+
+// Revoke cancels a pending invitation; its link dies at once.
+func (s *Invitations) Revoke(ctx context.Context, c *Caller, id string) error {
+	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Write); err != nil {
+		return err
+	}
+	if !authz.IsUUID(id) {
+		return errInvitationNotFound
+	}
+	return s.store.Tx(ctx, func(tx *store.Conn) error {
+		inv, err := tx.Invitation(ctx, c.OrgID, id)
+		if err != nil {
+			return err
+		}
+		if inv.EffectiveStatus(s.now()) != gatehouse.InvitationPending {
+			return notPending(inv, s.now(), "revoked")
+		}
+		ok, err := tx.SetInvitationStatus(ctx, inv.ID, gatehouse.InvitationRevoked, c.Principal.UserID, s.now())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notPending(inv, s.now(), "revoked")
+		}
+		return s.audit(ctx, tx, c.Actor, c.OrgID, "invitation.revoked", "invitation", inv.ID, map[string]any{"email": inv.Email})
+	})
+}
+
+// Resend mails a pending invitation again with a new link (the old one
+// dies) and a restarted expiry; at most once per five minutes.
+func (s *Invitations) Resend(ctx context.Context, c *Caller, id string) (*InvitationView, error) {
+	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Write); err != nil {
+		return nil, err
+	}
+	if !authz.IsUUID(id) {
+		return nil, errInvitationNotFound
+	}
+	var view *InvitationView
+	err := s.store.Tx(ctx, func(tx *store.Conn) error {
+		inv, err := tx.Invitation(ctx, c.OrgID, id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if inv.EffectiveStatus(now) != gatehouse.InvitationPending {
+			return notPending(inv, now, "resent")
+		}
+		if wait := inv.SentAt.Add(ResendInterval).Sub(now); wait > 0 {
+			return rateLimited("This invitation was sent less than five minutes ago; wait before resending.", wait)
+		}
+		org, err := tx.OrgByID(ctx, c.OrgID)
+		if err != nil {
+			return err
+		}
+		var role *gatehouse.Role
+		if inv.RoleID != "" {
+			if role, err = s.access.role(ctx, c.OrgID, inv.RoleID); err != nil {
+				return err
+			}
+		}
+		token := secret.Token("", InvitationTokenBytes)
+		inv.TokenHash, inv.SentAt, inv.UpdatedBy = secret.HashToken(token), now, c.Principal.UserID
+		inv.ExpiresAt, inv.UpdatedAt = now.Add(time.Duration(inv.ValidDays)*24*time.Hour), now
+		if ok, err := tx.RenewInvitation(ctx, inv); err != nil || !ok {
+			if err == nil {
+				err = notPending(inv, now, "resent")
+			}
+			return err
+		}
+		if err := s.sendMail(ctx, tx, c, org, inv, role, token); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, c.Actor, c.OrgID, "invitation.resent", "invitation", inv.ID, map[string]any{"email": inv.Email, "expires_at": inv.ExpiresAt}); err != nil {
+			return err
+		}
+		view, err = s.view(ctx, tx, inv)
+		return err
+	})
+	return view, err
+}
+
+// gone is the 410 for a link that no longer works, stating why.
+func gone(status string) error {
+	msg := map[string]string{
+		gatehouse.InvitationExpired:  "This invitation has expired. Ask the person who invited you to send a new one.",
+		gatehouse.InvitationRevoked:  "This invitation was cancelled by the organization.",
+		gatehouse.InvitationAccepted: "This invitation has already been accepted.",
+		gatehouse.InvitationRejected: "This invitation was declined.",
+	}[status]
+	return &gatehouse.Error{Code: gatehouse.EGONE, Reason: "invitation_" + status, Message: msg, Extra: map[string]any{"invitation_status": status}}
+}
+
+// byToken finds a link's invitation; unknown → 404, dead → 410.
+func (s *Invitations) byToken(ctx context.Context, conn *store.Conn, token string) (*gatehouse.Invitation, error) {
+	if len(token) < 20 || len(token) > 100 {
+		return nil, errInvitationNotFound
+	}
+	inv, err := conn.InvitationByTokenHash(ctx, secret.HashToken(token))
+	if err != nil {
+		return nil, err
+	}
+	if st := inv.EffectiveStatus(s.now()); st != gatehouse.InvitationPending {
+		return inv, gone(st)
+	}
+	return inv, nil
+}
+
+// Preview is what the holder of a link sees before deciding.
+type Preview struct {
+	Invitation    *gatehouse.Invitation
+	OrgName       string
+	InviterName   string
+	Role          *gatehouse.Role
+	Access        []string
+	AccountExists bool
+	Status        string // as of now
+}
+
+// Show describes a link's invitation to anyone holding it (rate-limited per IP).
+func (s *Invitations) Show(ctx context.Context, actor gatehouse.Actor, token string) (*Preview, error) {
+	if err := s.showIP.Take(actor.IP, "Too many invitation look-ups from this address; try again later."); err != nil {
+		return nil, err
+	}
+	conn := s.store.R()
+	inv, err := s.byToken(ctx, conn, token)
+	if err != nil {
+		return nil, err
+	}
+	return s.preview(ctx, conn, inv)
+}
+
+func (s *Invitations) preview(ctx context.Context, conn *store.Conn, inv *gatehouse.Invitation) (*Preview, error) {
+	org, err := conn.OrgByID(ctx, inv.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	p := &Preview{Invitation: inv, OrgName: org.Name, Status: inv.EffectiveStatus(s.now())}
+	if u, err := conn.UserByID(ctx, inv.CreatedBy); err == nil {
+		p.InviterName = u.Name
+	}
+	if inv.RoleID != "" {
+		if p.Role, err = s.access.role(ctx, inv.OrgID, inv.RoleID); err != nil {
+			return nil, err
+		}
+	}
+	if p.Access, err = s.Describe(ctx, conn, inv.OrgID, p.Role, inv.Grants); err != nil {
+		return nil, err
+	}
+	_, err = conn.UserByEmail(ctx, inv.Email)
+	p.AccountExists = err == nil
+	return p, nil
+}
+
+// AcceptInput is the body of an accept: name and password only when the
+// invitee has no account yet.
+type AcceptInput struct {
+	Name     string
+	Password string
+}
+
+// AcceptResult is the membership made, and tokens when the accept created
+// the account.
+type AcceptResult struct {
+	Membership *gatehouse.Membership
+	User       *gatehouse.User
+	Tokens     *gatehouse.Tokens
+}
+
+// Accept joins the link's organization. Signed in, the account's verified
+// email must be the invitation's; not signed in, it creates the account
+// (verified: the link proved the mailbox) unless one exists already.
+func (s *Invitations) Accept(ctx context.Context, actor gatehouse.Actor, p *gatehouse.Principal, token string, in AcceptInput) (*AcceptResult, error) {
+	inv, err := s.byToken(ctx, s.store.R(), token)
+	if err != nil {
+		return nil, err
+	}
+	return s.accept(ctx, actor, p, inv.ID, in)
+}
+
+// AcceptByID accepts an invitation listed in GET /v1/me/invitations.
+func (s *Invitations) AcceptByID(ctx context.Context, actor gatehouse.Actor, p *gatehouse.Principal, id string) (*AcceptResult, error) {
+	if p.Kind != gatehouse.PrincipalUser {
+		return nil, errUserOnly
+	}
+	if err := s.mine(ctx, p, id); err != nil {
+		return nil, err
+	}
+	return s.accept(ctx, actor, p, id, AcceptInput{})
+}
+
+// mine checks that an invitation is addressed to the user's verified email.
+func (s *Invitations) mine(ctx context.Context, p *gatehouse.Principal, id string) error {
+	if !authz.IsUUID(id) {
+		return errInvitationNotFound
+	}
+	conn := s.store.R()
+	inv, err := conn.InvitationByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	u, err := conn.UserByID(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if !u.EmailVerified || store.NormalizeEmail(u.Email) != store.NormalizeEmail(inv.Email) {
+		return errInvitationNotFound
+	}
+	return nil
+}
+
+func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gatehouse.Principal, id string, in AcceptInput) (*AcceptResult, error) {
+	var res AcceptResult
+	var hash string
+	if p == nil && in.Password != "" {
+		// Hash outside the transaction: it is slow by design.
+		if ferr := validatePassword("password", in.Password); ferr != nil {
+			return nil, fields(ferr)
+		}
+		var err error
+		if hash, err = s.cfg.Hasher.Hash(ctx, in.Password); err != nil {
+			return nil, gatehouse.Internal(err)
+		}
+	}
+	err := s.committed(ctx, func(tx *store.Conn) (error, error) {
+		now := s.now()
+		inv, err := tx.InvitationByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if st := inv.EffectiveStatus(now); st != gatehouse.InvitationPending {
+			if st == gatehouse.InvitationExpired && inv.Status == gatehouse.InvitationPending {
+				return gone(st), s.expire(ctx, tx, inv)
+			}
+			return gone(st), nil
+		}
+		var u *gatehouse.User
+		if p != nil {
+			if p.Kind != gatehouse.PrincipalUser {
+				return errUserOnly, nil
+			}
+			if u, err = tx.UserByID(ctx, p.UserID); err != nil {
+				return nil, err
+			}
+			if store.NormalizeEmail(u.Email) != store.NormalizeEmail(inv.Email) {
+				return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "email_mismatch",
+					Message: "This invitation is for another email address. Sign out and open the link again, or sign in as " + inv.Email + "."}, nil
+			}
+			if !u.EmailVerified {
+				return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "email_not_verified", Message: "Verify your email address first, then accept."}, nil
+			}
+		} else {
+			existing, err := tx.UserByEmail(ctx, inv.Email)
+			if err == nil && existing != nil {
+				return &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "login_required",
+					Message: "An account exists for " + inv.Email + ": sign in, then accept.", Extra: map[string]any{"email": inv.Email}}, nil
+			}
+			if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				return nil, err
+			}
+			name, nerr := validateName("name", in.Name, true)
+			var perr *gatehouse.FieldError
+			if in.Password == "" {
+				perr = &gatehouse.FieldError{Field: "password", Message: "is required to create your account"}
+			}
+			if ferr := fields(nerr, perr); ferr != nil {
+				return ferr, nil
+			}
+			u = &gatehouse.User{ID: newID(), Email: inv.Email, Name: name, PasswordHash: hash, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return nil, err
+			}
+			a := actor
+			a.Kind, a.ID, a.Name = gatehouse.PrincipalUser, u.ID, u.Name
+			if err := s.audit(ctx, tx, a, "", "user.registered", "user", u.ID, map[string]any{"email": u.Email, "via": "invitation"}); err != nil {
+				return nil, err
+			}
+			if res.Tokens, err = s.auth.OpenSession(ctx, tx, actor, u); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := tx.Membership(ctx, inv.OrgID, u.ID); err == nil {
+			return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "already_member", Message: "You are already a member of this organization."}, nil
+		}
+		// The inviter must still hold what the invitation grants.
+		if refusal, err := s.checkInviter(ctx, tx, inv); refusal != nil || err != nil {
+			return refusal, err
+		}
+		won, err := tx.SetInvitationStatus(ctx, inv.ID, gatehouse.InvitationAccepted, u.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		if !won {
+			fresh, err := tx.InvitationByID(ctx, inv.ID)
+			if err != nil {
+				return nil, err
+			}
+			return gone(fresh.EffectiveStatus(now)), nil
+		}
+		m := &gatehouse.Membership{ID: newID(), OrgID: inv.OrgID, UserID: u.ID, RoleID: inv.RoleID, Grants: inv.Grants, InvitedBy: inv.CreatedBy, CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateMembership(ctx, m); err != nil {
+			return nil, err
+		}
+		if u.CurrentOrgID == "" {
+			if err := tx.SetCurrentOrg(ctx, u.ID, inv.OrgID, now); err != nil {
+				return nil, err
+			}
+			u.CurrentOrgID = inv.OrgID
+		}
+		a := actor
+		a.Kind, a.ID, a.Name = gatehouse.PrincipalUser, u.ID, u.Name
+		if err := s.audit(ctx, tx, a, inv.OrgID, "invitation.accepted", "invitation", inv.ID, map[string]any{"email": inv.Email}); err != nil {
+			return nil, err
+		}
+		if err := s.audit(ctx, tx, a, inv.OrgID, "member.added", "member", u.ID, map[string]any{"role_id": inv.RoleID, "permissions": inv.Grants, "invitation_id": inv.ID}); err != nil {
+			return nil, err
+		}
+		m.UserName, m.UserEmail = u.Name, u.Email
+		res.Membership, res.User = m, u
+		return nil, tx.Notify(ctx, memberChanged(inv.OrgID, u.ID))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// checkInviter revokes an invitation whose inviter no longer holds what it
+// grants, and says so.
+func (s *Invitations) checkInviter(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation) (refusal, err error) {
+	covered, err := s.inviterCovers(ctx, tx, inv)
+	if err != nil || covered {
+		return nil, err
+	}
+	if _, err := s.revokeForInviter(ctx, tx, inv); err != nil {
+		return nil, err
+	}
+	return gone(gatehouse.InvitationRevoked), nil
+}
+
+// inviterCovers reports whether the inviter still holds every right the
+// invitation grants (a removed inviter holds none).
+func (s *Invitations) inviterCovers(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation) (bool, error) {
+	m, err := tx.Membership(ctx, inv.OrgID, inv.CreatedBy)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	holder, err := s.access.Compile(ctx, inv.OrgID, m.RoleID, m.Grants)
+	if err != nil {
+		return false, err
+	}
+	if ok, _ := holder.Check(authz.Organization(), gatehouse.OrgMembers, authz.Write); !ok {
+		return false, nil
+	}
+	req, err := s.access.Compile(ctx, inv.OrgID, inv.RoleID, inv.Grants)
+	if err != nil {
+		return false, err
+	}
+	return authz.Covers(holder, req), nil
+}
+
+func (s *Invitations) revokeForInviter(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation) (bool, error) {
+	ok, err := tx.SetInvitationStatus(ctx, inv.ID, gatehouse.InvitationRevoked, "", s.now())
+	if err != nil || !ok {
+		return ok, err
+	}
+	return true, s.audit(ctx, tx, gatehouse.Actor{}, inv.OrgID, "invitation.revoked", "invitation", inv.ID,
+		map[string]any{"email": inv.Email, "reason": "inviter_lost_rights"})
+}
+
+// RevokeOrphaned revokes the pending invitations of an inviter whose rights
+// shrank (or who left); members call it inside their transaction.
+func (s *Invitations) RevokeOrphaned(ctx context.Context, tx *store.Conn, orgID, inviterID string) error {
+	invs, err := tx.PendingInvitationsBy(ctx, orgID, inviterID)
+	if err != nil {
+		return err
+	}
+	for _, inv := range invs {
+		covered, err := s.inviterCovers(ctx, tx, inv)
+		if err != nil {
+			return err
+		}
+		if !covered {
+			if _, err := s.revokeForInviter(ctx, tx, inv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Reject declines a link's invitation (signed in or not).
+func (s *Invitations) Reject(ctx context.Context, actor gatehouse.Actor, token string) error {
+	inv, err := s.byToken(ctx, s.store.R(), token)
+	if err != nil {
+		return err
+	}
+	return s.reject(ctx, actor, inv)
+}
+
+// RejectByID declines an invitation listed in GET /v1/me/invitations.
+func (s *Invitations) RejectByID(ctx context.Context, actor gatehouse.Actor, p *gatehouse.Principal, id string) error {
+	if p.Kind != gatehouse.PrincipalUser {
+		return errUserOnly
+	}
+	if err := s.mine(ctx, p, id); err != nil {
+		return err
+	}
+	inv, err := s.store.R().InvitationByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.reject(ctx, actor, inv)
+}
+
+func (s *Invitations) reject(ctx context.Context, actor gatehouse.Actor, inv *gatehouse.Invitation) error {
+	return s.committed(ctx, func(tx *store.Conn) (error, error) {
+		now := s.now()
+		if st := inv.EffectiveStatus(now); st != gatehouse.InvitationPending {
+			return gone(st), nil
+		}
+		ok, err := tx.SetInvitationStatus(ctx, inv.ID, gatehouse.InvitationRejected, actor.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			fresh, err := tx.InvitationByID(ctx, inv.ID)
+			if err != nil {
+				return nil, err
+			}
+			return gone(fresh.EffectiveStatus(now)), nil
+		}
+		return nil, s.audit(ctx, tx, actor, inv.OrgID, "invitation.rejected", "invitation", inv.ID, map[string]any{"email": inv.Email})
+	})
+}
+
+// MyInvitation is a pending invitation to the caller, with its preview.
+type MyInvitation = Preview
+
+// Mine lists live pending invitations to the caller's verified email.
+func (s *Invitations) Mine(ctx context.Context, p *gatehouse.Principal, page gatehouse.PageRequest) (gatehouse.Page[*Preview], error) {
+	var empty gatehouse.Page[*Preview]
+	if p.Kind != gatehouse.PrincipalUser {
+		return empty, errUserOnly
+	}
+	conn := s.store.R()
+	u, err := conn.UserByID(ctx, p.UserID)
+	if err != nil {
+		return empty, err
+	}
+	if !u.EmailVerified {
+		return gatehouse.Page[*Preview]{Items: []*Preview{}}, nil
+	}
+	invs, err := conn.PendingInvitationsTo(ctx, u.Email, s.now(), page)
+	if err != nil {
+		return empty, err
+	}
+	pg := gatehouse.MakePage(invs, page, func(i *gatehouse.Invitation) gatehouse.Cursor {
+		return gatehouse.Cursor{CreatedAt: i.CreatedAt, ID: i.ID}
+	})
+	out := gatehouse.Page[*Preview]{NextCursor: pg.NextCursor, Items: []*Preview{}}
+	for _, inv := range pg.Items {
+		pv, err := s.preview(ctx, conn, inv)
+		if err != nil {
+			return empty, err
+		}
+		out.Items = append(out.Items, pv)
+	}
+	return out, nil
+}

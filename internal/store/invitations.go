@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+const invitationColumns = `id, org_id, email, name, COALESCE(role_id, ''), grants, authentication, status, token_hash, valid_days,
+	created_by, updated_by, COALESCE(accepted_by, ''), created_at, updated_at, expires_at, sent_at`
+
+func scanInvitation(row interface{ Scan(...any) error }) (*gatehouse.Invitation, error) {
+	var i gatehouse.Invitation
+	var grants string
+	var created, updated, expires, sent int64
+	if err := row.Scan(&i.ID, &i.OrgID, &i.Email, &i.Name, &i.RoleID, &grants, &i.Authentication, &i.Status, &i.TokenHash, &i.ValidDays,
+		&i.CreatedBy, &i.UpdatedBy, &i.AcceptedBy, &created, &updated, &expires, &sent); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(grants), &i.Grants); err != nil {
+		return nil, err
+	}
+	i.CreatedAt, i.UpdatedAt, i.ExpiresAt, i.SentAt = fromTS(created), fromTS(updated), fromTS(expires), fromTS(sent)
+	return &i, nil
+}
+
+// CreateInvitation inserts an invitation; a pending one for the same
+// address in the organization is a conflict (reason "invitation_pending").
+func (c *Conn) CreateInvitation(ctx context.Context, i *gatehouse.Invitation) error {
+	grants, err := marshalGrants(i.Grants)
+	if err != nil {
+		return gatehouse.Internal(err)
+	}
+	_, err = c.exec(ctx, `INSERT INTO invitations (id, org_id, email, email_norm, name, role_id, grants, authentication, status, token_hash,
+		valid_days, created_by, updated_by, created_at, updated_at, expires_at, sent_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		i.ID, i.OrgID, i.Email, NormalizeEmail(i.Email), i.Name, nullStr(i.RoleID), grants, i.Authentication, i.Status, i.TokenHash,
+		i.ValidDays, i.CreatedBy, i.UpdatedBy, ts(i.CreatedAt), ts(i.UpdatedAt), ts(i.ExpiresAt), ts(i.SentAt))
+	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+		return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "invitation_pending", Message: "A pending invitation for this email already exists.", Cause: err}
+	}
+	return err
+}
+
+// Invitation returns an invitation of an organization.
+func (c *Conn) Invitation(ctx context.Context, orgID, id string) (*gatehouse.Invitation, error) {
+	i, err := scanInvitation(c.q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE org_id = $1 AND id = $2`, orgID, id))
+	return i, notFound(c.wrap(err, "invitation"), "Invitation")
+}
+
+// InvitationByID returns an invitation whatever its organization (callers
+// check the organization themselves).
+func (c *Conn) InvitationByID(ctx context.Context, id string) (*gatehouse.Invitation, error) {
+	i, err := scanInvitation(c.q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE id = $1`, id))
+	return i, notFound(c.wrap(err, "invitation"), "Invitation")
+}
+
+// InvitationByTokenHash finds the invitation a link's token belongs to.
+func (c *Conn) InvitationByTokenHash(ctx context.Context, h string) (*gatehouse.Invitation, error) {
+	i, err := scanInvitation(c.q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE token_hash = $1`, h))
+	return i, notFound(c.wrap(err, "invitation by token"), "Invitation")
+}
+
+// PendingInvitationFor returns the pending invitation to an address, or nil.
+func (c *Conn) PendingInvitationFor(ctx context.Context, orgID, email string) (*gatehouse.Invitation, error) {
+	i, err := scanInvitation(c.q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE org_id = $1 AND email_norm = $2 AND status = 'pending'`,
+		orgID, NormalizeEmail(email)))
+	if err := notFound(c.wrap(err, "pending invitation"), "Invitation"); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return i, nil
+}
+
+// SetInvitationStatus moves an invitation from pending to status; false when
+// it was no longer pending (someone else moved it first).
+func (c *Conn) SetInvitationStatus(ctx context.Context, id, status, by string, now time.Time) (bool, error) {
+	res, err := c.exec(ctx, `UPDATE invitations SET status = $2, updated_by = $3, updated_at = $4,
+		accepted_by = CASE WHEN $2 = 'accepted' THEN $3 ELSE accepted_by END
+		WHERE id = $1 AND status = 'pending'`, id, status, by, ts(now))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// RenewInvitation gives a pending invitation a new token and expiry.
+func (c *Conn) RenewInvitation(ctx context.Context, i *gatehouse.Invitation) (bool, error) {
+	res, err := c.exec(ctx, `UPDATE invitations SET token_hash = $2, expires_at = $3, sent_at = $4, updated_at = $4, updated_by = $5
+		WHERE id = $1 AND status = 'pending'`, i.ID, i.TokenHash, ts(i.ExpiresAt), ts(i.SentAt), i.UpdatedBy)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// InvitationFilter selects invitations of an organization.
+type InvitationFilter struct {
+	OrgID  string
+	Status string // "" for all; "pending" and "expired" take Now into account
+	Email  string
+	Now    time.Time
+	Page   gatehouse.PageRequest
+}
+
+// ListInvitations lists invitations newest first, keyset-paged.
+func (c *Conn) ListInvitations(ctx context.Context, f InvitationFilter) ([]*gatehouse.Invitation, error) {
+	q := `SELECT ` + invitationColumns + ` FROM invitations WHERE org_id = $1`
+	args := []any{f.OrgID}
+	switch f.Status {
+	case "":
+	case gatehouse.InvitationPending:
+		args = append(args, ts(f.Now))
+		q += ` AND status = 'pending' AND expires_at > $2`
+	case gatehouse.InvitationExpired:
+		args = append(args, ts(f.Now))
+		q += ` AND (status = 'expired' OR (status = 'pending' AND expires_at <= $2))`
+	default:
+		args = append(args, f.Status)
+		q += ` AND status = $2`
+	}
+	if f.Email != "" {
+		args = append(args, NormalizeEmail(f.Email))
+		q += ` AND email_norm = $` + itoa(len(args))
+	}
+	q, args = keyset(q, args, f.Page)
+	return c.queryInvitations(ctx, q, args...)
+}
+
+// PendingInvitationsTo lists live pending invitations to an address across
+// organizations.
+func (c *Conn) PendingInvitationsTo(ctx context.Context, email string, now time.Time, p gatehouse.PageRequest) ([]*gatehouse.Invitation, error) {
+	q, args := keyset(`SELECT `+invitationColumns+` FROM invitations WHERE email_norm = $1 AND status = 'pending' AND expires_at > $2`,
+		[]any{NormalizeEmail(email), ts(now)}, p)
+	return c.queryInvitations(ctx, q, args...)
+}
+
+// PendingInvitationsBy lists an inviter's pending invitations in an organization.
+func (c *Conn) PendingInvitationsBy(ctx context.Context, orgID, userID string) ([]*gatehouse.Invitation, error) {
+	return c.queryInvitations(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE org_id = $1 AND created_by = $2 AND status = 'pending'`, orgID, userID)
+}
+
+// InvitationsSince counts an organization's invitations created since t.
+func (c *Conn) InvitationsSince(ctx context.Context, orgID string, since time.Time) (int, time.Time, error) {
+	var n int
+	var oldest *int64
+	err := c.q.QueryRowContext(ctx, `SELECT COUNT(*), MIN(created_at) FROM invitations WHERE org_id = $1 AND created_at >= $2`, orgID, ts(since)).Scan(&n, &oldest)
+	var t time.Time
+	if oldest != nil {
+		t = fromTS(*oldest)
+	}
+	return n, t, c.wrap(err, "invitations since")
+}
+
+func (c *Conn) queryInvitations(ctx context.Context, q string, args ...any) ([]*gatehouse.Invitation, error) {
+	rows, err := c.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, c.wrap(err, "invitations")
+	}
+	defer rows.Close()
+	var out []*gatehouse.Invitation
+	for rows.Next() {
+		i, err := scanInvitation(rows)
+		if err != nil {
+			return nil, c.wrap(err, "scan invitation")
+		}
+		out = append(out, i)
+	}
+	return out, c.wrap(rows.Err(), "invitations rows")
+}
+
+// InsertInvitations bulk-inserts invitations (load tests seed millions).
+func (c *Conn) InsertInvitations(ctx context.Context, is []*gatehouse.Invitation) error {
+	for _, i := range is {
+		if err := c.CreateInvitation(ctx, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
