@@ -98,3 +98,18 @@ func (i *Invitation) EffectiveStatus(now time.Time) string {
 	}
 	return i.Status
 }
+
+// APIKey lets a machine act in one organization with its own grants,
+// capped by its creator's current rights. Only the secret's hash is kept.
+type APIKey struct {
+	ID         string
+	OrgID      string
+	Name       string
+	Prefix     string
+	SecretHash string
+	Grants     []Grant
+	CreatedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: never
+	LastUsedAt time.Time // zero: never used
+}

@@ -39,8 +39,36 @@ type Main struct {
 	// Hasher overrides password hashing parameters (tests use cheap ones).
 	Hasher *secret.Hasher
 
-	server   *http.Server
-	listener net.Listener
+	server         *http.Server
+	listener       net.Listener
+	stopBackground func()
+}
+
+// startBackground runs periodic chores: writing API keys' last-use times.
+func (m *Main) startBackground() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	m.stopBackground = func() {
+		cancel()
+		<-done
+		// Last flush, so nothing batched is lost at shutdown.
+		_ = m.Services.Keys.FlushLastUsed(context.Background())
+	}
+	go func() {
+		defer close(done)
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := m.Services.Keys.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
+					m.Log.Warn("api keys: recording last use", "err", err)
+				}
+			}
+		}
+	}()
 }
 
 // NewLogger returns the JSON logger with request ids.
@@ -123,6 +151,7 @@ func (m *Main) Start() error {
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
 	m.Worker.Start()
+	m.startBackground()
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Log.Error("serve", "err", err)
@@ -154,6 +183,9 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.Worker != nil {
 		m.Worker.Stop()
+	}
+	if m.stopBackground != nil {
+		m.stopBackground()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

@@ -247,13 +247,18 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 		return nil, errOrgNotFound
 	}
 	set, _, err := a.MemberRights(ctx, orgID, p.UserID)
+	if p.Kind == gatehouse.PrincipalAPIKey {
+		// A key whose creator left keeps working for nothing: its rights are
+		// capped by the creator's, which are now none.
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			set, err = nil, nil
+		}
+		if err == nil {
+			set, err = a.keyRights(ctx, p, set)
+		}
+	}
 	if err != nil {
 		return nil, err
-	}
-	if a.keyRights != nil && p.Kind == gatehouse.PrincipalAPIKey {
-		if set, err = a.keyRights(ctx, p, set); err != nil {
-			return nil, err
-		}
 	}
 	return &Caller{Actor: actor, Principal: p, OrgID: orgID, Rights: set}, nil
 }
@@ -290,6 +295,12 @@ func (c *Caller) RequireCovers(req *authz.Set, what string) error {
 // validateGrants checks a permission list's grammar and that every project
 // and folder it names exists in the organization (two queries in all).
 func (b *base) validateGrants(ctx context.Context, conn *store.Conn, orgID string, grants []gatehouse.Grant, field string) error {
+	for i := range grants {
+		// Stored and shown with "permission": [] rather than null.
+		if grants[i].Permission == nil {
+			grants[i].Permission = []gatehouse.AreaGrant{}
+		}
+	}
 	refs, err := authz.Validate(orgID, grants, field)
 	if err != nil {
 		return err

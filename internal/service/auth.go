@@ -65,6 +65,7 @@ type Auth struct {
 	loginByAccount *Throttle
 	existsByIP     *Throttle
 	cache          *sessionCache
+	keys           *Keys
 	dummyHash      string
 }
 
@@ -458,7 +459,7 @@ func (a *Auth) Refresh(ctx context.Context, actor gatehouse.Actor, refreshToken 
 		tokens = &gatehouse.Tokens{AccessToken: access, RefreshToken: refresh, ExpiresIn: AccessTokenTTL, SessionID: s.ID}
 		return nil, nil
 	})
-	a.cache.evict(ended...)
+	a.ended(ctx, ended...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -470,6 +471,9 @@ var errBadToken = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "inval
 // Authenticate resolves a bearer access token to its principal. A session
 // seen in the last sessionCacheTTL is answered from memory.
 func (a *Auth) Authenticate(ctx context.Context, token string) (*gatehouse.Principal, error) {
+	if strings.HasPrefix(token, APIKeyPrefix) && a.keys != nil {
+		return a.keys.Authenticate(ctx, token)
+	}
 	if !strings.HasPrefix(token, AccessTokenPrefix) {
 		return nil, errBadToken
 	}
@@ -512,7 +516,7 @@ func (a *Auth) Logout(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 		}
 		return a.audit(ctx, tx, actor, "", "session.deleted", "session", p.SessionID, map[string]any{"reason": "logout"})
 	})
-	a.cache.evict(p.SessionID)
+	a.ended(ctx, p.SessionID)
 	return err
 }
 
@@ -549,7 +553,7 @@ func (a *Auth) EndSession(ctx context.Context, actor gatehouse.Actor, p *gatehou
 		}
 		return a.audit(ctx, tx, actor, "", "session.deleted", "session", id, nil)
 	})
-	a.cache.evict(id)
+	a.ended(ctx, id)
 	return err
 }
 
@@ -622,7 +626,7 @@ func (a *Auth) ForgotPasswordSet(ctx context.Context, actor gatehouse.Actor, res
 		actor.Kind, actor.ID = gatehouse.PrincipalUser, userID
 		return a.audit(ctx, tx, actor, "", "user.password_reset", "user", userID, map[string]any{"sessions_ended": len(ended)})
 	})
-	a.cache.evict(ended...)
+	a.ended(ctx, ended...)
 	return err
 }
 
@@ -696,7 +700,7 @@ func (a *Auth) ChangePassword(ctx context.Context, actor gatehouse.Actor, p *gat
 		}
 		return a.audit(ctx, tx, actor, "", "user.password_changed", "user", u.ID, map[string]any{"sessions_ended": len(ended)})
 	})
-	a.cache.evict(ended...)
+	a.ended(ctx, ended...)
 	return err
 }
 

@@ -37,6 +37,8 @@ type Services struct {
 	Roles       *Roles
 	Invitations *Invitations
 	Members     *Members
+	Keys        *Keys
+	Audits      *Audits
 }
 
 // New builds the services over one store.
@@ -56,6 +58,9 @@ func New(st *store.Store, cfg Config) *Services {
 	auth := newAuth(base)
 	roles := newRoles(base, access)
 	invitations := newInvitations(base, access, roles, auth)
+	keys := newKeys(base, access)
+	auth.keys = keys
+	auth.subscribeSessions()
 	return &Services{
 		Auth:        auth,
 		Access:      access,
@@ -65,6 +70,8 @@ func New(st *store.Store, cfg Config) *Services {
 		Roles:       roles,
 		Invitations: invitations,
 		Members:     &Members{base: base, access: access, roles: roles, invitations: invitations},
+		Keys:        keys,
+		Audits:      &Audits{base: base},
 	}
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -16,8 +17,8 @@ import (
 // noOrgChain is the chain of events outside any organization.
 const noOrgChain = "-"
 
-// genesisHash starts every chain.
-var genesisHash = hex.EncodeToString(make([]byte, sha256.Size))
+// GenesisHash starts every chain.
+var GenesisHash = hex.EncodeToString(make([]byte, sha256.Size))
 
 // WriteAudit records one event inside the caller's transaction, extending the
 // hash chain of its organization. Summary must never hold secrets.
@@ -38,7 +39,7 @@ func (c *Conn) WriteAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 	if chain == "" {
 		chain = noOrgChain
 	}
-	if _, err := c.exec(ctx, `INSERT INTO audit_chains (chain_id, seq, last_hash) VALUES ($1, 0, $2) ON CONFLICT (chain_id) DO NOTHING`, chain, genesisHash); err != nil {
+	if _, err := c.exec(ctx, `INSERT INTO audit_chains (chain_id, seq, last_hash) VALUES ($1, 0, $2) ON CONFLICT (chain_id) DO NOTHING`, chain, GenesisHash); err != nil {
 		return err
 	}
 	// The UPDATE locks the chain's head row until commit, so concurrent
@@ -85,8 +86,8 @@ type AuditFilter struct {
 	Page       gatehouse.PageRequest
 }
 
-// ListAudit returns events newest first, one page.
-func (c *Conn) ListAudit(ctx context.Context, f AuditFilter) ([]*gatehouse.AuditEvent, error) {
+// auditQuery builds the filtered query for f (without order or limit).
+func auditQuery(f AuditFilter) (string, []any) {
 	chain := f.OrgID
 	if chain == "" {
 		chain = noOrgChain
@@ -121,6 +122,24 @@ func (c *Conn) ListAudit(ctx context.Context, f AuditFilter) ([]*gatehouse.Audit
 	if !f.To.IsZero() {
 		add("created_at < $%d", ts(f.To))
 	}
+	return q, args
+}
+
+func scanAudit(rows *sql.Rows) (*gatehouse.AuditEvent, error) {
+	var e gatehouse.AuditEvent
+	var summary string
+	var created int64
+	if err := rows.Scan(&e.ID, &e.Seq, &e.OrgID, &e.ActorKind, &e.ActorID, &e.ActorName, &e.Action, &e.TargetType, &e.TargetID,
+		&summary, &e.IP, &e.UserAgent, &e.RequestID, &created, &e.PrevHash, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.Summary, e.CreatedAt = json.RawMessage(summary), fromTS(created)
+	return &e, nil
+}
+
+// ListAudit returns events newest first, one page.
+func (c *Conn) ListAudit(ctx context.Context, f AuditFilter) ([]*gatehouse.AuditEvent, error) {
+	q, args := auditQuery(f)
 	q, args = keyset(q, args, f.Page)
 	rows, err := c.q.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -129,15 +148,72 @@ func (c *Conn) ListAudit(ctx context.Context, f AuditFilter) ([]*gatehouse.Audit
 	defer rows.Close()
 	var out []*gatehouse.AuditEvent
 	for rows.Next() {
-		var e gatehouse.AuditEvent
-		var summary string
-		var created int64
-		if err := rows.Scan(&e.ID, &e.Seq, &e.OrgID, &e.ActorKind, &e.ActorID, &e.ActorName, &e.Action, &e.TargetType, &e.TargetID,
-			&summary, &e.IP, &e.UserAgent, &e.RequestID, &created, &e.PrevHash, &e.Hash); err != nil {
+		e, err := scanAudit(rows)
+		if err != nil {
 			return nil, c.wrap(err, "scan audit")
 		}
-		e.Summary, e.CreatedAt = json.RawMessage(summary), fromTS(created)
-		out = append(out, &e)
+		out = append(out, e)
 	}
 	return out, c.wrap(rows.Err(), "audit rows")
+}
+
+// StreamAudit calls fn for every matching event, newest first, holding one
+// row at a time (for NDJSON export of any size).
+func (c *Conn) StreamAudit(ctx context.Context, f AuditFilter, fn func(*gatehouse.AuditEvent) error) error {
+	q, args := auditQuery(f)
+	rows, err := c.q.QueryContext(ctx, q+` ORDER BY created_at DESC, id DESC`, args...)
+	if err != nil {
+		return c.wrap(err, "stream audit")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return c.wrap(err, "scan audit")
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return c.wrap(rows.Err(), "audit rows")
+}
+
+// StreamChain calls fn for every event of an organization's chain ("" for
+// the no-organization chain) in chain order.
+func (c *Conn) StreamChain(ctx context.Context, orgID string, fn func(*gatehouse.AuditEvent) error) error {
+	chain := orgID
+	if chain == "" {
+		chain = noOrgChain
+	}
+	rows, err := c.q.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_events WHERE chain_id = $1 ORDER BY seq`, chain)
+	if err != nil {
+		return c.wrap(err, "stream chain")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return c.wrap(err, "scan audit")
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return c.wrap(rows.Err(), "chain rows")
+}
+
+// ChainHead returns a chain's recorded length and last hash (0 and the
+// genesis hash for an empty chain).
+func (c *Conn) ChainHead(ctx context.Context, orgID string) (int64, string, error) {
+	chain := orgID
+	if chain == "" {
+		chain = noOrgChain
+	}
+	var seq int64
+	var last string
+	err := c.q.QueryRowContext(ctx, `SELECT seq, last_hash FROM audit_chains WHERE chain_id = $1`, chain).Scan(&seq, &last)
+	if err == sql.ErrNoRows {
+		return 0, GenesisHash, nil
+	}
+	return seq, last, c.wrap(err, "chain head")
 }

@@ -52,3 +52,13 @@ func (c *Conn) Notify(ctx context.Context, msg string) error {
 	c.AfterCommit(func() { c.s.Dispatch(msg) })
 	return nil
 }
+
+// Publish announces msg to the other processes at once, outside any
+// transaction (this process is expected to have acted on it already).
+func (s *Store) Publish(ctx context.Context, msg string) error {
+	if s.dialect.Name() != "postgres" {
+		return nil
+	}
+	_, err := s.writer.ExecContext(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, msg)
+	return err
+}

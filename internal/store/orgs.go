@@ -67,7 +67,7 @@ func (c *Conn) DeleteOrg(ctx context.Context, id string) error {
 
 // orgOwnedTables are deleted with their organization (later migrations add
 // to it).
-var orgOwnedTables = []string{"invitations", "roles", "projects", "memberships"}
+var orgOwnedTables = []string{"api_keys", "invitations", "roles", "projects", "memberships"}
 
 // UserOrg is an organization with when the user joined it (the page key).
 type UserOrg struct {

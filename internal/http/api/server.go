@@ -68,6 +68,8 @@ func (s *Server) Handler() http.Handler {
 	s.registerFolders()
 	s.registerInvitations()
 	s.registerMembers()
+	s.registerKeys()
+	s.registerAudits()
 
 	s.handler = middleware.Log(s.Log, s.metrics.Observe, http.HandlerFunc(s.route))
 	return s.handler
