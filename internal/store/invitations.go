@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -107,6 +108,12 @@ type InvitationFilter struct {
 	Email  string
 	Now    time.Time
 	Page   gatehouse.PageRequest
+	// Listed selects the invitations a dialect's list shows: live pending
+	// ones and accepted ones not dismissed (Status must be "").
+	Listed bool
+	// Before pages backwards: the rows just newer than this cursor, still
+	// returned newest first (JSON:API's ending_before).
+	Before *gatehouse.Cursor
 }
 
 // ListInvitations lists invitations newest first, keyset-paged.
@@ -128,6 +135,21 @@ func (c *Conn) ListInvitations(ctx context.Context, f InvitationFilter) ([]*gate
 	if f.Email != "" {
 		args = append(args, NormalizeEmail(f.Email))
 		q += ` AND email_norm = $` + itoa(len(args))
+	}
+	if f.Listed {
+		args = append(args, ts(f.Now))
+		q += ` AND dismissed_at IS NULL AND ((status = 'pending' AND expires_at > $` + itoa(len(args)) + `) OR status = 'accepted')`
+	}
+	if f.Before != nil {
+		args = append(args, f.Before.CreatedAt.UnixMicro(), f.Before.ID)
+		n := len(args)
+		q += fmt.Sprintf(` AND (created_at > $%d OR (created_at = $%d AND id > $%d)) ORDER BY created_at ASC, id ASC LIMIT $%d`, n-1, n-1, n, n+1)
+		args = append(args, f.Page.FetchLimit())
+		out, err := c.queryInvitations(ctx, q, args...)
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+		return out, err
 	}
 	q, args = keyset(q, args, f.Page)
 	return c.queryInvitations(ctx, q, args...)
@@ -183,4 +205,17 @@ func (c *Conn) InsertInvitations(ctx context.Context, is []*gatehouse.Invitation
 		}
 	}
 	return nil
+}
+
+// DismissInvitation hides an invitation from the dialects' lists.
+func (c *Conn) DismissInvitation(ctx context.Context, id string, now time.Time) error {
+	_, err := c.exec(ctx, `UPDATE invitations SET dismissed_at = $2 WHERE id = $1 AND dismissed_at IS NULL`, id, ts(now))
+	return err
+}
+
+// InvitationDismissed reports whether an invitation was dismissed.
+func (c *Conn) InvitationDismissed(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := c.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM invitations WHERE id = $1 AND dismissed_at IS NOT NULL`, id).Scan(&n)
+	return n > 0, c.wrap(err, "dismissed")
 }

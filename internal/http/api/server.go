@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/compat"
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 	"github.com/gatehouse/gatehouse/internal/service"
@@ -70,6 +71,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerMembers()
 	s.registerKeys()
 	s.registerAudits()
+	compat.Register(s.mux, s.Services, s.Log)
 
 	s.handler = middleware.Log(s.Log, s.metrics.Observe, http.HandlerFunc(s.route))
 	return s.handler
