@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/http/api"
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/mail"
@@ -157,7 +158,7 @@ func (m *Main) Start() error {
 			m.Log.Error("serve", "err", err)
 		}
 	}()
-	m.Log.Info("gatehouse listening", "url", m.URL(), "database", m.Store.Dialect().Name(), "version", "dev", "dev_mailbox", m.API.DevMailbox)
+	m.Log.Info("gatehouse listening", "url", m.URL(), "database", m.Store.Dialect().Name(), "version", gatehouse.Version, "dev_mailbox", m.API.DevMailbox)
 	return nil
 }
 

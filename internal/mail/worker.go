@@ -120,25 +120,28 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		}
 		// Deliver after the claim commits, so other workers see the lease.
 		tx.AfterCommit(func() {
+			// Outcomes are recorded even when Stop cancels ctx meanwhile:
+			// a sent message left under lease would go out again.
+			bg := context.WithoutCancel(ctx)
 			for _, m := range ms {
 				// A send under way finishes even when Stop is called.
-				sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+				sendCtx, cancel := context.WithTimeout(bg, time.Minute)
 				serr := w.Sender.Send(sendCtx, m)
 				cancel()
 				now := w.Now()
 				var uerr error
 				if serr == nil {
 					sent++
-					uerr = w.Store.Tx(context.WithoutCancel(ctx), func(tx *store.Conn) error {
-						return tx.MarkMailSent(ctx, m.ID, now, w.Sender.Remote())
+					uerr = w.Store.Tx(bg, func(tx *store.Conn) error {
+						return tx.MarkMailSent(bg, m.ID, now, w.Sender.Remote())
 					})
 					w.observe(true, false)
 				} else {
 					final := m.Attempts >= w.MaxAttempts
 					next := now.Add(w.backoff(m.Attempts))
 					w.Log.Warn("outbox: delivery failed", "message_id", m.ID, "attempt", m.Attempts, "final", final, "err", serr)
-					uerr = w.Store.Tx(context.WithoutCancel(ctx), func(tx *store.Conn) error {
-						return tx.MarkMailFailed(ctx, m.ID, serr.Error(), next, final)
+					uerr = w.Store.Tx(bg, func(tx *store.Conn) error {
+						return tx.MarkMailFailed(bg, m.ID, serr.Error(), next, final)
 					})
 					w.observe(false, final)
 				}

@@ -92,6 +92,10 @@ func parsePHC(phc string) (Argon2Params, []byte, []byte, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return p, nil, nil, errors.New("bad argon2 parameters")
 	}
+	if p.Time < 1 || p.Threads < 1 {
+		// argon2.IDKey panics on these.
+		return p, nil, nil, errors.New("bad argon2 parameters")
+	}
 	b64 := base64.RawStdEncoding
 	salt, err := b64.DecodeString(parts[4])
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
@@ -23,8 +24,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 	var opts []goose.ProviderOption
 	if s.dialect.Name() == "postgres" {
 		dialect = goose.DialectPostgres
-		// Processes starting together on one database take turns.
-		locker, err := lock.NewPostgresSessionLocker()
+		// Processes starting together on one schema take turns; the lock id
+		// comes from the schema so that separate schemas (tests) need not.
+		var schema string
+		if err := s.writer.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		h := fnv.New64a()
+		h.Write([]byte("gatehouse-migrate:" + schema))
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return err
 		}

@@ -19,9 +19,24 @@ import (
 
 type ctxKey int
 
-const requestIDKey ctxKey = iota
+const (
+	requestIDKey ctxKey = iota
+	loggerKey
+)
 
-func init() { respond.RequestIDFunc = RequestID }
+func init() {
+	respond.RequestIDFunc = RequestID
+	respond.LoggerFunc = Logger
+}
+
+// Logger returns the logger of the request (the one given to Log), or the
+// default logger outside a request.
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
 
 // RequestID returns the request's id, "" outside a request.
 func RequestID(ctx context.Context) string {
@@ -87,7 +102,8 @@ type Observe func(r *http.Request, route string, status int, d time.Duration)
 // Log assigns the request id, recovers panics as a problem+json 500, logs one
 // JSON access line per request and reports to observe. Routes are logged by
 // their pattern: a path may carry a secret (an invitation token), so a path
-// with wildcards is never logged, nor any query string.
+// with wildcards is never logged, nor an unmatched one (a token under a
+// wrong method or a mistyped suffix), nor any query string.
 func Log(log *slog.Logger, observe Observe, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -96,7 +112,7 @@ func Log(log *slog.Logger, observe Observe, next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(WithRequestID(r.Context(), id))
+		r = r.WithContext(context.WithValue(WithRequestID(r.Context(), id), loggerKey, log))
 		rec := &Recorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -122,7 +138,7 @@ func Log(log *slog.Logger, observe Observe, next http.Handler) http.Handler {
 				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 				slog.String("remote", r.RemoteAddr),
 			}
-			if route != "" && !strings.Contains(route, "{") {
+			if route != "unmatched" && !strings.Contains(route, "{") {
 				attrs = append(attrs, slog.String("path", r.URL.Path))
 			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)

@@ -113,12 +113,17 @@ func MakeProblem(err error, requestID string) (Problem, *gatehouse.Error) {
 // package so that this package need not import it.
 var RequestIDFunc = func(ctx context.Context) string { return "" }
 
+// LoggerFunc returns the logger of a request's context; set by the middleware
+// package, so that internal causes reach the server's log with the request id
+// rather than the process-wide default logger.
+var LoggerFunc = func(ctx context.Context) *slog.Logger { return slog.Default() }
+
 // Error writes err as application/problem+json. Internal causes are logged
 // with the request id and never sent.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	p, e := MakeProblem(err, RequestIDFunc(r.Context()))
 	if p.Status >= 500 {
-		slog.ErrorContext(r.Context(), "request failed", "code", e.Code, "err", e)
+		LoggerFunc(r.Context()).ErrorContext(r.Context(), "request failed", "code", e.Code, "err", e)
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -59,11 +60,17 @@ func Engines(tb testing.TB) []Engine {
 	return es
 }
 
-var skipped = map[string]bool{}
+var (
+	skippedMu sync.Mutex // parallel tests call Engines concurrently
+	skipped   = map[string]bool{}
+)
 
 func logSkipOnce(tb testing.TB) {
-	if !skipped[tb.Name()] {
-		skipped[tb.Name()] = true
+	skippedMu.Lock()
+	first := !skipped[tb.Name()]
+	skipped[tb.Name()] = true
+	skippedMu.Unlock()
+	if first {
 		tb.Logf("PostgreSQL tests skipped: %s is not set", PostgresEnv)
 	}
 }

@@ -1,0 +1,163 @@
+package app
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// env returns a getenv reading from m.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+const testSecret = "config-test-secret-0123456789"
+
+func TestLoadConfig(t *testing.T) {
+	t.Run("OKDefaults", func(t *testing.T) {
+		c, err := LoadConfig(nil, env(nil), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "http://localhost:8080",
+			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo}
+		if c != want {
+			t.Fatalf("defaults = %+v, want %+v", c, want)
+		}
+	})
+
+	t.Run("OKEnv", func(t *testing.T) {
+		c, err := LoadConfig(nil, env(map[string]string{
+			"GATEHOUSE_ADDR":         "127.0.0.1:9000",
+			"GATEHOUSE_DATA_DIR":     "/var/lib/gatehouse",
+			"GATEHOUSE_DATABASE_URL": "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
+			"GATEHOUSE_BASE_URL":     "https://id.example.com/",
+			"GATEHOUSE_SMTP_URL":     "smtps://user:pass@mail.example.com:465",
+			"GATEHOUSE_MAIL_FROM":    "Example <no-reply@example.com>",
+			"GATEHOUSE_SECRET_KEY":   testSecret,
+			"GATEHOUSE_LOG_LEVEL":    "debug",
+		}), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Config{Addr: "127.0.0.1:9000", DataDir: "/var/lib/gatehouse",
+			DatabaseURL: "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
+			BaseURL:     "https://id.example.com", // trailing slash trimmed
+			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
+			SecretKey: testSecret, LogLevel: slog.LevelDebug}
+		if c != want {
+			t.Fatalf("config = %+v, want %+v", c, want)
+		}
+	})
+
+	t.Run("OKPostgresqlScheme", func(t *testing.T) {
+		c, err := LoadConfig(nil, env(map[string]string{
+			"GATEHOUSE_DATABASE_URL": "postgresql://gh@localhost/gatehouse", "GATEHOUSE_SECRET_KEY": testSecret}), &bytes.Buffer{})
+		if err != nil || c.DatabaseURL != "postgresql://gh@localhost/gatehouse" {
+			t.Fatalf("config %+v, err %v", c, err)
+		}
+	})
+
+	t.Run("OKFlagsWinOverEnv", func(t *testing.T) {
+		c, err := LoadConfig([]string{
+			"-addr", "127.0.0.1:7000",
+			"--data-dir=/flag/data",
+			"-base-url", "https://flag.example.com",
+			"-log-level", "error",
+			"-mail-from", "flag@example.com",
+			"-secret-key", "flag-secret-key-0123456789",
+		}, env(map[string]string{
+			"GATEHOUSE_ADDR":       "127.0.0.1:9000",
+			"GATEHOUSE_DATA_DIR":   "/env/data",
+			"GATEHOUSE_BASE_URL":   "https://env.example.com",
+			"GATEHOUSE_LOG_LEVEL":  "debug",
+			"GATEHOUSE_MAIL_FROM":  "env@example.com",
+			"GATEHOUSE_SECRET_KEY": testSecret,
+			"GATEHOUSE_SMTP_URL":   "smtp://env.example.com:25",
+		}), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Config{Addr: "127.0.0.1:7000", DataDir: "/flag/data", BaseURL: "https://flag.example.com",
+			SMTPURL:  "smtp://env.example.com:25", // no flag: the environment stands
+			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError}
+		if c != want {
+			t.Fatalf("config = %+v, want %+v", c, want)
+		}
+	})
+
+	t.Run("ErrBadValue", func(t *testing.T) {
+		tests := []struct {
+			name    string
+			env     map[string]string
+			args    []string
+			wantVar string
+			secret  string // must not appear in the error
+		}{
+			{name: "DatabaseURLNotAURL", env: map[string]string{"GATEHOUSE_DATABASE_URL": "not-a-url"}, wantVar: "GATEHOUSE_DATABASE_URL"},
+			{name: "DatabaseURLWrongScheme", env: map[string]string{"GATEHOUSE_DATABASE_URL": "mysql://u@h/db", "GATEHOUSE_SECRET_KEY": testSecret}, wantVar: "GATEHOUSE_DATABASE_URL"},
+			{name: "DatabaseURLNoHost", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres:///db", "GATEHOUSE_SECRET_KEY": testSecret}, wantVar: "GATEHOUSE_DATABASE_URL"},
+			{name: "DatabaseURLFlag", args: []string{"-database-url", "not-a-url"}, wantVar: "GATEHOUSE_DATABASE_URL"},
+			{name: "AddrNoPort", env: map[string]string{"GATEHOUSE_ADDR": "localhost"}, wantVar: "GATEHOUSE_ADDR"},
+			{name: "AddrGarbage", env: map[string]string{"GATEHOUSE_ADDR": "not an address"}, wantVar: "GATEHOUSE_ADDR"},
+			{name: "BaseURLNoScheme", env: map[string]string{"GATEHOUSE_BASE_URL": "id.example.com"}, wantVar: "GATEHOUSE_BASE_URL"},
+			{name: "BaseURLFTP", env: map[string]string{"GATEHOUSE_BASE_URL": "ftp://id.example.com"}, wantVar: "GATEHOUSE_BASE_URL"},
+			{name: "BaseURLNoHost", env: map[string]string{"GATEHOUSE_BASE_URL": "https://"}, wantVar: "GATEHOUSE_BASE_URL"},
+			{name: "SMTPURLScheme", env: map[string]string{"GATEHOUSE_SMTP_URL": "http://mail.example.com"}, wantVar: "GATEHOUSE_SMTP_URL"},
+			{name: "SMTPURLNoHost", env: map[string]string{"GATEHOUSE_SMTP_URL": "smtp://"}, wantVar: "GATEHOUSE_SMTP_URL"},
+			{name: "MailFromNoAt", env: map[string]string{"GATEHOUSE_MAIL_FROM": "gatehouse"}, wantVar: "GATEHOUSE_MAIL_FROM"},
+			{name: "SecretKeyShort", env: map[string]string{"GATEHOUSE_SECRET_KEY": "short-key"}, wantVar: "GATEHOUSE_SECRET_KEY", secret: "short-key"},
+			{name: "LogLevelUnknown", env: map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}, wantVar: "GATEHOUSE_LOG_LEVEL"},
+			{name: "DataDirEmptyFlag", args: []string{"-data-dir="}, wantVar: "GATEHOUSE_DATA_DIR"},
+			{name: "PostgresWithoutSecretKey", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse"}, wantVar: "GATEHOUSE_SECRET_KEY"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := LoadConfig(tt.args, env(tt.env), &bytes.Buffer{})
+				if err == nil {
+					t.Fatal("LoadConfig succeeded")
+				}
+				if !strings.HasPrefix(err.Error(), tt.wantVar+":") {
+					t.Fatalf("error %q does not start with %s", err, tt.wantVar)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Fatalf("error spans lines: %q", err)
+				}
+				if tt.secret != "" && strings.Contains(err.Error(), tt.secret) {
+					t.Fatalf("error echoes the secret: %q", err)
+				}
+			})
+		}
+	})
+
+	t.Run("ErrArguments", func(t *testing.T) {
+		tests := []struct {
+			name string
+			args []string
+			want string
+		}{
+			{"UnknownFlag", []string{"-no-such-flag"}, "no-such-flag"},
+			{"StrayArgument", []string{"-addr", ":1", "extra"}, `unexpected argument "extra"`},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var stderr bytes.Buffer
+				_, err := LoadConfig(tt.args, env(nil), &stderr)
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("error = %v, want it to mention %q", err, tt.want)
+				}
+			})
+		}
+	})
+
+	t.Run("OKUsageNamesVariables", func(t *testing.T) {
+		var stderr bytes.Buffer
+		_, _ = LoadConfig([]string{"-h"}, env(nil), &stderr)
+		for _, s := range settings {
+			if !strings.Contains(stderr.String(), s.env) || !strings.Contains(stderr.String(), "-"+s.flag) {
+				t.Errorf("usage lacks %s / -%s:\n%s", s.env, s.flag, stderr.String())
+			}
+		}
+	})
+}

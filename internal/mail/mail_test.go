@@ -1,0 +1,400 @@
+package mail_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"net/textproto"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse/gatehouse"
+	gmail "github.com/gatehouse/gatehouse/internal/mail"
+)
+
+type mailData struct {
+	Name         string
+	Code         string
+	ValidMinutes int
+}
+
+func TestCompose(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		for _, tt := range []struct {
+			name    string
+			subject string
+			phrase  string
+		}{
+			{"verify_email", "Your Gatehouse verification code", "Your verification code is"},
+			{"reset_password", "Your Gatehouse password reset code", "Your password reset code is"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				m, err := gmail.Compose(tt.name, "ada@example.com", mailData{Name: "Ada <b>&</b>", Code: "482915", ValidMinutes: 15})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.To != "ada@example.com" || m.Subject != tt.subject {
+					t.Fatalf("To %q Subject %q, want ada@example.com and %q", m.To, m.Subject, tt.subject)
+				}
+				if strings.Contains(m.Text, "Subject:") || strings.HasPrefix(m.Text, "\n") {
+					t.Fatalf("the subject line or blank lines lead the text: %q", m.Text)
+				}
+				if !strings.HasPrefix(m.Text, "Hello Ada <b>&</b>,") {
+					t.Fatalf("text = %q, want it to greet the raw name", m.Text)
+				}
+				for _, want := range []string{tt.phrase + " 482915", "valid for 15 minutes"} {
+					if !strings.Contains(m.Text, want) {
+						t.Fatalf("text lacks %q:\n%s", want, m.Text)
+					}
+				}
+				for _, want := range []string{"<strong>482915</strong>", "Hello Ada &lt;b&gt;&amp;&lt;/b&gt;,", "15 minutes"} {
+					if !strings.Contains(m.HTML, want) {
+						t.Fatalf("html lacks %q:\n%s", want, m.HTML)
+					}
+				}
+				if strings.Contains(m.HTML, "<b>&</b>") {
+					t.Fatal("the name is not escaped in the html")
+				}
+			})
+		}
+	})
+
+	t.Run("ErrUnknownTemplate", func(t *testing.T) {
+		if _, err := gmail.Compose("no_such_template", "ada@example.com", mailData{}); err == nil {
+			t.Fatal("Compose of an unknown template succeeded")
+		}
+	})
+
+	t.Run("ErrBadData", func(t *testing.T) {
+		// The templates read fields a string does not have.
+		if _, err := gmail.Compose("verify_email", "ada@example.com", "not a struct"); err == nil {
+			t.Fatal("Compose with unusable data succeeded")
+		}
+	})
+}
+
+func TestParseSMTPURL(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		for _, raw := range []string{"smtp://mail.example.com", "smtp://user:pass@mail.example.com:2525", "smtps://mail.example.com:465"} {
+			if _, err := gmail.ParseSMTPURL(raw); err != nil {
+				t.Errorf("ParseSMTPURL(%q) = %v", raw, err)
+			}
+			if _, err := gmail.NewSMTPSender(raw, "Gatehouse <g@example.com>"); err != nil {
+				t.Errorf("NewSMTPSender(%q) = %v", raw, err)
+			}
+		}
+	})
+
+	t.Run("ErrInvalid", func(t *testing.T) {
+		for _, raw := range []string{"http://mail.example.com", "mail.example.com:25", "smtp://", "smtp://mail.example.com:port", "::"} {
+			if _, err := gmail.ParseSMTPURL(raw); err == nil {
+				t.Errorf("ParseSMTPURL(%q) succeeded", raw)
+			}
+			if _, err := gmail.NewSMTPSender(raw, "g@example.com"); err == nil {
+				t.Errorf("NewSMTPSender(%q) succeeded", raw)
+			}
+		}
+	})
+}
+
+func TestLocalSender(t *testing.T) {
+	var s gmail.LocalSender
+	if s.Remote() {
+		t.Fatal("LocalSender is remote: its bodies would be erased")
+	}
+	if err := s.Send(t.Context(), &gatehouse.OutboxMessage{To: "ada@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// smtpServer is an in-process SMTP server on 127.0.0.1 that records what it
+// receives: no TLS, no authentication. Refuse, when set, decides the reply
+// to RCPT TO ("rcpt") and to the end of DATA ("data"): a non-empty reply
+// such as "550 5.1.1 no such user" refuses.
+//
+// It speaks the server side of RFC 5321 by hand, with net/textproto:
+// github.com/emersion/go-smtp is not a requirement in go.mod.
+type smtpServer struct {
+	Addr   string
+	Refuse func(stage string) string
+
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+	msgs  []*receivedMail
+	tries int // transactions that reached RCPT TO
+}
+
+// receivedMail is one accepted message.
+type receivedMail struct {
+	From string
+	To   []string
+	Data []byte
+}
+
+func startSMTP(t *testing.T, refuse func(stage string) string) *smtpServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &smtpServer{Addr: ln.Addr().String(), Refuse: refuse, ln: ln, conns: map[net.Conn]bool{}}
+	s.wg.Go(s.serve)
+	t.Cleanup(s.close)
+	return s
+}
+
+// URL is the server's address as GATEHOUSE_SMTP_URL.
+func (s *smtpServer) URL() string { return "smtp://" + s.Addr }
+
+func (s *smtpServer) serve() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns[c] = true
+		s.mu.Unlock()
+		s.wg.Go(func() {
+			defer func() {
+				c.Close()
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+			}()
+			s.session(c)
+		})
+	}
+}
+
+func (s *smtpServer) close() {
+	s.ln.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// Messages returns what the server accepted so far.
+func (s *smtpServer) Messages() []*receivedMail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*receivedMail(nil), s.msgs...)
+}
+
+// Tries counts delivery attempts that reached RCPT TO, accepted or not.
+func (s *smtpServer) Tries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tries
+}
+
+func (s *smtpServer) refuse(stage string) string {
+	if s.Refuse == nil {
+		return ""
+	}
+	return s.Refuse(stage)
+}
+
+// session serves one connection.
+func (s *smtpServer) session(c net.Conn) {
+	tp := textproto.NewConn(c)
+	reply := func(lines ...string) bool { return tp.PrintfLine("%s", strings.Join(lines, "\r\n")) == nil }
+	if !reply("220 localhost ESMTP gatehouse-test") {
+		return
+	}
+	var from string
+	var to []string
+	inMail := false
+	for {
+		line, err := tp.ReadLine()
+		if err != nil {
+			return
+		}
+		verb, arg, _ := strings.Cut(line, " ")
+		switch strings.ToUpper(verb) {
+		case "EHLO":
+			reply("250-localhost", "250-8BITMIME", "250 PIPELINING")
+		case "HELO":
+			reply("250 localhost")
+		case "MAIL":
+			from, to, inMail = pathArg(arg, "FROM:"), nil, true
+			reply("250 2.1.0 OK")
+		case "RCPT":
+			if !inMail {
+				reply("503 5.5.1 MAIL first")
+				continue
+			}
+			s.mu.Lock()
+			s.tries++
+			s.mu.Unlock()
+			if r := s.refuse("rcpt"); r != "" {
+				reply(r)
+				continue
+			}
+			to = append(to, pathArg(arg, "TO:"))
+			reply("250 2.1.5 OK")
+		case "DATA":
+			if len(to) == 0 {
+				reply("554 5.5.1 no valid recipients")
+				continue
+			}
+			reply("354 end data with <CR><LF>.<CR><LF>")
+			data, err := io.ReadAll(tp.DotReader())
+			if err != nil {
+				return
+			}
+			if r := s.refuse("data"); r != "" {
+				reply(r)
+			} else {
+				s.mu.Lock()
+				s.msgs = append(s.msgs, &receivedMail{From: from, To: to, Data: data})
+				s.mu.Unlock()
+				reply("250 2.0.0 OK queued")
+			}
+			from, to, inMail = "", nil, false
+		case "RSET":
+			from, to, inMail = "", nil, false
+			reply("250 2.0.0 OK")
+		case "NOOP":
+			reply("250 2.0.0 OK")
+		case "QUIT":
+			reply("221 2.0.0 bye")
+			return
+		default:
+			reply("502 5.5.2 command not recognised")
+		}
+	}
+}
+
+// pathArg extracts the address from "FROM:<a@b> PARAMS" or "TO:<a@b>".
+func pathArg(arg, prefix string) string {
+	arg = strings.TrimSpace(arg)
+	if len(arg) >= len(prefix) && strings.EqualFold(arg[:len(prefix)], prefix) {
+		arg = arg[len(prefix):]
+	}
+	arg, _, _ = strings.Cut(strings.TrimSpace(arg), " ")
+	return strings.TrimSuffix(strings.TrimPrefix(arg, "<"), ">")
+}
+
+// parsedMail is a received message taken apart.
+type parsedMail struct {
+	From, To, Subject string
+	Text, HTML        string
+}
+
+// parseMail reads an RFC 5322 message with a text/plain body or a
+// multipart/alternative of text and HTML, decoding transfer encodings.
+func parseMail(t *testing.T, data []byte) parsedMail {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("read message: %v\n%s", err, data)
+	}
+	dec := new(mime.WordDecoder)
+	header := func(k string) string {
+		v, err := dec.DecodeHeader(msg.Header.Get(k))
+		if err != nil {
+			t.Fatalf("decode %s: %v", k, err)
+		}
+		return v
+	}
+	p := parsedMail{From: header("From"), To: header("To"), Subject: header("Subject")}
+	ct := msg.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "text/plain"
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		t.Fatalf("content type: %v", err)
+	}
+	if !strings.HasPrefix(mt, "multipart/") {
+		p.Text = decodeBody(t, textproto.MIMEHeader(msg.Header), msg.Body)
+		return p
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("next part: %v", err)
+		}
+		pt, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+		body := decodeBody(t, part.Header, part)
+		switch pt {
+		case "text/plain":
+			p.Text = body
+		case "text/html":
+			p.HTML = body
+		}
+	}
+	return p
+}
+
+func decodeBody(t *testing.T, h textproto.MIMEHeader, r io.Reader) string {
+	t.Helper()
+	switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
+	case "quoted-printable":
+		r = quotedprintable.NewReader(r)
+	case "base64":
+		r = base64.NewDecoder(base64.StdEncoding, r) // skips line breaks
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return strings.ReplaceAll(string(b), "\r\n", "\n")
+}
+
+// TestSMTPServer checks the test server itself with a raw exchange, so that
+// the worker tests below rest on a known-good peer.
+func TestSMTPServer(t *testing.T) {
+	srv := startSMTP(t, nil)
+	c, err := textproto.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	expect := func(code int, format string, args ...any) {
+		t.Helper()
+		if format != "" {
+			if err := c.PrintfLine(format, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := c.ReadResponse(code); err != nil {
+			t.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
+		}
+	}
+	expect(220, "")
+	expect(250, "EHLO client")
+	expect(250, "MAIL FROM:<g@example.com>")
+	expect(250, "RCPT TO:<ada@example.com>")
+	expect(354, "DATA")
+	w := c.DotWriter()
+	fmt.Fprint(w, "Subject: hi\r\n\r\n.leading dot\r\nbody\r\n")
+	w.Close()
+	expect(250, "")
+	expect(221, "QUIT")
+	msgs := srv.Messages()
+	if len(msgs) != 1 || msgs[0].From != "g@example.com" || len(msgs[0].To) != 1 || msgs[0].To[0] != "ada@example.com" {
+		t.Fatalf("server recorded %+v", msgs)
+	}
+	if p := parseMail(t, msgs[0].Data); p.Subject != "hi" || p.Text != ".leading dot\nbody\n" {
+		t.Fatalf("parsed %+v", p)
+	}
+}

@@ -1,0 +1,124 @@
+package sqlite_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+func TestContract(t *testing.T) { storetest.Run(t, storetest.SQLite()) }
+
+func open(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), dir, storetest.MustKey(t))
+	if err != nil {
+		t.Fatalf("Open(%s): %v", dir, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestOpen(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		// A data directory that does not exist yet, two levels deep.
+		dir := filepath.Join(t.TempDir(), "data", "nested")
+		s := open(t, dir)
+		fi, err := os.Stat(dir)
+		if err != nil || !fi.IsDir() {
+			t.Fatalf("data directory not created: %v", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("data directory mode %v, want no access for group and others", fi.Mode().Perm())
+		}
+		if fi, err := os.Stat(filepath.Join(dir, sqlite.FileName)); err != nil || !fi.Mode().IsRegular() {
+			t.Fatalf("database file not created: %v", err)
+		}
+		if err := s.Ping(context.Background()); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+		// Migrated: the tables are there.
+		if _, err := s.R().ListMail(context.Background(), 1); err != nil {
+			t.Fatalf("ListMail on a new database: %v", err)
+		}
+	})
+
+	t.Run("EmptyDir", func(t *testing.T) {
+		dir := t.TempDir()
+		open(t, dir)
+		if _, err := os.Stat(filepath.Join(dir, sqlite.FileName)); err != nil {
+			t.Fatalf("database file not created in an existing empty directory: %v", err)
+		}
+	})
+
+	t.Run("ErrDataDirIsFile", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "not-a-dir")
+		if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := sqlite.Open(context.Background(), file, storetest.MustKey(t))
+		if err == nil {
+			s.Close()
+			t.Fatal("Open succeeded with a file as the data directory")
+		}
+	})
+}
+
+func TestPragmas(t *testing.T) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+
+	t.Run("WAL", func(t *testing.T) {
+		var mode string
+		if err := s.WriterDB().QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "wal" {
+			t.Fatalf("writer journal_mode = %q, want wal", mode)
+		}
+		if err := s.ReaderDB().QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "wal" {
+			t.Fatalf("reader journal_mode = %q, want wal", mode)
+		}
+	})
+
+	t.Run("ForeignKeys", func(t *testing.T) {
+		var on int
+		if err := s.WriterDB().QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
+			t.Fatal(err)
+		}
+		if on != 1 {
+			t.Fatalf("writer foreign_keys = %d, want 1", on)
+		}
+		// And enforced: a session of an unknown user is refused.
+		err := s.Tx(ctx, func(tx *store.Conn) error {
+			return tx.CreateSession(ctx, &gatehouse.Session{ID: "s1", UserID: "no-such-user", AccessHash: "a", RefreshHash: "r"})
+		})
+		if err == nil {
+			t.Fatal("a session of an unknown user was inserted")
+		}
+	})
+
+	t.Run("BusyTimeout", func(t *testing.T) {
+		var ms int
+		if err := s.WriterDB().QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&ms); err != nil {
+			t.Fatal(err)
+		}
+		if ms <= 0 {
+			t.Fatalf("writer busy_timeout = %d, want > 0", ms)
+		}
+	})
+
+	t.Run("ErrReaderIsReadOnly", func(t *testing.T) {
+		if _, err := s.ReaderDB().ExecContext(ctx, "INSERT INTO audit_chains (chain_id, seq, last_hash) VALUES ('x', 0, '')"); err == nil {
+			t.Fatal("the reader pool accepted a write")
+		}
+	})
+}
