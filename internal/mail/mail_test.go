@@ -12,9 +12,12 @@ import (
 	"net"
 	"net/mail"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/gatehouse/gatehouse"
 	gmail "github.com/gatehouse/gatehouse/internal/mail"
@@ -115,21 +118,16 @@ func TestLocalSender(t *testing.T) {
 	}
 }
 
-// smtpServer is an in-process SMTP server on 127.0.0.1 that records what it
-// receives: no TLS, no authentication. Refuse, when set, decides the reply
-// to RCPT TO ("rcpt") and to the end of DATA ("data"): a non-empty reply
-// such as "550 5.1.1 no such user" refuses.
-//
-// It speaks the server side of RFC 5321 by hand, with net/textproto:
-// github.com/emersion/go-smtp is not a requirement in go.mod.
+// smtpServer is an in-process SMTP sink (github.com/emersion/go-smtp) on
+// 127.0.0.1 that records what it accepts. Refuse, when set, is asked at RCPT
+// TO ("rcpt") and at the end of DATA ("data"): a non-empty reply such as
+// "550 5.1.1 no such user" refuses with that code and text.
 type smtpServer struct {
 	Addr   string
 	Refuse func(stage string) string
 
-	ln    net.Listener
-	wg    sync.WaitGroup
+	srv   *smtp.Server
 	mu    sync.Mutex
-	conns map[net.Conn]bool
 	msgs  []*receivedMail
 	tries int // transactions that reached RCPT TO
 }
@@ -147,45 +145,17 @@ func startSMTP(t *testing.T, refuse func(stage string) string) *smtpServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &smtpServer{Addr: ln.Addr().String(), Refuse: refuse, ln: ln, conns: map[net.Conn]bool{}}
-	s.wg.Go(s.serve)
-	t.Cleanup(s.close)
+	s := &smtpServer{Addr: ln.Addr().String(), Refuse: refuse}
+	s.srv = smtp.NewServer(s)
+	s.srv.Domain = "localhost"
+	s.srv.AllowInsecureAuth = true
+	go func() { _ = s.srv.Serve(ln) }()
+	t.Cleanup(func() { _ = s.srv.Close() })
 	return s
 }
 
 // URL is the server's address as GATEHOUSE_SMTP_URL.
 func (s *smtpServer) URL() string { return "smtp://" + s.Addr }
-
-func (s *smtpServer) serve() {
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns[c] = true
-		s.mu.Unlock()
-		s.wg.Go(func() {
-			defer func() {
-				c.Close()
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-			}()
-			s.session(c)
-		})
-	}
-}
-
-func (s *smtpServer) close() {
-	s.ln.Close()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-}
 
 // Messages returns what the server accepted so far.
 func (s *smtpServer) Messages() []*receivedMail {
@@ -201,93 +171,71 @@ func (s *smtpServer) Tries() int {
 	return s.tries
 }
 
-func (s *smtpServer) refuse(stage string) string {
+// refusal turns a reply like "550 5.1.1 no such user" into an SMTP error.
+func (s *smtpServer) refusal(stage string) error {
 	if s.Refuse == nil {
-		return ""
+		return nil
 	}
-	return s.Refuse(stage)
-}
-
-// session serves one connection.
-func (s *smtpServer) session(c net.Conn) {
-	tp := textproto.NewConn(c)
-	reply := func(lines ...string) bool { return tp.PrintfLine("%s", strings.Join(lines, "\r\n")) == nil }
-	if !reply("220 localhost ESMTP gatehouse-test") {
-		return
+	r := s.Refuse(stage)
+	if r == "" {
+		return nil
 	}
-	var from string
-	var to []string
-	inMail := false
-	for {
-		line, err := tp.ReadLine()
-		if err != nil {
-			return
-		}
-		verb, arg, _ := strings.Cut(line, " ")
-		switch strings.ToUpper(verb) {
-		case "EHLO":
-			reply("250-localhost", "250-8BITMIME", "250 PIPELINING")
-		case "HELO":
-			reply("250 localhost")
-		case "MAIL":
-			from, to, inMail = pathArg(arg, "FROM:"), nil, true
-			reply("250 2.1.0 OK")
-		case "RCPT":
-			if !inMail {
-				reply("503 5.5.1 MAIL first")
-				continue
+	e := &smtp.SMTPError{Code: 550, EnhancedCode: smtp.NoEnhancedCode, Message: r}
+	if code, rest, ok := strings.Cut(r, " "); ok {
+		if n, err := strconv.Atoi(code); err == nil {
+			e.Code, e.Message = n, rest
+			if enh, msg, ok := strings.Cut(rest, " "); ok {
+				var c smtp.EnhancedCode
+				if _, err := fmt.Sscanf(enh, "%d.%d.%d", &c[0], &c[1], &c[2]); err == nil {
+					e.EnhancedCode, e.Message = c, msg
+				}
 			}
-			s.mu.Lock()
-			s.tries++
-			s.mu.Unlock()
-			if r := s.refuse("rcpt"); r != "" {
-				reply(r)
-				continue
-			}
-			to = append(to, pathArg(arg, "TO:"))
-			reply("250 2.1.5 OK")
-		case "DATA":
-			if len(to) == 0 {
-				reply("554 5.5.1 no valid recipients")
-				continue
-			}
-			reply("354 end data with <CR><LF>.<CR><LF>")
-			data, err := io.ReadAll(tp.DotReader())
-			if err != nil {
-				return
-			}
-			if r := s.refuse("data"); r != "" {
-				reply(r)
-			} else {
-				s.mu.Lock()
-				s.msgs = append(s.msgs, &receivedMail{From: from, To: to, Data: data})
-				s.mu.Unlock()
-				reply("250 2.0.0 OK queued")
-			}
-			from, to, inMail = "", nil, false
-		case "RSET":
-			from, to, inMail = "", nil, false
-			reply("250 2.0.0 OK")
-		case "NOOP":
-			reply("250 2.0.0 OK")
-		case "QUIT":
-			reply("221 2.0.0 bye")
-			return
-		default:
-			reply("502 5.5.2 command not recognised")
 		}
 	}
+	return e
 }
 
-// pathArg extracts the address from "FROM:<a@b> PARAMS" or "TO:<a@b>".
-func pathArg(arg, prefix string) string {
-	arg = strings.TrimSpace(arg)
-	if len(arg) >= len(prefix) && strings.EqualFold(arg[:len(prefix)], prefix) {
-		arg = arg[len(prefix):]
-	}
-	arg, _, _ = strings.Cut(strings.TrimSpace(arg), " ")
-	return strings.TrimSuffix(strings.TrimPrefix(arg, "<"), ">")
+// NewSession makes smtpServer a go-smtp Backend.
+func (s *smtpServer) NewSession(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: s}, nil }
+
+type smtpSession struct {
+	srv  *smtpServer
+	from string
+	to   []string
 }
+
+func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
+	ss.from, ss.to = from, nil
+	return nil
+}
+
+func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.srv.mu.Lock()
+	ss.srv.tries++
+	ss.srv.mu.Unlock()
+	if err := ss.srv.refusal("rcpt"); err != nil {
+		return err
+	}
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+func (ss *smtpSession) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if err := ss.srv.refusal("data"); err != nil {
+		return err
+	}
+	ss.srv.mu.Lock()
+	ss.srv.msgs = append(ss.srv.msgs, &receivedMail{From: ss.from, To: ss.to, Data: data})
+	ss.srv.mu.Unlock()
+	return nil
+}
+
+func (ss *smtpSession) Reset()        { ss.from, ss.to = "", nil }
+func (ss *smtpSession) Logout() error { return nil }
 
 // parsedMail is a received message taken apart.
 type parsedMail struct {
