@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -144,4 +145,14 @@ type Tokens struct {
 	RefreshToken string
 	ExpiresIn    time.Duration
 	SessionID    string
+}
+
+// CleanHeader makes a header value storable as text: valid UTF-8, no NUL,
+// at most 512 bytes. Clients may send any bytes.
+func CleanHeader(s string) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	if len(s) > 512 {
+		s = strings.ToValidUTF8(s[:512], "")
+	}
+	return s
 }

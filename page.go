@@ -3,7 +3,9 @@ package gatehouse
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // List limits.
@@ -32,7 +34,7 @@ func DecodeCursor(s string) (*Cursor, error) {
 		return nil, Invalid("Invalid cursor.", FieldError{Field: "cursor", Message: "is not a cursor returned by this list"})
 	}
 	var c Cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
+	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" || len(c.ID) > 64 || !utf8.ValidString(c.ID) || strings.ContainsRune(c.ID, 0) {
 		return nil, Invalid("Invalid cursor.", FieldError{Field: "cursor", Message: "is not a cursor returned by this list"})
 	}
 	return &c, nil

@@ -214,6 +214,21 @@ func (a *Access) Compile(ctx context.Context, orgID, roleID string, grants []gat
 	return authz.Compile(orgID, sources, tree), nil
 }
 
+// compileWith is Compile with role standing in for the stored role of the
+// same id: a role changed inside the caller's transaction, which the cache
+// and the reader connection do not see yet.
+func (a *Access) compileWith(ctx context.Context, orgID, roleID string, grants []gatehouse.Grant, role *gatehouse.Role) (*authz.Set, error) {
+	if role == nil || roleID != role.ID {
+		return a.Compile(ctx, orgID, roleID, grants)
+	}
+	tree, err := a.Tree(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	sources := []authz.Source{{Label: "role:" + role.Name, Grants: role.GrantsFor(orgID)}, {Label: "permissions", Grants: grants}}
+	return authz.Compile(orgID, sources, tree), nil
+}
+
 // Caller is a principal acting in one organization with its rights.
 type Caller struct {
 	Actor     gatehouse.Actor

@@ -207,7 +207,9 @@ func (a *Auth) issueOTP(ctx context.Context, tx *store.Conn, u *gatehouse.User, 
 // checkResendLimits allows one code a minute and five an hour per address and purpose.
 func (a *Auth) checkResendLimits(ctx context.Context, tx *store.Conn, email, purpose string) error {
 	now := a.now()
-	times, err := tx.OTPsSince(ctx, store.NormalizeEmail(email), purpose, now.Add(-time.Hour))
+	// A code sent exactly an hour ago no longer counts, so that a client
+	// honouring Retry-After succeeds (times are stored to the microsecond).
+	times, err := tx.OTPsSince(ctx, store.NormalizeEmail(email), purpose, now.Add(-time.Hour+time.Microsecond))
 	if err != nil {
 		return err
 	}
@@ -346,9 +348,13 @@ func (a *Auth) Login(ctx context.Context, actor gatehouse.Actor, email, password
 	if err := a.loginByAccount.Check(accountKey, "Too many failed sign-ins for this account; try again later."); err != nil {
 		return nil, nil, err
 	}
-	u, err := a.store.R().UserByEmail(ctx, email)
-	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
-		return nil, nil, err
+	var u *gatehouse.User
+	var err error
+	if storableText(email) { // no account has any other address; PostgreSQL would refuse it
+		u, err = a.store.R().UserByEmail(ctx, email)
+		if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			return nil, nil, err
+		}
 	}
 	hash := a.dummyHash
 	if u != nil && u.PasswordHash != "" {
@@ -525,6 +531,10 @@ func (a *Auth) Sessions(ctx context.Context, p *gatehouse.Principal, page gateho
 	if p.Kind != gatehouse.PrincipalUser {
 		return gatehouse.Page[*gatehouse.Session]{}, errUserOnly
 	}
+	if page.After != nil && !storableText(page.After.ID) {
+		return gatehouse.Page[*gatehouse.Session]{}, gatehouse.Invalid("Invalid cursor.",
+			gatehouse.FieldError{Field: "cursor", Message: "is not a cursor returned by this list"})
+	}
 	ss, err := a.store.R().ListUserSessions(ctx, p.UserID, page)
 	if err != nil {
 		return gatehouse.Page[*gatehouse.Session]{}, err
@@ -540,6 +550,9 @@ func (a *Auth) EndSession(ctx context.Context, actor gatehouse.Actor, p *gatehou
 		return errUserOnly
 	}
 	notFound := gatehouse.Errorf(gatehouse.ENOTFOUND, "Session not found.")
+	if !storableText(id) {
+		return notFound
+	}
 	err := a.store.Tx(ctx, func(tx *store.Conn) error {
 		s, err := tx.SessionByID(ctx, id)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND || (err == nil && s.UserID != p.UserID) {
@@ -722,6 +735,13 @@ func (a *Auth) AccountExists(ctx context.Context, actor gatehouse.Actor, email s
 }
 
 var errUserOnly = &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "user_only", Message: "This endpoint is for signed-in users, not API keys."}
+
+// storableText reports whether s can be a stored text value: valid UTF-8
+// without NUL bytes (PostgreSQL refuses anything else with an error, which
+// must not turn a client's bad input into a 500).
+func storableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -219,22 +219,11 @@ func (s *Folders) Move(ctx context.Context, c *Caller, projectID string, ids []s
 		for _, f := range all {
 			parentOf[f.ID], byID[f.ID] = f.ParentID, f
 		}
-		if parentID != "" {
-			if _, ok := byID[parentID]; !ok {
-				if !authz.IsUUID(parentID) {
-					return parentNotFound()
-				}
-				if other, err := tx.FolderAnyProject(ctx, c.OrgID, parentID); err == nil && other.ProjectID != projectID {
-					return gatehouse.Invalid("Folders cannot move to another project.", gatehouse.FieldError{Field: "parent_id", Message: "is in another project"})
-				}
-				return parentNotFound()
-			}
-		}
-		if err := requireParent(c, projectID, parentID); err != nil {
-			return err
-		}
+		// Every id must name a folder of this project before any right is
+		// checked, so that an unknown id or another organization's is a 404
+		// whatever the caller may do.
+		var folders []*gatehouse.Folder
 		seen := map[string]bool{}
-		now := s.now()
 		for i, id := range ids {
 			if seen[id] {
 				continue
@@ -249,6 +238,24 @@ func (s *Folders) Move(ctx context.Context, c *Caller, projectID string, ids []s
 				}
 				return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: "Folder not found.", Fields: []gatehouse.FieldError{{Field: fieldIndex("folder_ids", i), Message: "unknown folder"}}}
 			}
+			folders = append(folders, f)
+		}
+		if parentID != "" {
+			if _, ok := byID[parentID]; !ok {
+				if !authz.IsUUID(parentID) {
+					return parentNotFound()
+				}
+				if other, err := tx.FolderAnyProject(ctx, c.OrgID, parentID); err == nil && other.ProjectID != projectID {
+					return gatehouse.Invalid("Folders cannot move to another project.", gatehouse.FieldError{Field: "parent_id", Message: "is in another project"})
+				}
+				return parentNotFound()
+			}
+		}
+		if err := requireParent(c, projectID, parentID); err != nil {
+			return err
+		}
+		now := s.now()
+		for _, f := range folders {
 			if err := c.Require(authz.Folder(f.ID), gatehouse.AreaFolders, authz.Delete); err != nil {
 				return err
 			}

@@ -32,7 +32,9 @@ type Invitations struct {
 }
 
 func newInvitations(b *base, access *Access, roles *Roles, auth *Auth) *Invitations {
-	return &Invitations{base: b, access: access, roles: roles, auth: auth, showIP: NewThrottle(2*time.Second, 30, b.now)}
+	s := &Invitations{base: b, access: access, roles: roles, auth: auth, showIP: NewThrottle(2*time.Second, 30, b.now)}
+	roles.invitations = s // a changed role may orphan invitations
+	return s
 }
 
 // InviteInput is a new invitation.
@@ -507,6 +509,12 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 			}
 			return gone(st), nil
 		}
+		// The inviter must still hold what the invitation grants. Checked
+		// before anything is written: this refusal commits the revocation,
+		// and must not commit an account too.
+		if refusal, err := s.checkInviter(ctx, tx, inv); refusal != nil || err != nil {
+			return refusal, err
+		}
 		var u *gatehouse.User
 		if p != nil {
 			if p.Kind != gatehouse.PrincipalUser {
@@ -555,10 +563,6 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 		if _, err := tx.Membership(ctx, inv.OrgID, u.ID); err == nil {
 			return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "already_member", Message: "You are already a member of this organization."}, nil
 		}
-		// The inviter must still hold what the invitation grants.
-		if refusal, err := s.checkInviter(ctx, tx, inv); refusal != nil || err != nil {
-			return refusal, err
-		}
 		won, err := tx.SetInvitationStatus(ctx, inv.ID, gatehouse.InvitationAccepted, u.ID, now)
 		if err != nil {
 			return nil, err
@@ -568,7 +572,8 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 			if err != nil {
 				return nil, err
 			}
-			return gone(fresh.EffectiveStatus(now)), nil
+			// Returned as an error: roll back an account made above.
+			return nil, gone(fresh.EffectiveStatus(now))
 		}
 		m := &gatehouse.Membership{ID: newID(), OrgID: inv.OrgID, UserID: u.ID, RoleID: inv.RoleID, Grants: inv.Grants, InvitedBy: inv.CreatedBy, CreatedAt: now, UpdatedAt: now}
 		if err := tx.CreateMembership(ctx, m); err != nil {
@@ -614,6 +619,12 @@ func (s *Invitations) checkInviter(ctx context.Context, tx *store.Conn, inv *gat
 // inviterCovers reports whether the inviter still holds every right the
 // invitation grants (a removed inviter holds none).
 func (s *Invitations) inviterCovers(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation) (bool, error) {
+	return s.inviterCoversWith(ctx, tx, inv, nil)
+}
+
+// inviterCoversWith is inviterCovers with changed (when not nil) standing in
+// for the stored role of the same id.
+func (s *Invitations) inviterCoversWith(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation, changed *gatehouse.Role) (bool, error) {
 	m, err := tx.Membership(ctx, inv.OrgID, inv.CreatedBy)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return false, nil
@@ -621,14 +632,14 @@ func (s *Invitations) inviterCovers(ctx context.Context, tx *store.Conn, inv *ga
 	if err != nil {
 		return false, err
 	}
-	holder, err := s.access.Compile(ctx, inv.OrgID, m.RoleID, m.Grants)
+	holder, err := s.access.compileWith(ctx, inv.OrgID, m.RoleID, m.Grants, changed)
 	if err != nil {
 		return false, err
 	}
 	if ok, _ := holder.Check(authz.Organization(), gatehouse.OrgMembers, authz.Write); !ok {
 		return false, nil
 	}
-	req, err := s.access.Compile(ctx, inv.OrgID, inv.RoleID, inv.Grants)
+	req, err := s.access.compileWith(ctx, inv.OrgID, inv.RoleID, inv.Grants, changed)
 	if err != nil {
 		return false, err
 	}
@@ -653,6 +664,28 @@ func (s *Invitations) RevokeOrphaned(ctx context.Context, tx *store.Conn, orgID,
 	}
 	for _, inv := range invs {
 		covered, err := s.inviterCovers(ctx, tx, inv)
+		if err != nil {
+			return err
+		}
+		if !covered {
+			if _, err := s.revokeForInviter(ctx, tx, inv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RevokeOrphanedByRole revokes the pending invitations that a changed role
+// leaves uncovered: those whose inviter holds the role, and those granting
+// it. Roles call it inside their transaction, with the role as changed.
+func (s *Invitations) RevokeOrphanedByRole(ctx context.Context, tx *store.Conn, orgID string, role *gatehouse.Role) error {
+	invs, err := tx.PendingInvitationsTouchingRole(ctx, orgID, role.ID)
+	if err != nil {
+		return err
+	}
+	for _, inv := range invs {
+		covered, err := s.inviterCoversWith(ctx, tx, inv, role)
 		if err != nil {
 			return err
 		}

@@ -172,7 +172,17 @@ func (s *Orgs) Switch(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 		if o, err = tx.OrgByID(ctx, orgID); err != nil {
 			return err
 		}
-		return tx.SetCurrentOrg(ctx, p.UserID, orgID, s.now())
+		u, err := tx.UserByID(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetCurrentOrg(ctx, p.UserID, orgID, s.now()); err != nil {
+			return err
+		}
+		// A preference of the user's, so in the chain of events outside any
+		// organization, like the user's other changes.
+		return s.audit(ctx, tx, actor, "", "user.organization_switched", "user", p.UserID,
+			map[string]any{"organization_id": map[string]string{"before": u.CurrentOrgID, "after": orgID}})
 	})
 	return o, err
 }

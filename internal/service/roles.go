@@ -13,7 +13,8 @@ import (
 // Roles manages custom roles; built-in roles are fixed and read-only.
 type Roles struct {
 	*base
-	access *Access
+	access      *Access
+	invitations *Invitations // set by newInvitations
 }
 
 var roleNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,49}$`)
@@ -182,6 +183,13 @@ func (s *Roles) Update(ctx context.Context, c *Caller, id string, in RoleInput) 
 		if err := s.audit(ctx, tx, c.Actor, c.OrgID, "role.updated", "role", r.ID, map[string]any{
 			"before": before, "after": map[string]any{"name": r.Name, "description": r.Description, "permissions": r.Grants}}); err != nil {
 			return err
+		}
+		if s.invitations != nil {
+			// Holders' pending invitations may now grant more than they hold,
+			// and invitations granting the role may grant more than their inviter.
+			if err := s.invitations.RevokeOrphanedByRole(ctx, tx, c.OrgID, r); err != nil {
+				return err
+			}
 		}
 		return tx.Notify(ctx, orgChanged(c.OrgID))
 	})

@@ -41,11 +41,12 @@ func (a *Auth) UpdateMe(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 		if n == u.Name {
 			return nil
 		}
-		if err := tx.UpdateUserProfile(ctx, u.ID, n, a.now()); err != nil {
+		now := a.now()
+		if err := tx.UpdateUserProfile(ctx, u.ID, n, now); err != nil {
 			return err
 		}
 		before := u.Name
-		u.Name = n
+		u.Name, u.UpdatedAt = n, now
 		return a.audit(ctx, tx, actor, "", "user.updated", "user", u.ID, map[string]any{"name": map[string]string{"before": before, "after": n}})
 	})
 	return u, err
@@ -94,6 +95,9 @@ func (a *Auth) SetAvatar(ctx context.Context, actor gatehouse.Actor, p *gatehous
 
 // Avatar returns a user's avatar image.
 func (a *Auth) Avatar(ctx context.Context, userID string) (string, []byte, error) {
+	if !storableText(userID) {
+		return "", nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "Avatar not found.")
+	}
 	ct, data, _, err := a.store.R().Avatar(ctx, userID)
 	return ct, data, err
 }

@@ -168,6 +168,13 @@ func (c *Conn) PendingInvitationsBy(ctx context.Context, orgID, userID string) (
 	return c.queryInvitations(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE org_id = $1 AND created_by = $2 AND status = 'pending'`, orgID, userID)
 }
 
+// PendingInvitationsTouchingRole lists an organization's pending
+// invitations that grant a role or whose inviter holds it.
+func (c *Conn) PendingInvitationsTouchingRole(ctx context.Context, orgID, roleID string) ([]*gatehouse.Invitation, error) {
+	return c.queryInvitations(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE org_id = $1 AND status = 'pending'
+		AND (role_id = $2 OR created_by IN (SELECT user_id FROM memberships WHERE org_id = $1 AND role_id = $2))`, orgID, roleID)
+}
+
 // InvitationsSince counts an organization's invitations created since t.
 func (c *Conn) InvitationsSince(ctx context.Context, orgID string, since time.Time) (int, time.Time, error) {
 	var n int

@@ -21,6 +21,9 @@ type Dialect interface {
 	Name() string
 	// IsUniqueViolation reports whether err is a unique-constraint failure.
 	IsUniqueViolation(err error) bool
+	// IsInvalidText reports whether err is the engine refusing text that is
+	// not valid UTF-8 or holds NUL (PostgreSQL does; SQLite stores anything).
+	IsInvalidText(err error) bool
 	// SkipLocked is appended to a row-claiming subquery: "FOR UPDATE SKIP
 	// LOCKED" on PostgreSQL, "" on SQLite, whose single writer serialises claims.
 	SkipLocked() string
@@ -141,6 +144,9 @@ func (c *Conn) wrap(err error, query string) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return err
+	}
+	if c.s.dialect.IsInvalidText(err) {
+		return &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "invalid_text", Message: "Text must be valid UTF-8 without NUL characters.", Cause: err}
 	}
 	if c.s.dialect.IsUniqueViolation(err) {
 		return &gatehouse.Error{Code: gatehouse.ECONFLICT, Message: "Already exists.", Cause: err}

@@ -48,7 +48,8 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p *gateho
 
 // actor describes who makes a request, for audit events.
 func actor(r *http.Request, p *gatehouse.Principal) gatehouse.Actor {
-	a := gatehouse.Actor{IP: clientIP(r), UserAgent: r.UserAgent(), RequestID: middleware.RequestID(r.Context())}
+	// A header may carry any bytes; the user agent is stored as text.
+	a := gatehouse.Actor{IP: clientIP(r), UserAgent: gatehouse.CleanHeader(r.UserAgent()), RequestID: middleware.RequestID(r.Context())}
 	if p != nil {
 		a.Kind, a.ID, a.Name = p.Kind, p.ID(), p.Name
 	}

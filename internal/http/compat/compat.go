@@ -40,7 +40,7 @@ func actorOf(r *http.Request, p *gatehouse.Principal) gatehouse.Actor {
 	if i := strings.LastIndexByte(ip, ':'); i > 0 {
 		ip = ip[:i]
 	}
-	a := gatehouse.Actor{IP: strings.Trim(ip, "[]"), UserAgent: r.UserAgent(), RequestID: middleware.RequestID(r.Context())}
+	a := gatehouse.Actor{IP: strings.Trim(ip, "[]"), UserAgent: gatehouse.CleanHeader(r.UserAgent()), RequestID: middleware.RequestID(r.Context())}
 	if p != nil {
 		a.Kind, a.ID, a.Name = p.Kind, p.ID(), p.Name
 	}

@@ -64,10 +64,12 @@ type snykSource struct {
 	Parameter string `json:"parameter,omitempty"`
 }
 
-// snykStatus folds statuses the spec does not declare into ones it does.
+// snykStatus folds statuses the spec does not declare into ones it does
+// (a rate limit keeps its Retry-After header).
 func snykStatus(status int) int {
 	switch status {
-	case http.StatusConflict, http.StatusUnsupportedMediaType, http.StatusRequestEntityTooLarge, http.StatusGone, http.StatusMethodNotAllowed:
+	case http.StatusConflict, http.StatusUnsupportedMediaType, http.StatusRequestEntityTooLarge, http.StatusGone, http.StatusMethodNotAllowed,
+		http.StatusTooManyRequests:
 		return http.StatusBadRequest
 	}
 	return status
@@ -116,14 +118,13 @@ func (s *snyk) with(versions []string, h func(w http.ResponseWriter, r *http.Req
 		hdr := w.Header()
 		hdr.Set("snyk-request-id", uuid.NewString())
 		v := r.URL.Query().Get("version")
-		if v != "" {
-			hdr.Set("snyk-version-requested", v)
-		}
 		if v == "" || !versionRe.MatchString(v) {
+			// Not echoed: the header's schema is the same pattern.
 			s.fail(w, r, gatehouse.Invalid("The version parameter is required and must be a date like 2024-06-21, optionally with ~beta, ~experimental or ~wip.",
 				gatehouse.FieldError{Field: "version", Message: "is missing or malformed"}))
 			return
 		}
+		hdr.Set("snyk-version-requested", v)
 		date, _, _ := strings.Cut(v, "~")
 		if !strings.ContainsRune(date, '-') {
 			date = "9999-12-31" // a bare stage word asks for the newest

@@ -20,6 +20,12 @@ type dialect struct{}
 
 func (dialect) Name() string       { return "postgres" }
 func (dialect) SkipLocked() string { return "FOR UPDATE SKIP LOCKED" }
+func (dialect) IsInvalidText(err error) bool {
+	var e *pgconn.PgError
+	// 22021: invalid byte sequence (NUL included); 22P05: untranslatable.
+	return errors.As(err, &e) && (e.Code == "22021" || e.Code == "22P05")
+}
+
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"

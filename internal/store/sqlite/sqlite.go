@@ -24,8 +24,9 @@ const FileName = "gatehouse.db"
 
 type dialect struct{}
 
-func (dialect) Name() string       { return "sqlite" }
-func (dialect) SkipLocked() string { return "" }
+func (dialect) Name() string             { return "sqlite" }
+func (dialect) SkipLocked() string       { return "" }
+func (dialect) IsInvalidText(error) bool { return false }
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	if errors.As(err, &e) {

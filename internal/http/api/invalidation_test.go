@@ -1,0 +1,152 @@
+package api_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/apptest"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+// opHeard records the notifications a server's store delivers.
+type opHeard struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func opListen(srv *apptest.Server) *opHeard {
+	h := &opHeard{}
+	srv.Store.Subscribe(func(msg string) {
+		h.mu.Lock()
+		h.msgs = append(h.msgs, msg)
+		h.mu.Unlock()
+	})
+	return h
+}
+
+func (h *opHeard) has(msg string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Contains(h.msgs, msg)
+}
+
+// opEventually polls cond for up to 5 s.
+func opEventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestInvalidationAcrossProcesses runs two Gatehouse servers on one
+// PostgreSQL database. Server B caches a member's compiled rights; changes
+// made through server A (a folder moved, the member's grants or role
+// changed, a custom role edited, the organization deleted) reach B through
+// LISTEN/NOTIFY and B's answers change within a bounded time.
+func TestInvalidationAcrossProcesses(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		if e.Name != "postgres" {
+			t.Skip("several processes share a database only on PostgreSQL")
+		}
+		ctx := context.Background()
+		dsn := e.NewDSN(t)
+		a := apptest.New(t, e, apptest.Options{DSN: dsn})
+		b := apptest.New(t, e, apptest.Options{DSN: dsn})
+		wa := opNewWorld(t, a) // everything is made through A
+		wb := *wa
+		wb.srv = b // the same people and ids, asked through B
+		heard := opListen(b)
+
+		// B's listener is up once a message published by A arrives.
+		probe := "probe:" + uuid.NewString()
+		opEventually(t, "B never heard A's probe", func() bool {
+			if err := a.Store.Publish(ctx, probe); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			return heard.has(probe)
+		})
+		// status asks through B as m.
+		status := func(m *apptest.Member, path string) int {
+			return wb.do(m, "GET", path, nil).Status
+		}
+		folder := func(id string) string { return "/v1/projects/" + wa.p1 + "/folders/" + id }
+		changes := func(t *testing.T, m *apptest.Member, path string, want int, msg string) {
+			t.Helper()
+			opEventually(t, "B still answers the cached decision for "+path, func() bool {
+				return status(m, path) == want
+			})
+			if !heard.has(msg) {
+				t.Fatalf("B changed its answer without hearing %q", msg)
+			}
+		}
+
+		t.Run("OKFolderMovedOut", func(t *testing.T) {
+			// Prime B: A1 is under A, which the custom member holds.
+			for range 3 {
+				if s := status(wa.custom, folder(wa.fA1)); s != 200 {
+					t.Fatalf("before the move: %d", s)
+				}
+			}
+			opMust(t, a, 200, wa.req(wa.owner, "POST", folder(wa.fA1)+"/move", map[string]any{"parent_id": nil}))
+			changes(t, wa.custom, folder(wa.fA1), 403, "tree:"+wa.org)
+			opMust(t, a, 200, wa.req(wa.owner, "POST", folder(wa.fA1)+"/move", map[string]any{"parent_id": wa.fA}))
+			opEventually(t, "A1 moved back in is still refused on B", func() bool { return status(wa.custom, folder(wa.fA1)) == 200 })
+		})
+		t.Run("OKFolderCreated", func(t *testing.T) {
+			// A folder made through A under A is readable through B.
+			if s := status(wa.custom, folder(wa.fA)); s != 200 {
+				t.Fatalf("prime: %d", s)
+			}
+			x := opID(t, opMust(t, a, 201, wa.req(wa.owner, "POST", "/v1/projects/"+wa.p1+"/folders", map[string]any{"name": "New", "parent_id": wa.fA})))
+			opEventually(t, "a new folder under A is refused on B", func() bool { return status(wa.custom, folder(x)) == 200 })
+		})
+		t.Run("OKMemberGrantsChanged", func(t *testing.T) {
+			p1 := "/v1/projects/" + wa.p1
+			if s := status(wa.custom, p1); s != 200 {
+				t.Fatalf("prime: %d", s)
+			}
+			a.SetStoreRights(wa.org, wa.custom.UserID, "", nil)
+			changes(t, wa.custom, p1, 403, apptest.MemberNotice(wa.org, wa.custom.UserID))
+			a.SetStoreRights(wa.org, wa.custom.UserID, gatehouse.RoleViewerID, nil)
+			opEventually(t, "the viewer role given through A is not seen by B", func() bool {
+				return status(wa.custom, "/v1/projects/"+wa.p2) == 200
+			})
+		})
+		t.Run("OKRoleChanged", func(t *testing.T) {
+			role := opID(t, opMust(t, a, 201, wa.req(wa.owner, "POST", "/v1/roles", map[string]any{"name": "editors",
+				"permissions": []gatehouse.Grant{apptest.OneFolderGrant(wa.p1, wa.fA, "read")}})))
+			a.SetStoreRights(wa.org, wa.custom.UserID, role, nil)
+			opEventually(t, "the custom role is not seen by B", func() bool {
+				return status(wa.custom, folder(wa.fA)) == 200 && status(wa.custom, folder(wa.fB)) == 403
+			})
+			opMust(t, a, 200, wa.req(wa.owner, "PUT", "/v1/roles/"+role, map[string]any{"name": "editors",
+				"permissions": []gatehouse.Grant{apptest.OneFolderGrant(wa.p1, wa.fB, "read")}}))
+			changes(t, wa.custom, folder(wa.fA), 403, "org:"+wa.org)
+			if s := status(wa.custom, folder(wa.fB)); s != 200 {
+				t.Fatalf("B after the role change: %d", s)
+			}
+		})
+		t.Run("OKOrgDeleted", func(t *testing.T) {
+			org := "/v1/organizations/" + wa.org
+			if s := status(wa.admin, org); s != 200 {
+				t.Fatalf("prime: %d", s)
+			}
+			opMust(t, a, 204, wa.req(wa.owner, "DELETE", org, nil))
+			changes(t, wa.admin, org, 404, "org:"+wa.org)
+			if s := status(wa.admin, "/v1/projects/"+wa.p1); s != 404 {
+				t.Fatalf("project through B after the delete: %d", s)
+			}
+		})
+	})
+}

@@ -1,0 +1,727 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/apptest"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+// Shared by orgs_test.go, projects_test.go, folders_test.go and
+// invalidation_test.go (prefix "op").
+
+// opUnknownID is a well-formed id that names nothing.
+const opUnknownID = "0190b2a4-1c2d-7e3f-8a4b-5c6d7e8f9a0b"
+
+// opWorld is one organization, Acme, with:
+//   - owner (created it), admin and viewer (built-in roles), and custom,
+//     whose only grant is the seed's commented custom shape reduced to its
+//     folder: projects custom on P1, folders custom, write+read+delete on A;
+//   - projects P1 (folders A, A/A1 and B) and P2 (folder C);
+//   - outsider, who owns another organization with a project and a folder
+//     and acts there (their current organization) unless told otherwise.
+type opWorld struct {
+	srv                                    *apptest.Server
+	org                                    string
+	owner, admin, viewer, custom, outsider *apptest.Member
+	p1, p2                                 string
+	fA, fA1, fB, fC                        string
+	otherOrg, otherProject, otherFolder    string
+	n                                      int
+}
+
+func opSignup(t *testing.T, srv *apptest.Server, name, email string) *apptest.Member {
+	t.Helper()
+	tok, user := srv.Signup(name, email)
+	return &apptest.Member{UserID: user["id"].(string), Email: email, Token: tok}
+}
+
+func opNewWorld(t *testing.T, srv *apptest.Server) *opWorld {
+	t.Helper()
+	w := &opWorld{srv: srv}
+	w.owner = opSignup(t, srv, "Olive Owner", "owner@acme.test")
+	w.org = opID(t, opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: w.owner.Token,
+		Body: map[string]any{"name": "Acme"}}))
+	w.p1 = w.project(t, w.owner, "P1")
+	w.p2 = w.project(t, w.owner, "P2")
+	w.fA = w.folder(t, w.p1, "A", "")
+	w.fA1 = w.folder(t, w.p1, "A1", w.fA)
+	w.fB = w.folder(t, w.p1, "B", "")
+	w.fC = w.folder(t, w.p2, "C", "")
+	w.admin = srv.AddStoreMember(w.org, "Ada Admin", "admin@acme.test", gatehouse.RoleAdminID, nil)
+	w.viewer = srv.AddStoreMember(w.org, "Vic Viewer", "viewer@acme.test", gatehouse.RoleViewerID, nil)
+	w.custom = srv.AddStoreMember(w.org, "Cus Tom", "custom@acme.test", "",
+		[]gatehouse.Grant{apptest.OneFolderGrant(w.p1, w.fA, "write+read+delete")})
+	w.outsider = opSignup(t, srv, "Otto Outsider", "otto@other.test")
+	w.otherOrg = opID(t, opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: w.outsider.Token,
+		Body: map[string]any{"name": "Other"}}))
+	w.otherProject = opID(t, opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/projects", Token: w.outsider.Token,
+		Body: map[string]any{"name": "Theirs"}}))
+	w.otherFolder = opID(t, opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/projects/" + w.otherProject + "/folders",
+		Token: w.outsider.Token, Body: map[string]any{"name": "Secret"}}))
+	return w
+}
+
+// req is a request by m in Acme (the outsider in their own organization).
+func (w *opWorld) req(m *apptest.Member, method, path string, body any) apptest.Req {
+	r := apptest.Req{Method: method, Path: path, Token: m.Token, Body: body}
+	if m != w.outsider {
+		r.Header = map[string]string{"X-Organization-Id": w.org}
+	}
+	return r
+}
+
+func (w *opWorld) do(m *apptest.Member, method, path string, body any) *apptest.Response {
+	return w.srv.Do(w.req(m, method, path, body))
+}
+
+// actingOrg is the organization m's requests act in.
+func (w *opWorld) actingOrg(m *apptest.Member) string {
+	if m == w.outsider {
+		return w.otherOrg
+	}
+	return w.org
+}
+
+func (w *opWorld) name(prefix string) string {
+	w.n++
+	return fmt.Sprintf("%s %d", prefix, w.n)
+}
+
+func (w *opWorld) project(t *testing.T, m *apptest.Member, name string) string {
+	t.Helper()
+	return opID(t, opMust(t, w.srv, 201, w.req(m, "POST", "/v1/projects", map[string]any{"name": name})))
+}
+
+// folder creates a folder as the owner ("" parent: the root).
+func (w *opWorld) folder(t *testing.T, pid, name, parent string) string {
+	t.Helper()
+	body := map[string]any{"name": name}
+	if parent != "" {
+		body["parent_id"] = parent
+	}
+	return opID(t, opMust(t, w.srv, 201, w.req(w.owner, "POST", "/v1/projects/"+pid+"/folders", body)))
+}
+
+// parentOf reads a folder's parent ("" for the root) from the store.
+func (w *opWorld) parentOf(t *testing.T, pid, id string) string {
+	t.Helper()
+	f, err := w.srv.Store.R().Folder(context.Background(), w.org, pid, id)
+	if err != nil {
+		t.Fatalf("folder %s: %v", id, err)
+	}
+	return f.ParentID
+}
+
+// opMust sends r and fails t (not the server's test) unless the status is want.
+func opMust(t *testing.T, srv *apptest.Server, want int, r apptest.Req) map[string]any {
+	t.Helper()
+	resp := srv.Do(r)
+	if resp.Status != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", r.Method, r.Path, resp.Status, want, resp.Body)
+	}
+	if len(resp.Body) == 0 {
+		return nil
+	}
+	return resp.JSON(t)
+}
+
+func opID(t *testing.T, body map[string]any) string {
+	t.Helper()
+	id, _ := body["id"].(string)
+	if id == "" {
+		t.Fatalf("no id in %v", body)
+	}
+	return id
+}
+
+// opProblem checks resp is a problem with status and, unless "", code.
+func opProblem(t *testing.T, resp *apptest.Response, status int, code string) map[string]any {
+	t.Helper()
+	p := apptest.Problem(t, resp, status)
+	if code != "" && p["code"] != code {
+		t.Fatalf("code %v, want %q: %s", p["code"], code, resp.Body)
+	}
+	return p
+}
+
+// opField checks a 400 problem names field among its errors.
+func opField(t *testing.T, resp *apptest.Response, field string) {
+	t.Helper()
+	p := opProblem(t, resp, 400, "")
+	errs, _ := p["errors"].([]any)
+	for _, e := range errs {
+		if m, _ := e.(map[string]any); m["field"] == field {
+			return
+		}
+	}
+	t.Fatalf("no error for field %q: %s", field, resp.Body)
+}
+
+// opHasAudit fails unless the organization's audit log (orgID "" for events
+// outside any organization) holds action about target.
+func opHasAudit(t *testing.T, srv *apptest.Server, orgID, target, action string) {
+	t.Helper()
+	if got := srv.TargetAuditActions(orgID, target); !slices.Contains(got, action) {
+		t.Fatalf("audit of %s in %q: %v, want %s", target, orgID, got, action)
+	}
+}
+
+func opDataIDs(t *testing.T, body map[string]any) []string {
+	t.Helper()
+	data, ok := body["data"].([]any)
+	if !ok {
+		t.Fatalf("no data list in %v", body)
+	}
+	ids := []string{}
+	for _, d := range data {
+		ids = append(ids, d.(map[string]any)["id"].(string))
+	}
+	return ids
+}
+
+// opTree renders a folder tree answer ({"data": [nodes]}) as
+// "name{child,child}" lists, checking each node is exactly {id, name,
+// children} and ids are as named in ids (name → id) when given.
+func opTree(t *testing.T, body map[string]any, ids map[string]string) string {
+	t.Helper()
+	var render func(nodes []any) string
+	render = func(nodes []any) string {
+		parts := []string{}
+		for _, n := range nodes {
+			node, _ := n.(map[string]any)
+			name, _ := node["name"].(string)
+			children, ok := node["children"].([]any)
+			if len(node) != 3 || node["id"] == nil || !ok {
+				t.Fatalf("tree node %v", n)
+			}
+			if want, ok := ids[name]; ok && node["id"] != want {
+				t.Fatalf("tree node %s has id %v, want %s", name, node["id"], want)
+			}
+			part := name
+			if len(children) > 0 {
+				part += "{" + render(children) + "}"
+			}
+			parts = append(parts, part)
+		}
+		return strings.Join(parts, ",")
+	}
+	data, ok := body["data"].([]any)
+	if !ok {
+		t.Fatalf("tree without data: %v", body)
+	}
+	return render(data)
+}
+
+// opAction is one operation of the rights table. do prepares what it needs
+// (as the owner) and performs it as m; it returns the answer, and the
+// organization ("" for none) and target an audit event must name when the
+// operation succeeds and audit is set.
+type opAction struct {
+	audit string
+	do    func(t *testing.T, w *opWorld, m *apptest.Member) (resp *apptest.Response, auditOrg, target string)
+}
+
+func opActions() map[string]opAction {
+	read := func(method, path func(w *opWorld) string) opAction {
+		return opAction{do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			return w.do(m, method(w), path(w), nil), "", ""
+		}}
+	}
+	get := func(path func(w *opWorld) string) opAction {
+		return read(func(*opWorld) string { return "GET" }, path)
+	}
+	createFolder := func(parent func(w *opWorld) string) opAction {
+		return opAction{audit: "folder.created", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			body := map[string]any{"name": w.name("new")}
+			if p := parent(w); p != "" {
+				body["parent_id"] = p
+			}
+			resp := w.do(m, "POST", "/v1/projects/"+w.p1+"/folders", body)
+			id := opString(resp, "id")
+			return resp, w.org, id
+		}}
+	}
+	// under makes a fresh folder as the owner under A or B.
+	under := func(t *testing.T, w *opWorld, where string) string {
+		parent := map[string]string{"A": w.fA, "B": w.fB}[where]
+		return w.folder(t, w.p1, w.name("fresh"), parent)
+	}
+	move := func(from, to string) opAction {
+		return opAction{audit: "folder.moved", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			x := under(t, w, from)
+			var target any // nil: the root
+			switch to {
+			case "A", "B":
+				target = map[string]string{"A": w.fA, "B": w.fB}[to]
+			case "A/new":
+				target = under(t, w, "A")
+			}
+			return w.do(m, "POST", "/v1/projects/"+w.p1+"/folders/"+x+"/move", map[string]any{"parent_id": target}), w.org, x
+		}}
+	}
+	return map[string]opAction{
+		"org.list": get(func(w *opWorld) string { return "/v1/organizations" }),
+		"org.get":  get(func(w *opWorld) string { return "/v1/organizations/" + w.org }),
+		"org.update": {audit: "organization.updated", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			return w.do(m, "PATCH", "/v1/organizations/"+w.org, map[string]any{"name": w.name("Acme")}), w.org, w.org
+		}},
+		// The owner deletes an organization of their own made for the
+		// purpose; the others try Acme.
+		"org.delete": {audit: "organization.deleted", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			org := w.org
+			if m == w.owner {
+				org = opID(t, opMust(t, w.srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: m.Token,
+					Body: map[string]any{"name": w.name("Throwaway")}}))
+			}
+			return w.do(m, "DELETE", "/v1/organizations/"+org, nil), org, org
+		}},
+		"org.switch": {audit: "user.organization_switched", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			return w.do(m, "POST", "/v1/organizations/"+w.org+"/switch", nil), "", m.UserID
+		}},
+		"project.list":   get(func(w *opWorld) string { return "/v1/projects" }),
+		"project.get.P1": get(func(w *opWorld) string { return "/v1/projects/" + w.p1 }),
+		"project.get.P2": get(func(w *opWorld) string { return "/v1/projects/" + w.p2 }),
+		"project.create": {audit: "project.created", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			resp := w.do(m, "POST", "/v1/projects", map[string]any{"name": w.name("Project")})
+			id := opString(resp, "id")
+			return resp, w.actingOrg(m), id
+		}},
+		"project.update": {audit: "project.updated", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			return w.do(m, "PATCH", "/v1/projects/"+w.p1, map[string]any{"description": w.name("about")}), w.org, w.p1
+		}},
+		"project.delete": {audit: "project.deleted", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			pid := w.project(t, w.owner, w.name("Doomed"))
+			return w.do(m, "DELETE", "/v1/projects/"+pid, nil), w.org, pid
+		}},
+		"project.settings.get": get(func(w *opWorld) string { return "/v1/projects/" + w.p1 + "/settings" }),
+		"project.settings.put": {audit: "project.updated", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			return w.do(m, "PUT", "/v1/projects/"+w.p1+"/settings", map[string]any{"n": w.name("v")}), w.org, w.p1
+		}},
+		"folder.list.P1":     get(func(w *opWorld) string { return "/v1/projects/" + w.p1 + "/folders" }),
+		"folder.list.P2":     get(func(w *opWorld) string { return "/v1/projects/" + w.p2 + "/folders" }),
+		"folder.tree.P1":     get(func(w *opWorld) string { return "/v1/projects/" + w.p1 + "/folders/tree" }),
+		"folder.get.A":       get(func(w *opWorld) string { return "/v1/projects/" + w.p1 + "/folders/" + w.fA }),
+		"folder.get.A1":      get(func(w *opWorld) string { return "/v1/projects/" + w.p1 + "/folders/" + w.fA1 }),
+		"folder.get.B":       get(func(w *opWorld) string { return "/v1/projects/" + w.p1 + "/folders/" + w.fB }),
+		"folder.create.root": createFolder(func(w *opWorld) string { return "" }),
+		"folder.create.A":    createFolder(func(w *opWorld) string { return w.fA }),
+		"folder.create.B":    createFolder(func(w *opWorld) string { return w.fB }),
+		"folder.rename.inA": {audit: "folder.updated", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			x := under(t, w, "A")
+			return w.do(m, "PATCH", "/v1/projects/"+w.p1+"/folders/"+x, map[string]any{"name": w.name("renamed")}), w.org, x
+		}},
+		"folder.rename.inB": {audit: "folder.updated", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			x := under(t, w, "B")
+			return w.do(m, "PATCH", "/v1/projects/"+w.p1+"/folders/"+x, map[string]any{"name": w.name("renamed")}), w.org, x
+		}},
+		"folder.delete.inA": {audit: "folder.deleted", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			x := under(t, w, "A")
+			return w.do(m, "DELETE", "/v1/projects/"+w.p1+"/folders/"+x, nil), w.org, x
+		}},
+		"folder.delete.inB": {audit: "folder.deleted", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			x := under(t, w, "B")
+			return w.do(m, "DELETE", "/v1/projects/"+w.p1+"/folders/"+x, nil), w.org, x
+		}},
+		"folder.move.withinA": move("A", "A/new"),
+		"folder.move.AtoRoot": move("A", "root"),
+		"folder.move.BtoA":    move("B", "A"),
+		"folder.move.AtoB":    move("A", "B"),
+		"folder.bulkmove.withinA": {audit: "folder.moved", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			x, y, z := under(t, w, "A"), under(t, w, "A"), under(t, w, "A")
+			return w.do(m, "POST", "/v1/projects/"+w.p1+"/folders/move", map[string]any{"folder_ids": []string{x, y}, "parent_id": z}), w.org, y
+		}},
+		"folder.bulkmove.AandBtoA": {audit: "folder.moved", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
+			x, y := under(t, w, "A"), under(t, w, "B")
+			return w.do(m, "POST", "/v1/projects/"+w.p1+"/folders/move", map[string]any{"folder_ids": []string{x, y}, "parent_id": w.fA}), w.org, x
+		}},
+	}
+}
+
+// opString reads a string field of a JSON object answer ("" if none).
+func opString(resp *apptest.Response, name string) string {
+	m := map[string]any{}
+	if err := json.Unmarshal(resp.Body, &m); err != nil {
+		return ""
+	}
+	v, _ := m[name].(string)
+	return v
+}
+
+// TestOrgProjectFolderRights walks the rights table: each operation as the
+// owner, an admin and a viewer (built-in roles), a custom member whose only
+// grant is write+read+delete on folder A of P1, and an outsider (another
+// organization's owner, acting there) → the status each must get. Every
+// success that changes something leaves its audit event.
+func TestOrgProjectFolderRights(t *testing.T) {
+	rows := []struct {
+		action                                 string
+		owner, admin, viewer, custom, outsider int
+	}{
+		{"org.list", 200, 200, 200, 200, 200},
+		{"org.get", 200, 200, 200, 200, 404},
+		{"org.update", 200, 200, 403, 403, 404},
+		{"org.delete", 204, 403, 403, 403, 404},
+		{"org.switch", 200, 200, 200, 200, 404},
+		{"project.list", 200, 200, 200, 200, 200},
+		{"project.create", 201, 201, 403, 403, 201},
+		{"project.get.P1", 200, 200, 200, 200, 404},
+		{"project.get.P2", 200, 200, 200, 403, 404},
+		{"project.update", 200, 200, 403, 403, 404},
+		{"project.delete", 204, 204, 403, 403, 404},
+		{"project.settings.get", 200, 200, 200, 403, 404},
+		{"project.settings.put", 200, 200, 403, 403, 404},
+		{"folder.list.P1", 200, 200, 200, 200, 404},
+		{"folder.list.P2", 200, 200, 200, 403, 404},
+		{"folder.tree.P1", 200, 200, 200, 200, 404},
+		{"folder.get.A", 200, 200, 200, 200, 404},
+		{"folder.get.A1", 200, 200, 200, 200, 404},
+		{"folder.get.B", 200, 200, 200, 403, 404},
+		{"folder.create.root", 201, 201, 403, 403, 404},
+		{"folder.create.A", 201, 201, 403, 201, 404},
+		{"folder.create.B", 201, 201, 403, 403, 404},
+		{"folder.rename.inA", 200, 200, 403, 200, 404},
+		{"folder.rename.inB", 200, 200, 403, 403, 404},
+		{"folder.delete.inA", 204, 204, 403, 204, 404},
+		{"folder.delete.inB", 204, 204, 403, 403, 404},
+		{"folder.move.withinA", 200, 200, 403, 200, 404},
+		{"folder.move.AtoRoot", 200, 200, 403, 403, 404},
+		{"folder.move.BtoA", 200, 200, 403, 403, 404},
+		{"folder.move.AtoB", 200, 200, 403, 403, 404},
+		{"folder.bulkmove.withinA", 200, 200, 403, 200, 404},
+		{"folder.bulkmove.AandBtoA", 200, 200, 403, 403, 404},
+	}
+	actions := opActions()
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		w := opNewWorld(t, apptest.New(t, e))
+		principals := []struct {
+			name string
+			m    *apptest.Member
+		}{{"owner", w.owner}, {"admin", w.admin}, {"viewer", w.viewer}, {"custom", w.custom}, {"outsider", w.outsider}}
+		for _, row := range rows {
+			act, ok := actions[row.action]
+			if !ok {
+				t.Fatalf("no action %q", row.action)
+			}
+			for i, want := range []int{row.owner, row.admin, row.viewer, row.custom, row.outsider} {
+				p := principals[i]
+				kind := "OK"
+				if want >= 400 {
+					kind = "Err" + strings.ReplaceAll(http.StatusText(want), " ", "")
+				}
+				t.Run(kind+"/"+row.action+"/"+p.name, func(t *testing.T) {
+					resp, org, target := act.do(t, w, p.m)
+					if resp.Status != want {
+						t.Fatalf("status %d, want %d: %s", resp.Status, want, resp.Body)
+					}
+					switch {
+					case want == 403:
+						p := opProblem(t, resp, 403, "")
+						// Creating and deleting projects needs full-access on
+						// every project, checked as "holds these rights".
+						if c := p["code"]; c != "forbidden" && c != "escalation" {
+							t.Fatalf("code %v", c)
+						}
+					case want == 404:
+						opProblem(t, resp, 404, "not_found")
+					case act.audit != "":
+						opHasAudit(t, w.srv, org, target, act.audit)
+					}
+				})
+			}
+		}
+	})
+}
+
+func TestOrgCreateListGetUpdate(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		srv := apptest.New(t, e)
+		ctx := context.Background()
+		u := opSignup(t, srv, "Ursula", "ursula@example.com")
+		auth := func(method, path string, body any) apptest.Req {
+			return apptest.Req{Method: method, Path: path, Token: u.Token, Body: body}
+		}
+		var first, second string
+		t.Run("OK", func(t *testing.T) {
+			me := opMust(t, srv, 200, auth("GET", "/v1/me", nil))
+			if me["current_organization_id"] != nil {
+				t.Fatalf("current organization before any: %v", me["current_organization_id"])
+			}
+			o := opMust(t, srv, 201, auth("POST", "/v1/organizations", map[string]any{"name": "  First Org  ", "logo_url": "https://cdn.example.com/l.png"}))
+			first = opID(t, o)
+			if o["name"] != "First Org" || o["logo_url"] != "https://cdn.example.com/l.png" || o["created_by"] != u.UserID {
+				t.Fatalf("created %v", o)
+			}
+			m, err := srv.Store.R().Membership(ctx, first, u.UserID)
+			if err != nil || m.RoleID != gatehouse.RoleOwnerID {
+				t.Fatalf("creator's membership %+v, %v", m, err)
+			}
+			opHasAudit(t, srv, first, first, "organization.created")
+			if me := opMust(t, srv, 200, auth("GET", "/v1/me", nil)); me["current_organization_id"] != first {
+				t.Fatalf("current organization %v, want the first one", me["current_organization_id"])
+			}
+			second = opID(t, opMust(t, srv, 201, auth("POST", "/v1/organizations", map[string]any{"name": "Second"})))
+			if me := opMust(t, srv, 200, auth("GET", "/v1/me", nil)); me["current_organization_id"] != first {
+				t.Fatalf("a second organization changed the current one to %v", me["current_organization_id"])
+			}
+			if o := opMust(t, srv, 200, auth("GET", "/v1/organizations/"+second, nil)); o["logo_url"] != nil || o["name"] != "Second" {
+				t.Fatalf("second %v", o)
+			}
+			list := opMust(t, srv, 200, auth("GET", "/v1/organizations", nil))
+			if ids := opDataIDs(t, list); !slices.Equal(ids, []string{second, first}) || list["next_cursor"] != nil {
+				t.Fatalf("list %v", list)
+			}
+			page := opMust(t, srv, 200, auth("GET", "/v1/organizations?limit=1", nil))
+			cur, _ := page["next_cursor"].(string)
+			if ids := opDataIDs(t, page); !slices.Equal(ids, []string{second}) || cur == "" {
+				t.Fatalf("page 1 %v", page)
+			}
+			page = opMust(t, srv, 200, auth("GET", "/v1/organizations?limit=1&cursor="+cur, nil))
+			if ids := opDataIDs(t, page); !slices.Equal(ids, []string{first}) || page["next_cursor"] != nil {
+				t.Fatalf("page 2 %v", page)
+			}
+			// Someone else's organizations are not listed.
+			other := opSignup(t, srv, "Other", "other@example.com")
+			opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: other.Token, Body: map[string]any{"name": "Theirs"}})
+			if ids := opDataIDs(t, opMust(t, srv, 200, auth("GET", "/v1/organizations", nil))); len(ids) != 2 {
+				t.Fatalf("list after another user's org: %v", ids)
+			}
+
+			o = opMust(t, srv, 200, auth("PATCH", "/v1/organizations/"+first, map[string]any{"name": "Renamed"}))
+			if o["name"] != "Renamed" || o["logo_url"] != "https://cdn.example.com/l.png" {
+				t.Fatalf("renamed %v", o)
+			}
+			o = opMust(t, srv, 200, auth("PATCH", "/v1/organizations/"+first, map[string]any{"logo_url": ""}))
+			if o["name"] != "Renamed" || o["logo_url"] != nil {
+				t.Fatalf("logo cleared %v", o)
+			}
+			if got := srv.TargetAuditActions(first, first); !slices.Equal(got, []string{"organization.created", "organization.updated", "organization.updated"}) {
+				t.Fatalf("audit %v", got)
+			}
+			// Nothing changed, nothing written.
+			opMust(t, srv, 200, auth("PATCH", "/v1/organizations/"+first, map[string]any{"name": "Renamed"}))
+			if got := srv.TargetAuditActions(first, first); len(got) != 3 {
+				t.Fatalf("no-op update audited: %v", got)
+			}
+		})
+		t.Run("ErrMissingName", func(t *testing.T) {
+			opField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"logo_url": "https://x.example/l.png"})), "name")
+			opField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": "   "})), "name")
+			opField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"name": ""})), "name")
+		})
+		t.Run("ErrWrongType", func(t *testing.T) {
+			opField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": 5})), "name")
+			opField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"logo_url": true})), "logo_url")
+			r := auth("POST", "/v1/organizations", `["x"]`)
+			r.ContentType = "application/json"
+			opProblem(t, srv.Do(r), 400, "invalid")
+		})
+		t.Run("ErrBadLogo", func(t *testing.T) {
+			opField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": "L", "logo_url": "javascript:alert(1)"})), "logo_url")
+			opField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"logo_url": "not a url"})), "logo_url")
+		})
+		t.Run("ErrUnknownField", func(t *testing.T) {
+			opField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": "X", "owner": "me"})), "owner")
+			opField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"settings": map[string]any{}})), "settings")
+		})
+		t.Run("ErrMalformed", func(t *testing.T) {
+			r := auth("POST", "/v1/organizations", `{"name":`)
+			r.ContentType = "application/json"
+			opProblem(t, srv.Do(r), 400, "invalid")
+		})
+		t.Run("ErrUnauthenticated", func(t *testing.T) {
+			opProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/organizations"}), 401, "")
+			opProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations", Body: map[string]any{"name": "X"}}), 401, "")
+			opProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/organizations/" + first}), 401, "")
+		})
+		t.Run("ErrUnknownID", func(t *testing.T) {
+			for _, id := range []string{opUnknownID, "not-a-uuid", "1"} {
+				opProblem(t, srv.Do(auth("GET", "/v1/organizations/"+id, nil)), 404, "not_found")
+				opProblem(t, srv.Do(auth("PATCH", "/v1/organizations/"+id, map[string]any{"name": "X"})), 404, "not_found")
+				opProblem(t, srv.Do(auth("DELETE", "/v1/organizations/"+id, nil)), 404, "not_found")
+				opProblem(t, srv.Do(auth("POST", "/v1/organizations/"+id+"/switch", nil)), 404, "not_found")
+			}
+		})
+	})
+}
+
+func TestOrgSwitch(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		srv := apptest.New(t, e)
+		w := opNewWorld(t, srv)
+		t.Run("OK", func(t *testing.T) {
+			second := opID(t, opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: w.owner.Token,
+				Body: map[string]any{"name": "Second"}}))
+			// Without the header, requests act in the current organization.
+			if ids := opDataIDs(t, opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.owner.Token})); len(ids) != 2 {
+				t.Fatalf("projects of Acme: %v", ids)
+			}
+			o := opMust(t, srv, 200, apptest.Req{Method: "POST", Path: "/v1/organizations/" + second + "/switch", Token: w.owner.Token})
+			if o["id"] != second || o["name"] != "Second" {
+				t.Fatalf("switch answered %v", o)
+			}
+			opHasAudit(t, srv, "", w.owner.UserID, "user.organization_switched")
+			if me := opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/me", Token: w.owner.Token}); me["current_organization_id"] != second {
+				t.Fatalf("current %v", me["current_organization_id"])
+			}
+			if ids := opDataIDs(t, opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.owner.Token})); len(ids) != 0 {
+				t.Fatalf("projects of Second: %v", ids)
+			}
+			// The header still wins over the current organization.
+			if ids := opDataIDs(t, opMust(t, srv, 200, w.req(w.owner, "GET", "/v1/projects", nil))); len(ids) != 2 {
+				t.Fatalf("projects with the header: %v", ids)
+			}
+			// A member added without a current organization switches to it.
+			opMust(t, srv, 200, apptest.Req{Method: "POST", Path: "/v1/organizations/" + w.org + "/switch", Token: w.viewer.Token})
+			if ids := opDataIDs(t, opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.viewer.Token})); len(ids) != 2 {
+				t.Fatalf("viewer's projects after switching: %v", ids)
+			}
+		})
+		t.Run("ErrNoOrganization", func(t *testing.T) {
+			// The custom member never switched: no header, no current organization.
+			opProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.custom.Token}), 400, "no_organization")
+		})
+		t.Run("ErrNotMember", func(t *testing.T) {
+			opProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/" + w.otherOrg + "/switch", Token: w.custom.Token}), 404, "not_found")
+			opProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/" + w.org + "/switch", Token: w.outsider.Token}), 404, "not_found")
+			if me := opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/me", Token: w.outsider.Token}); me["current_organization_id"] != w.otherOrg {
+				t.Fatalf("a refused switch changed the current organization to %v", me["current_organization_id"])
+			}
+		})
+		t.Run("ErrUnknownID", func(t *testing.T) {
+			opProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/" + opUnknownID + "/switch", Token: w.owner.Token}), 404, "not_found")
+			opProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/nope/switch", Token: w.owner.Token}), 404, "not_found")
+		})
+	})
+}
+
+// TestOrgCrossTenant: another organization's ids, by path or by header,
+// answer 404 and never 403, for every kind of member.
+func TestOrgCrossTenant(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		srv := apptest.New(t, e)
+		w := opNewWorld(t, srv)
+		for _, m := range []*apptest.Member{w.owner, w.admin, w.viewer, w.custom} {
+			t.Run("ErrOtherOrgPath/"+m.Email, func(t *testing.T) {
+				for _, r := range []apptest.Req{
+					{Method: "GET", Path: "/v1/organizations/" + w.otherOrg},
+					{Method: "PATCH", Path: "/v1/organizations/" + w.otherOrg, Body: map[string]any{"name": "Pwned"}},
+					{Method: "DELETE", Path: "/v1/organizations/" + w.otherOrg},
+					{Method: "POST", Path: "/v1/organizations/" + w.otherOrg + "/switch"},
+				} {
+					r.Token = m.Token
+					opProblem(t, srv.Do(r), 404, "not_found")
+				}
+			})
+			t.Run("ErrOtherOrgHeader/"+m.Email, func(t *testing.T) {
+				for _, h := range []string{w.otherOrg, opUnknownID, "not-a-uuid"} {
+					for _, r := range []apptest.Req{
+						{Method: "GET", Path: "/v1/projects"},
+						{Method: "POST", Path: "/v1/projects", Body: map[string]any{"name": "X"}},
+						{Method: "GET", Path: "/v1/projects/" + w.otherProject},
+						{Method: "GET", Path: "/v1/projects/" + w.otherProject + "/folders/tree"},
+						{Method: "DELETE", Path: "/v1/projects/" + w.otherProject + "/folders/" + w.otherFolder},
+					} {
+						r.Token, r.Header = m.Token, map[string]string{"X-Organization-Id": h}
+						opProblem(t, srv.Do(r), 404, "not_found")
+					}
+				}
+			})
+		}
+		t.Run("OK", func(t *testing.T) {
+			// Nothing of the other organization changed.
+			o := opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/organizations/" + w.otherOrg, Token: w.outsider.Token})
+			if o["name"] != "Other" {
+				t.Fatalf("other org %v", o)
+			}
+			opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.otherProject + "/folders/" + w.otherFolder, Token: w.outsider.Token})
+		})
+	})
+}
+
+func TestOrgDelete(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		srv := apptest.New(t, e)
+		ctx := context.Background()
+		w := opNewWorld(t, srv)
+		countRows := func(t *testing.T, table string) int {
+			t.Helper()
+			var n int
+			if err := srv.Store.ReaderDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE org_id = $1`, w.org).Scan(&n); err != nil {
+				t.Fatalf("count %s: %v", table, err)
+			}
+			return n
+		}
+		// An invitation and an API key, so that deleting removes them too.
+		opMust(t, srv, 201, w.req(w.owner, "POST", "/v1/members/invitations", map[string]any{"email": "newbie@acme.test", "role": "viewer"}))
+		key := opMust(t, srv, 201, w.req(w.owner, "POST", "/v1/api-keys", map[string]any{"name": "ci",
+			"permissions": []gatehouse.Grant{apptest.FullAccessGrant(w.p1)}}))
+		secret, _ := key["secret"].(string)
+		opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.p1, Token: secret})
+
+		t.Run("ErrNotOwner", func(t *testing.T) {
+			for _, m := range []*apptest.Member{w.admin, w.viewer, w.custom} {
+				opProblem(t, w.do(m, "DELETE", "/v1/organizations/"+w.org, nil), 403, "forbidden")
+			}
+			opMust(t, srv, 200, w.req(w.admin, "GET", "/v1/organizations/"+w.org, nil))
+			if n := countRows(t, "projects"); n != 2 {
+				t.Fatalf("projects after refused deletes: %d", n)
+			}
+		})
+		t.Run("OK", func(t *testing.T) {
+			opMust(t, srv, 204, w.req(w.owner, "DELETE", "/v1/organizations/"+w.org, nil))
+			for _, m := range []*apptest.Member{w.owner, w.admin, w.custom} {
+				opProblem(t, w.do(m, "GET", "/v1/organizations/"+w.org, nil), 404, "not_found")
+				opProblem(t, w.do(m, "GET", "/v1/projects/"+w.p1, nil), 404, "not_found")
+				opProblem(t, w.do(m, "GET", "/v1/projects/"+w.p1+"/folders/"+w.fA, nil), 404, "not_found")
+			}
+			opProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/projects/" + w.p1, Token: secret}), 401, "")
+			for _, table := range []string{"projects", "folders", "memberships", "invitations", "api_keys"} {
+				if n := countRows(t, table); n != 0 {
+					t.Fatalf("%d rows left in %s", n, table)
+				}
+			}
+			if _, err := srv.Store.R().Project(ctx, w.org, w.p1); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Fatalf("project after delete: %v", err)
+			}
+			// The owner's current organization is gone with it.
+			if me := opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/me", Token: w.owner.Token}); me["current_organization_id"] != nil {
+				t.Fatalf("current organization %v", me["current_organization_id"])
+			}
+			opProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.owner.Token}), 400, "no_organization")
+			if ids := opDataIDs(t, opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/organizations", Token: w.admin.Token})); len(ids) != 0 {
+				t.Fatalf("admin still lists %v", ids)
+			}
+			// Its audit events stay, the deletion last.
+			evs, err := srv.Store.R().ListAudit(ctx, store.AuditFilter{OrgID: w.org, Page: gatehouse.PageRequest{Limit: 100}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var actions []string
+			for _, ev := range evs {
+				actions = append(actions, ev.Action)
+			}
+			for _, want := range []string{"organization.created", "project.created", "folder.created", "invitation.created", "api_key.created", "organization.deleted"} {
+				if !slices.Contains(actions, want) {
+					t.Fatalf("audit after delete %v lacks %s", actions, want)
+				}
+			}
+			if got := srv.TargetAuditActions(w.org, w.org); !slices.Equal(got, []string{"organization.created", "organization.deleted"}) {
+				t.Fatalf("org audit %v", got)
+			}
+			// The other organization is untouched.
+			opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.otherProject + "/folders/" + w.otherFolder, Token: w.outsider.Token})
+		})
+		t.Run("ErrAlreadyDeleted", func(t *testing.T) {
+			opProblem(t, w.do(w.owner, "DELETE", "/v1/organizations/"+w.org, nil), 404, "not_found")
+		})
+	})
+}
