@@ -20,7 +20,9 @@ type Access struct {
 	mu    sync.RWMutex
 	trees map[string]*authz.Tree     // org id → folder tree
 	projs map[string]map[string]bool // org id → its project ids
-	sets  map[memberKey]*compiledSet // (org, user) → rights
+	// current caches each user's current organization ("" for none).
+	current map[string]string
+	sets    map[memberKey]*compiledSet // (org, user) → rights
 	// gen counts invalidations; a cache fill that raced with one is dropped.
 	gen atomic.Uint64
 
@@ -44,7 +46,7 @@ func treeChanged(orgID string) string           { return "tree:" + orgID }
 func sessionEnded(id string) string             { return "session:" + id }
 
 func newAccess(b *base) *Access {
-	a := &Access{base: b, trees: map[string]*authz.Tree{}, projs: map[string]map[string]bool{}, sets: map[memberKey]*compiledSet{}}
+	a := &Access{base: b, trees: map[string]*authz.Tree{}, projs: map[string]map[string]bool{}, current: map[string]string{}, sets: map[memberKey]*compiledSet{}}
 	b.store.Subscribe(a.invalidate)
 	return a
 }
@@ -62,12 +64,16 @@ func (a *Access) invalidate(msg string) {
 	case "member":
 		org, user, _ := strings.Cut(rest, ":")
 		delete(a.sets, memberKey{org, user})
+		delete(a.current, user)
+	case "user":
+		delete(a.current, rest)
 	case "tree":
 		delete(a.trees, rest) // sets recompile against the new tree on use
 		delete(a.projs, rest)
 	case "org":
 		delete(a.trees, rest)
 		delete(a.projs, rest)
+		a.current = map[string]string{} // members may have lost their current org
 		for k := range a.sets {
 			if k.org == rest {
 				delete(a.sets, k)
@@ -76,6 +82,7 @@ func (a *Access) invalidate(msg string) {
 	default: // store.FlushAll and anything unknown
 		a.trees = map[string]*authz.Tree{}
 		a.projs = map[string]map[string]bool{}
+		a.current = map[string]string{}
 		a.sets = map[memberKey]*compiledSet{}
 	}
 }
@@ -131,6 +138,30 @@ func (a *Access) ProjectExists(ctx context.Context, orgID, id string) (bool, err
 	a.mu.Unlock()
 	return ids[id], nil
 }
+
+// currentOrg returns the user's current organization, from a cache dropped
+// when they switch, join or leave.
+func (a *Access) currentOrg(ctx context.Context, userID string) (string, error) {
+	a.mu.RLock()
+	org, ok := a.current[userID]
+	a.mu.RUnlock()
+	if ok {
+		return org, nil
+	}
+	gen := a.gen.Load()
+	u, err := a.store.R().UserByID(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	if a.gen.Load() == gen {
+		a.current[userID] = u.CurrentOrgID
+	}
+	a.mu.Unlock()
+	return u.CurrentOrgID, nil
+}
+
+func userChanged(id string) string { return "user:" + id }
 
 var errOrgNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Organization not found.")
 
@@ -245,11 +276,10 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 		orgID = p.OrgID
 	}
 	if orgID == "" && p.Kind == gatehouse.PrincipalUser {
-		u, err := a.store.R().UserByID(ctx, p.UserID)
-		if err != nil {
+		var err error
+		if orgID, err = a.currentOrg(ctx, p.UserID); err != nil {
 			return nil, err
 		}
-		orgID = u.CurrentOrgID
 	}
 	if orgID == "" {
 		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "no_organization",

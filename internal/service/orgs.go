@@ -58,6 +58,9 @@ func (s *Orgs) Create(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 				return err
 			}
 		}
+		if err := tx.Notify(ctx, memberChanged(o.ID, p.UserID)); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, actor, o.ID, "organization.created", "organization", o.ID, map[string]any{"name": o.Name})
 	})
 	return o, err
@@ -177,6 +180,9 @@ func (s *Orgs) Switch(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 			return err
 		}
 		if err := tx.SetCurrentOrg(ctx, p.UserID, orgID, s.now()); err != nil {
+			return err
+		}
+		if err := tx.Notify(ctx, userChanged(p.UserID)); err != nil {
 			return err
 		}
 		// A preference of the user's, so in the chain of events outside any
