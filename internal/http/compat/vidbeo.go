@@ -135,7 +135,12 @@ func (v *vidbeo) list(w http.ResponseWriter, r *http.Request) {
 	if res.More && len(res.Items) > 0 {
 		last := res.Items[len(res.Items)-1]
 		next := url.Values{"cursor": {gatehouse.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()}, "limit": {strconv.Itoa(page.Limit)}}
-		links["next"] = "/v2/invites?" + next.Encode()
+		// An absolute URL, as the page promises, on the host the client used.
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		links["next"] = scheme + "://" + r.Host + "/v2/invites?" + next.Encode()
 	}
 	v.ok(w, http.StatusOK, out, links)
 }

@@ -379,7 +379,10 @@ func TestVidbeoList(t *testing.T) {
 				t.Fatalf("links.next %q", next)
 			}
 			// links.next is followed as given.
-			resp := send(t, f.srv, mustRequest(t, "GET", f.srv.URL+next, f.key))
+			if !strings.HasPrefix(next, f.srv.URL+"/v2/invites?") {
+				t.Fatalf("links.next %q is not an absolute URL on this server", next)
+			}
+			resp := send(t, f.srv, mustRequest(t, "GET", next, f.key))
 			env = vidbeoEnvelope(t, resp, 200)
 			res := env["result"].([]any)
 			if len(res) != 1 || res[0].(map[string]any)["id"] != want[25] {
