@@ -182,7 +182,7 @@ type snykInviteAttributes struct {
 }
 
 func orgRelationship(orgID string) map[string]snykRelationship {
-	return map[string]snykRelationship{"org": {Data: snykLinkData{ID: orgID, Type: "org"}, Links: map[string]string{"related": "/orgs/" + orgID}}}
+	return map[string]snykRelationship{"org": {Data: snykLinkData{ID: orgID, Type: "org"}, Links: map[string]string{"related": "/rest/orgs/" + orgID}}}
 }
 
 func (s *snyk) list(w http.ResponseWriter, r *http.Request) {
