@@ -402,6 +402,15 @@ func (s *Invitations) Show(ctx context.Context, actor gatehouse.Actor, token str
 	if err != nil {
 		return nil, err
 	}
+	// An inviter who no longer holds what it grants (a folder moved out of
+	// their reach, say) revokes it now, before the invitee types anything.
+	if covered, err := s.inviterCovers(ctx, conn, inv); err != nil {
+		return nil, err
+	} else if !covered {
+		if err := s.committed(ctx, func(tx *store.Conn) (error, error) { return s.checkInviter(ctx, tx, inv) }); err != nil {
+			return nil, err
+		}
+	}
 	return s.preview(ctx, conn, inv)
 }
 

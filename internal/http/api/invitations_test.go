@@ -693,7 +693,7 @@ func TestInvitationsDuplicates(t *testing.T) {
 				Body: map[string]any{"email": "dup@example.com", "role": "viewer"}})
 		})
 		t.Run("OKAfterRevoke", func(t *testing.T) {
-			w.must(t, 204, "DELETE", "/v1/members/invitations/"+first["id"].(string), w.owner, nil)
+			w.must(t, 204, "DELETE", "/v1/account/users/invitations/"+first["id"].(string), w.owner, nil) // the seed's path
 			again, _ := w.invite(t, "dup@example.com", ivRole("uploader"))
 			if again["id"] == first["id"] || w.status(t, first["id"].(string)) != "revoked" {
 				t.Fatalf("re-invite after revoke: %v", again)
@@ -1114,14 +1114,41 @@ func TestInvitationsInviterLosesRights(t *testing.T) {
 				"permissions": []any{ivOrgGrant(w.org, "members", "")}})
 			checkRevoked(t, inv["id"].(string), token)
 		})
+		t.Run("ErrGrantedRoleExpanded", func(t *testing.T) {
+			// An invitation to a role that grows past what its inviter holds.
+			role := w.must(t, 201, "POST", "/v1/roles", w.owner, map[string]any{"name": "clipper",
+				"permissions": []any{ivProj(w.proj, "custom", "", ivArea("folders", "read"))}})
+			admin, _ := w.member("Axel Admin", "axel@example.com", ivRole("admin"))
+			inv, token := w.inviteAs(t, admin, "x8@example.com", ivRole("clipper"))
+			// Growing within the admin's rights keeps it.
+			w.must(t, 200, "PUT", "/v1/roles/"+role["id"].(string), w.owner, map[string]any{"name": "clipper",
+				"permissions": []any{ivProj("*", "full-access", "")}})
+			if st := w.status(t, inv["id"].(string)); st != "pending" {
+				t.Fatalf("status %s, want pending", st)
+			}
+			w.must(t, 200, "PUT", "/v1/roles/"+role["id"].(string), w.owner, map[string]any{"name": "clipper",
+				"permissions": []any{ivProj("*", "full-access", ""), ivOrgGrant(w.org, "billing", "read")}})
+			checkRevoked(t, inv["id"].(string), token)
+		})
 		t.Run("ErrFolderMovedNoAccountMade", func(t *testing.T) {
 			// The inviter's folder grant covered the subfolder until it moved
 			// out: accepting then revokes, and makes no account.
 			tr, _ := w.member("Tia Trailers", "tia@example.com", ivPerms(ivOrgGrant(w.org, "members", ""),
 				ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "")))))
 			leaf := srv.CreateFolder(w.owner, w.org, w.proj, "Leaf", w.folder)
+			leaf2 := srv.CreateFolder(w.owner, w.org, w.proj, "Leaf Two", w.folder)
 			inv, token := w.inviteAs(t, tr, "x6@example.com", ivPerms(ivProj(w.proj, "custom", "", ivFolders(ivFolder(leaf, "read")))))
-			w.must(t, 200, "POST", "/v1/projects/"+w.proj+"/folders/"+leaf+"/move", w.owner, map[string]any{"parent_id": nil})
+			inv2, token2 := w.inviteAs(t, tr, "x6b@example.com", ivPerms(ivProj(w.proj, "custom", "", ivFolders(ivFolder(leaf2, "read")))))
+			for _, f := range []string{leaf, leaf2} {
+				w.must(t, 200, "POST", "/v1/projects/"+w.proj+"/folders/"+f+"/move", w.owner, map[string]any{"parent_id": nil})
+			}
+			// Looking at the link already says so.
+			p2 := ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + token2}), 410, "invitation_revoked")
+			if p2["invitation_status"] != "revoked" {
+				t.Fatalf("problem = %v", p2)
+			}
+			checkRevoked(t, inv2["id"].(string), token2)
+			// Accepting at once, without looking, too; and makes no account.
 			p := ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + token + "/accept",
 				Body: map[string]any{"name": "Xavier", "password": apptest.TestPassword}}), 410, "invitation_revoked")
 			if p["invitation_status"] != "revoked" {
