@@ -447,6 +447,7 @@ type AcceptInput struct {
 // the account.
 type AcceptResult struct {
 	Membership *gatehouse.Membership
+	Role       *gatehouse.Role // the membership's role, nil for none
 	User       *gatehouse.User
 	Tokens     *gatehouse.Tokens
 }
@@ -604,6 +605,11 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 		}
 		m.UserName, m.UserEmail = u.Name, u.Email
 		res.Membership, res.User = m, u
+		if inv.RoleID != "" {
+			if res.Role, err = s.access.role(ctx, inv.OrgID, inv.RoleID); err != nil {
+				return nil, err
+			}
+		}
 		return nil, tx.Notify(ctx, memberChanged(inv.OrgID, u.ID))
 	})
 	if err != nil {

@@ -41,7 +41,7 @@ type invitationJSON struct {
 	Status         string            `json:"status"`
 	CreatedBy      string            `json:"created_by"`
 	CreatedTime    time.Time         `json:"created_time"`
-	UpdatedBy      string            `json:"updated_by"`
+	UpdatedBy      *string           `json:"updated_by"`
 	UpdatedTime    time.Time         `json:"updated_time"`
 	ExpiresAt      time.Time         `json:"expires_at"`
 	EmailStatus    *string           `json:"email_status"`
@@ -57,7 +57,11 @@ func roleRef(r *gatehouse.Role) *roleRefJSON {
 func toInvitationJSON(v *service.InvitationView) invitationJSON {
 	out := invitationJSON{ID: v.ID, OrganizationID: v.OrgID, Email: v.Email, Name: v.Name, Role: roleRef(v.Role), Permissions: v.Grants,
 		Authentication: v.Authentication, Status: v.EffectiveState, CreatedBy: v.CreatedBy, CreatedTime: v.CreatedAt,
-		UpdatedBy: v.UpdatedBy, UpdatedTime: v.UpdatedAt, ExpiresAt: v.ExpiresAt}
+		UpdatedTime: v.UpdatedAt, ExpiresAt: v.ExpiresAt}
+	if v.UpdatedBy != "" { // "" when no one signed in made the last change
+		by := v.UpdatedBy
+		out.UpdatedBy = &by
+	}
 	if out.Permissions == nil {
 		out.Permissions = []gatehouse.Grant{}
 	}
@@ -188,23 +192,13 @@ type membershipJSON struct {
 func (s *Server) acceptResponse(w http.ResponseWriter, r *http.Request, res *service.AcceptResult) {
 	m := res.Membership
 	body := map[string]any{"membership": membershipJSON{OrganizationID: m.OrgID, UserID: m.UserID, Permissions: m.Grants, JoinedAt: m.CreatedAt,
-		Role: s.roleRefByID(r, m.OrgID, m.RoleID)}, "user": s.userJSON(res.User)}
+		Role: roleRef(res.Role)}, "user": s.userJSON(res.User)}
 	if res.Tokens != nil {
 		body["session"] = s.tokensJSON(res.Tokens, res.User)
 		respond.JSON(w, http.StatusCreated, body)
 		return
 	}
 	respond.JSON(w, http.StatusOK, body)
-}
-
-func (s *Server) roleRefByID(r *http.Request, orgID, roleID string) *roleRefJSON {
-	if roleID == "" {
-		return nil
-	}
-	if role, ok := gatehouse.BuiltinRole(roleID); ok {
-		return roleRef(&role)
-	}
-	return &roleRefJSON{ID: roleID}
 }
 
 func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request) {

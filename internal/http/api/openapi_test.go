@@ -1,0 +1,809 @@
+package api_test
+
+// Tests of the OpenAPI document (openapi.yaml): that it is a valid OpenAPI
+// 3.1 document, that it documents exactly the routes the server registers,
+// and that real responses match it. validateResponse and doValidated are
+// meant for other tests too: any exchange with the API can be checked
+// against the document with one call.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/apptest"
+	"github.com/gatehouse/gatehouse/internal/http/api"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+// openAPIPending lists route prefixes whose documentation is being written
+// elsewhere: a registered route under one of them may be missing from the
+// document for now (the test logs it). Remove an entry once its routes are
+// documented.
+var openAPIPending = []string{"/v1/api-keys", "/v1/audits"}
+
+// openAPITags are the tags an operation may carry.
+var openAPITags = []string{"Welcome", "Auth", "User", "Organizations", "Projects", "Folders", "Invitations", "Members", "Roles", "Dev"}
+
+// loadOpenAPI loads and validates the embedded document, as served.
+func loadOpenAPI(tb testing.TB) *openapi3.T {
+	tb.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPIYAML)
+	if err != nil {
+		tb.Fatalf("load openapi.yaml: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		tb.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
+	}
+	return doc
+}
+
+// openAPIPath turns a ServeMux pattern's path into an OpenAPI path:
+// "/{$}" is "/", "{name...}" is "{name}".
+func openAPIPath(pattern string) string {
+	p := strings.TrimSuffix(pattern, "{$}")
+	p = strings.ReplaceAll(p, "...}", "}")
+	if p == "" {
+		p = "/"
+	}
+	return p
+}
+
+func TestOpenAPIDocument(t *testing.T) {
+	doc := loadOpenAPI(t)
+
+	t.Run("OKVersion", func(t *testing.T) {
+		if !doc.IsOpenAPI31OrLater() || doc.OpenAPI != "3.1.0" {
+			t.Fatalf("openapi = %q, want 3.1.0", doc.OpenAPI)
+		}
+	})
+
+	t.Run("OKOperations", func(t *testing.T) {
+		var problems []string
+		bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+		for path, item := range doc.Paths.Map() {
+			orgScoped := false
+			for _, p := range item.Parameters {
+				if p.Value != nil && p.Value.In == "header" && p.Value.Name == api.OrgHeader {
+					orgScoped = true
+				}
+			}
+			for method, op := range item.Operations() {
+				name := method + " " + path
+				if op.OperationID == "" {
+					bad("%s: no operationId", name)
+				}
+				if op.Summary == "" {
+					bad("%s: no summary", name)
+				}
+				if len(op.Tags) != 1 || !slices.Contains(openAPITags, op.Tags[0]) {
+					bad("%s: tags %v, want one of %v", name, op.Tags, openAPITags)
+				}
+				if op.Security == nil {
+					bad("%s: no explicit security", name)
+				}
+				if orgScoped && (op.Security == nil || len(*op.Security) == 0) {
+					bad("%s: organization-scoped but public", name)
+				}
+				if op.Responses == nil || op.Responses.Len() == 0 {
+					bad("%s: no responses", name)
+					continue
+				}
+				for code, ref := range op.Responses.Map() {
+					if code < "400" || (path == "/health" && code == "503") {
+						continue
+					}
+					mt := ref.Value.Content.Get("application/problem+json")
+					if len(ref.Value.Content) != 1 || mt == nil || mt.Schema == nil || mt.Schema.Ref != "#/components/schemas/Problem" {
+						bad("%s: response %s is not an application/problem+json Problem", name, code)
+					}
+				}
+			}
+		}
+		sort.Strings(problems)
+		if len(problems) > 0 {
+			t.Fatalf("%d problems:\n%s", len(problems), strings.Join(problems, "\n"))
+		}
+	})
+
+	t.Run("OKOrganizationScope", func(t *testing.T) {
+		// Every route behind s.scoped takes X-Organization-Id: those under
+		// these prefixes, whatever the method.
+		var missing []string
+		for path, item := range doc.Paths.Map() {
+			scoped := false
+			for _, prefix := range []string{"/v1/projects", "/v1/members", "/v1/account/users/invitations", "/v1/roles"} {
+				if path == prefix || strings.HasPrefix(path, prefix+"/") {
+					scoped = true
+				}
+			}
+			if !scoped {
+				continue
+			}
+			for method, op := range item.Operations() {
+				found := false
+				for _, p := range append(item.Parameters, op.Parameters...) {
+					found = found || (p.Value != nil && p.Value.In == "header" && p.Value.Name == api.OrgHeader)
+				}
+				if !found {
+					missing = append(missing, method+" "+path)
+				}
+			}
+		}
+		sort.Strings(missing)
+		if len(missing) > 0 {
+			t.Fatalf("organization-scoped operations without the %s header:\n%s", api.OrgHeader, strings.Join(missing, "\n"))
+		}
+	})
+}
+
+func TestOpenAPIRoutes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	srv := apptest.New(t, storetest.SQLite())
+
+	registered := map[string]bool{}
+	for _, pattern := range srv.API.Routes() {
+		method, path, ok := strings.Cut(pattern, " ")
+		if !ok {
+			t.Fatalf("route %q has no method", pattern)
+		}
+		registered[method+" "+openAPIPath(path)] = true
+	}
+	documented := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented[method+" "+path] = true
+		}
+	}
+
+	var undocumented, unregistered, pending []string
+	for r := range registered {
+		if documented[r] {
+			continue
+		}
+		_, path, _ := strings.Cut(r, " ")
+		if slices.ContainsFunc(openAPIPending, func(p string) bool { return path == p || strings.HasPrefix(path, p+"/") }) {
+			pending = append(pending, r)
+			continue
+		}
+		undocumented = append(undocumented, r)
+	}
+	for d := range documented {
+		if !registered[d] {
+			unregistered = append(unregistered, d)
+		}
+	}
+	sort.Strings(undocumented)
+	sort.Strings(unregistered)
+	sort.Strings(pending)
+	if len(pending) > 0 {
+		t.Logf("registered but not documented yet (pending): %s", strings.Join(pending, ", "))
+	}
+	if len(undocumented)+len(unregistered) > 0 {
+		var b strings.Builder
+		if len(undocumented) > 0 {
+			fmt.Fprintf(&b, "registered but not in openapi.yaml:\n  %s\n", strings.Join(undocumented, "\n  "))
+		}
+		if len(unregistered) > 0 {
+			fmt.Fprintf(&b, "in openapi.yaml but not registered:\n  %s\n", strings.Join(unregistered, "\n  "))
+		}
+		t.Fatal(b.String())
+	}
+}
+
+// openAPIValidator is the document prepared for checking exchanges.
+type openAPIValidator struct {
+	router routers.Router
+	mu     sync.Mutex
+	seen   map[string]bool // "operationId status" of every validated exchange
+}
+
+// openAPIFormats enforces the string formats the document uses beyond
+// kin-openapi's own (date-time): ids are UUIDs, an email has one @.
+var openAPIFormats = openapi3.WithStringFormatValidators(map[string]openapi3.StringFormatValidator{
+	"uuid":  openapi3.NewRegexpFormatValidator(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`),
+	"email": openapi3.NewRegexpFormatValidator(`^[^@\s]+@[^@\s]+$`),
+})
+
+var openAPICheck = sync.OnceValues(func() (*openAPIValidator, error) {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPIYAML)
+	if err != nil {
+		return nil, err
+	}
+	// Match requests to any host.
+	doc.Servers = nil
+	// Responses must hold only documented members: an object schema that
+	// leaves additionalProperties open is closed for the test (Problem and
+	// project settings say so explicitly, and stay open). Clients are not
+	// promised this; it catches a field added to a handler and not here.
+	oaCloseObjects(doc)
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, err
+	}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		return nil, err
+	}
+	// The dev mail page is HTML; validate it as text.
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	return &openAPIValidator{router: router, seen: map[string]bool{}}, nil
+})
+
+// oaCloseObjects sets additionalProperties: false on every object schema with
+// properties that does not state it.
+func oaCloseObjects(doc *openapi3.T) {
+	done := map[*openapi3.Schema]bool{}
+	var walk func(ref *openapi3.SchemaRef)
+	walk = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || done[ref.Value] {
+			return
+		}
+		s := ref.Value
+		done[s] = true
+		if len(s.Properties) > 0 && s.AdditionalProperties.Has == nil && s.AdditionalProperties.Schema == nil {
+			f := false
+			s.AdditionalProperties.Has = &f
+		}
+		for _, p := range s.Properties {
+			walk(p)
+		}
+		walk(s.Items)
+		walk(s.AdditionalProperties.Schema)
+		for _, list := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf, s.AllOf} {
+			for _, r := range list {
+				walk(r)
+			}
+		}
+	}
+	for _, ref := range doc.Components.Schemas {
+		walk(ref)
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, resp := range op.Responses.Map() {
+				if resp.Value == nil {
+					continue
+				}
+				for _, mt := range resp.Value.Content {
+					walk(mt.Schema)
+				}
+			}
+		}
+	}
+}
+
+// oaRequestBody rebuilds the bytes apptest.Server.Do sends for r, and their
+// content type.
+func oaRequestBody(tb testing.TB, r apptest.Req) ([]byte, string) {
+	switch b := r.Body.(type) {
+	case nil:
+		return nil, r.ContentType
+	case string:
+		return []byte(b), r.ContentType
+	case []byte:
+		return b, r.ContentType
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if r.ContentType == "" {
+			return raw, "application/json"
+		}
+		return raw, r.ContentType
+	}
+}
+
+// validateResponse checks one exchange against openapi.yaml: the document
+// must have an operation for the request's method and path, list the
+// response's status, and describe its body (for its content type) and
+// headers. A request the server accepted (2xx) must also be one the document
+// allows: its parameters and body are validated too.
+func validateResponse(tb testing.TB, req apptest.Req, resp *apptest.Response) {
+	tb.Helper()
+	v, err := openAPICheck()
+	if err != nil {
+		tb.Fatalf("prepare openapi.yaml for validation: %v", err)
+	}
+	body, ct := oaRequestBody(tb, req)
+	hr := httptest.NewRequest(req.Method, "http://gatehouse.test"+req.Path, bytes.NewReader(body))
+	if ct != "" {
+		hr.Header.Set("Content-Type", ct)
+	}
+	if req.Token != "" {
+		hr.Header.Set("Authorization", "Bearer "+req.Token)
+	}
+	for k, val := range req.Header {
+		hr.Header.Set(k, val)
+	}
+	route, params, err := v.router.FindRoute(hr)
+	if err != nil {
+		tb.Errorf("%s %s: no operation in openapi.yaml: %v", req.Method, req.Path, err)
+		return
+	}
+	name := route.Operation.OperationID
+	in := &openapi3filter.RequestValidationInput{Request: hr, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true,
+			SchemaValidationOptions: []openapi3.SchemaValidationOption{openAPIFormats}}}
+	ctx := context.Background()
+	if resp.Status >= 200 && resp.Status < 300 {
+		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+			tb.Errorf("%s %s (%s): the server accepted (%d) a request openapi.yaml does not allow: %v",
+				req.Method, req.Path, name, resp.Status, err)
+		}
+	}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.Status, Header: resp.Header,
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true,
+			SchemaValidationOptions: []openapi3.SchemaValidationOption{openAPIFormats}}}
+	out.SetBodyBytes(resp.Body)
+	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+		tb.Errorf("%s %s (%s): response %d does not match openapi.yaml: %v\nbody: %s",
+			req.Method, req.Path, name, resp.Status, openAPIError(err), oaTruncate(resp.Body))
+	}
+	v.mu.Lock()
+	v.seen[fmt.Sprintf("%s %d", name, resp.Status)] = true
+	v.mu.Unlock()
+}
+
+// openAPIError unfolds kin-openapi's multi-errors into one readable text.
+func openAPIError(err error) string {
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		parts := make([]string, len(me))
+		for i, e := range me {
+			parts[i] = e.Error()
+		}
+		return strings.Join(parts, "; ")
+	}
+	return err.Error()
+}
+
+func oaTruncate(b []byte) string {
+	if len(b) > 2000 {
+		return string(b[:2000]) + "…"
+	}
+	return string(b)
+}
+
+// doValidated sends r, fails the test unless the status is want, and
+// validates the exchange against openapi.yaml. A problem document's code
+// must be code when code is not "".
+func doValidated(t testing.TB, srv *apptest.Server, want int, code string, r apptest.Req) *apptest.Response {
+	t.Helper()
+	resp := srv.Do(r)
+	if resp.Status != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", r.Method, r.Path, resp.Status, want, oaTruncate(resp.Body))
+	}
+	if code != "" {
+		if got := apptest.Problem(t, resp, want)["code"]; got != code {
+			t.Fatalf("%s %s: problem code %v, want %s: %s", r.Method, r.Path, got, code, resp.Body)
+		}
+	}
+	validateResponse(t, r, resp)
+	return resp
+}
+
+// oaTinyPNG is enough of a PNG for the avatar sniffer.
+var oaTinyPNG = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 32)...)
+
+// oaNilUUID is a well-formed id that names nothing.
+const oaNilUUID = "0190a0a0-0000-7000-8000-000000000000"
+
+// TestOpenAPIResponses drives a realistic story through the API and checks
+// every response, successes and problems, against openapi.yaml.
+func TestOpenAPIResponses(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		srv := apptest.New(t, e)
+		// ok expects status want and returns the JSON body (nil for none).
+		ok := func(want int, r apptest.Req) map[string]any {
+			t.Helper()
+			resp := doValidated(t, srv, want, "", r)
+			if len(resp.Body) == 0 || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+				return nil
+			}
+			return resp.JSON(t)
+		}
+		// fail expects a problem with status want and code.
+		fail := func(want int, code string, r apptest.Req) map[string]any {
+			t.Helper()
+			return doValidated(t, srv, want, code, r).JSON(t)
+		}
+		str := func(m map[string]any, key string) string {
+			t.Helper()
+			s, _ := m[key].(string)
+			if s == "" {
+				t.Fatalf("no %q in %v", key, m)
+			}
+			return s
+		}
+		obj := func(m map[string]any, key string) map[string]any {
+			t.Helper()
+			o, _ := m[key].(map[string]any)
+			if o == nil {
+				t.Fatalf("no object %q in %v", key, m)
+			}
+			return o
+		}
+		type body = map[string]any
+		pw := apptest.TestPassword
+
+		// Welcome, health and this document.
+		ok(200, apptest.Req{Method: "GET", Path: "/"})
+		ok(200, apptest.Req{Method: "GET", Path: "/health"})
+		if served := ok(200, apptest.Req{Method: "GET", Path: "/openapi.json"}); served["openapi"] != "3.1.0" {
+			t.Fatalf("GET /openapi.json: openapi = %v", served["openapi"])
+		}
+
+		// Sign-up, verification and the dev mailbox.
+		alice := "alice@example.com"
+		register := "/v1/auth/register"
+		ok(201, apptest.Req{Method: "POST", Path: register, Body: body{"name": "Alice", "email": alice, "password": pw}})
+		fail(409, "email_taken", apptest.Req{Method: "POST", Path: register, Body: body{"name": "Alice", "email": alice, "password": pw}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: register, Body: body{"name": "", "email": "nope", "password": "short"}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: register, Body: body{"name": "A", "email": alice, "password": pw, "admin": true}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: register, Body: "{", ContentType: "application/json"})
+		fail(415, "unsupported", apptest.Req{Method: "POST", Path: register, Body: "name=Alice", ContentType: "application/x-www-form-urlencoded"})
+		fail(413, "too_large", apptest.Req{Method: "POST", Path: register, Body: `{"name":"` + strings.Repeat("a", 1<<20) + `"}`, ContentType: "application/json"})
+		fail(403, "email_not_verified", apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: body{"email": alice, "password": pw}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: "/v1/auth/verify-email", Body: body{"email": alice, "otp": "000000"}})
+		ok(200, apptest.Req{Method: "POST", Path: "/v1/auth/verify-email", Body: body{"email": alice, "otp": srv.LastCode(alice)}})
+		ok(202, apptest.Req{Method: "POST", Path: "/v1/auth/resend-otp", Body: body{"email": "nobody@example.com", "purpose": "verify_email"}})
+		limited := doValidated(t, srv, 429, "rate_limited", apptest.Req{Method: "POST", Path: "/v1/auth/resend-otp", Body: body{"email": "nobody@example.com", "purpose": "verify_email"}})
+		if limited.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: "/v1/auth/resend-otp", Body: body{"email": alice, "purpose": "fun"}})
+		ok(200, apptest.Req{Method: "POST", Path: "/v1/auth/account-exists", Body: body{"email": alice}})
+		ok(200, apptest.Req{Method: "GET", Path: "/dev/mailbox?limit=5"})
+		ok(200, apptest.Req{Method: "GET", Path: "/dev/mail"})
+		fail(400, "invalid", apptest.Req{Method: "GET", Path: "/dev/mailbox?limit=0"})
+
+		// Sign-in, tokens and sessions.
+		fail(401, "invalid_credentials", apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: body{"email": alice, "password": "a wrong password"}})
+		login := ok(200, apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: body{"email": alice, "password": pw}})
+		refreshed := ok(200, apptest.Req{Method: "POST", Path: "/v1/auth/refresh", Body: body{"refresh_token": str(login, "refresh_token")}})
+		fail(401, "invalid_refresh_token", apptest.Req{Method: "POST", Path: "/v1/auth/refresh", Body: body{"refresh_token": "gh_rt_not-a-token"}})
+		tok := str(refreshed, "access_token")
+		other := srv.SignIn(alice, pw)
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/auth/sessions", Token: tok})
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/auth/sessions?limit=1", Token: tok})
+		fail(400, "invalid", apptest.Req{Method: "GET", Path: "/v1/auth/sessions?limit=101", Token: tok})
+		fail(400, "invalid", apptest.Req{Method: "GET", Path: "/v1/auth/sessions?cursor=%21", Token: tok})
+		ok(204, apptest.Req{Method: "DELETE", Path: "/v1/auth/sessions/" + other.SessionID, Token: tok})
+		fail(404, "not_found", apptest.Req{Method: "DELETE", Path: "/v1/auth/sessions/" + other.SessionID, Token: tok})
+		fail(401, "invalid_token", apptest.Req{Method: "GET", Path: "/v1/me", Token: other.Access})
+		fail(401, "unauthenticated", apptest.Req{Method: "GET", Path: "/v1/me"})
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/auth/api-access-check", Token: tok})
+
+		// Passwords.
+		fail(409, "password_already_set", apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: tok, Body: body{"password": "another long password"}})
+		fail(403, "wrong_password", apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: tok, Body: body{"current_password": "not it at all", "new_password": "another long password"}})
+		ok(204, apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: tok, Body: body{"current_password": pw, "new_password": "another long password"}})
+		ok(204, apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: tok, Body: body{"current_password": "another long password", "new_password": pw}})
+		dora := "dora@example.com"
+		srv.Signup("Dora", dora)
+		ok(202, apptest.Req{Method: "POST", Path: "/v1/auth/forgot-password", Body: body{"email": dora}})
+		reset := ok(200, apptest.Req{Method: "POST", Path: "/v1/auth/forgot-password/verify", Body: body{"email": dora, "otp": srv.LastCode(dora)}})
+		ok(204, apptest.Req{Method: "POST", Path: "/v1/auth/forgot-password/set", Body: body{"reset_token": str(reset, "reset_token"), "password": "dora's new password"}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: "/v1/auth/forgot-password/set", Body: body{"reset_token": str(reset, "reset_token"), "password": "dora's new password"}})
+		lou := srv.PasswordlessUser("Lou", "lou@example.com")
+		ok(204, apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: lou.Access, Body: body{"password": "lou's long password"}})
+
+		// The user's own account.
+		me := ok(200, apptest.Req{Method: "GET", Path: "/v1/me", Token: tok})
+		aliceID := str(me, "id")
+		ok(200, apptest.Req{Method: "PATCH", Path: "/v1/me", Token: tok, Body: body{"name": "Alice A."}})
+		ok(200, apptest.Req{Method: "PATCH", Path: "/v1/me", Token: tok, Body: body{"name": nil}})
+		fail(400, "invalid", apptest.Req{Method: "PATCH", Path: "/v1/me", Token: tok, Body: body{"name": ""}})
+		withAvatar := ok(200, apptest.Req{Method: "PUT", Path: "/v1/me/avatar", Token: tok, Body: oaTinyPNG, ContentType: "image/png"})
+		avatarURL := str(withAvatar, "avatar_url")
+		i := strings.Index(avatarURL, "/v1/users/")
+		if i < 0 {
+			t.Fatalf("avatar_url = %q", avatarURL)
+		}
+		ok(200, apptest.Req{Method: "GET", Path: avatarURL[i:]})
+		fail(415, "unsupported", apptest.Req{Method: "PUT", Path: "/v1/me/avatar", Token: tok, Body: "not an image", ContentType: "image/png"})
+		fail(400, "invalid", apptest.Req{Method: "PUT", Path: "/v1/me/avatar", Token: tok})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: "/v1/users/" + oaNilUUID + "/avatar"})
+
+		// Organizations.
+		fail(400, "no_organization", apptest.Req{Method: "GET", Path: "/v1/projects", Token: tok})
+		orgID := str(ok(201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: tok, Body: body{"name": "Acme", "logo_url": "https://acme.example/logo.png"}}), "id")
+		inOrg := apptest.OrgHeader(orgID)
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/organizations", Token: tok})
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/organizations?limit=1", Token: tok})
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/organizations/" + orgID, Token: tok})
+		ok(200, apptest.Req{Method: "PATCH", Path: "/v1/organizations/" + orgID, Token: tok, Body: body{"name": "Acme Inc", "logo_url": ""}})
+		fail(400, "invalid", apptest.Req{Method: "PATCH", Path: "/v1/organizations/" + orgID, Token: tok, Body: body{"logo_url": "ftp://acme"}})
+		ok(200, apptest.Req{Method: "POST", Path: "/v1/organizations/" + orgID + "/switch", Token: tok})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: "/v1/organizations/" + oaNilUUID, Token: tok})
+		fail(404, "not_found", apptest.Req{Method: "POST", Path: "/v1/organizations/" + oaNilUUID + "/switch", Token: tok})
+		spareOrg := str(ok(201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: tok, Body: body{"name": "Spare"}}), "id")
+		ok(204, apptest.Req{Method: "DELETE", Path: "/v1/organizations/" + spareOrg, Token: tok})
+
+		// Projects.
+		projID := str(ok(201, apptest.Req{Method: "POST", Path: "/v1/projects", Token: tok, Header: inOrg,
+			Body: body{"name": "Films", "description": "Feature films", "settings": body{"theme": "dark"}}}), "id")
+		project := "/v1/projects/" + projID
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: tok}) // the current organization
+		ok(200, apptest.Req{Method: "GET", Path: project, Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "PATCH", Path: project, Token: tok, Header: inOrg, Body: body{"description": "Films and shorts"}})
+		ok(200, apptest.Req{Method: "GET", Path: project + "/settings", Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "PUT", Path: project + "/settings", Token: tok, Header: inOrg, Body: body{"theme": "light", "player": body{"autoplay": true}}})
+		fail(400, "invalid", apptest.Req{Method: "PUT", Path: project + "/settings", Token: tok, Header: inOrg, Body: "[1]", ContentType: "application/json"})
+		fail(415, "unsupported", apptest.Req{Method: "PUT", Path: project + "/settings", Token: tok, Header: inOrg, Body: "{}", ContentType: "text/plain"})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: "/v1/projects/" + oaNilUUID, Token: tok, Header: inOrg})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: "/v1/projects", Token: tok, Header: apptest.OrgHeader(oaNilUUID)})
+		spareProject := str(ok(201, apptest.Req{Method: "POST", Path: "/v1/projects", Token: tok, Header: inOrg, Body: body{"name": "Spare"}}), "id")
+		ok(204, apptest.Req{Method: "DELETE", Path: "/v1/projects/" + spareProject, Token: tok, Header: inOrg})
+
+		// Folders.
+		folders := project + "/folders"
+		newFolder := func(b body) string {
+			t.Helper()
+			return str(ok(201, apptest.Req{Method: "POST", Path: folders, Token: tok, Header: inOrg, Body: b}), "id")
+		}
+		a := newFolder(body{"name": "A"})
+		b := newFolder(body{"name": "B", "parent_id": a})
+		c := newFolder(body{"name": "C", "parent_id": nil})
+		shared := newFolder(body{"name": "Shared"})
+		fail(409, "name_taken", apptest.Req{Method: "POST", Path: folders, Token: tok, Header: inOrg, Body: body{"name": "A"}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: folders, Token: tok, Header: inOrg, Body: body{"name": "D", "parent_id": oaNilUUID}})
+		ok(200, apptest.Req{Method: "GET", Path: folders, Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: folders + "?parent_id=" + a + "&limit=10", Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: folders + "/tree", Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: folders + "/" + b, Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "PATCH", Path: folders + "/" + b, Token: tok, Header: inOrg, Body: body{"name": "B2"}})
+		fail(409, "cycle", apptest.Req{Method: "POST", Path: folders + "/" + a + "/move", Token: tok, Header: inOrg, Body: body{"parent_id": b}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: folders + "/" + a + "/move", Token: tok, Header: inOrg, Body: body{}})
+		ok(200, apptest.Req{Method: "POST", Path: folders + "/" + c + "/move", Token: tok, Header: inOrg, Body: body{"parent_id": a}})
+		ok(200, apptest.Req{Method: "POST", Path: folders + "/move", Token: tok, Header: inOrg, Body: body{"folder_ids": []string{b, c}, "parent_id": nil}})
+		fail(404, "not_found", apptest.Req{Method: "POST", Path: folders + "/move", Token: tok, Header: inOrg, Body: body{"folder_ids": []string{oaNilUUID}, "parent_id": nil}})
+		ok(200, apptest.Req{Method: "POST", Path: folders + "/" + b + "/move", Token: tok, Header: inOrg, Body: body{"parent_id": a}})
+		fail(409, "folder_not_empty", apptest.Req{Method: "DELETE", Path: folders + "/" + a, Token: tok, Header: inOrg})
+		fail(400, "invalid", apptest.Req{Method: "DELETE", Path: folders + "/" + a + "?recursive=yes", Token: tok, Header: inOrg})
+		ok(204, apptest.Req{Method: "DELETE", Path: folders + "/" + a + "?recursive=true", Token: tok, Header: inOrg})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: folders + "/" + a, Token: tok, Header: inOrg})
+
+		// Invitations, sent (at both paths).
+		invites, seedInvites := "/v1/members/invitations", "/v1/account/users/invitations"
+		invite := func(path string, b body) string {
+			t.Helper()
+			return str(ok(201, apptest.Req{Method: "POST", Path: path, Token: tok, Header: inOrg, Body: b}), "id")
+		}
+		bob := "bob@example.com"
+		bobInv := invite(invites, body{"email": bob, "name": "Bob", "role": "viewer"})
+		if dup := fail(409, "invitation_pending", apptest.Req{Method: "POST", Path: invites, Token: tok, Header: inOrg, Body: body{"email": bob, "role": "viewer"}}); dup["existing_id"] != bobInv {
+			t.Fatalf("existing_id = %v, want %s", dup["existing_id"], bobInv)
+		}
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: invites, Token: tok, Header: inOrg, Body: body{"email": "carol@example.com"}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: invites, Token: tok, Header: inOrg, Body: body{"email": "carol@example.com",
+			"permissions": []body{{"entity_type": "projects", "entity_id": projID, "name": "custom", "action": "", "permission": []body{{"name": "folders", "action": "fly"}}}}}})
+		invite(seedInvites, body{"email": "carol@example.com", "authentication": "password", "expires_in_days": 3, "permissions": []body{
+			{"entity_type": "organizations", "entity_id": orgID, "name": "billing", "action": "read"},
+			{"entity_type": "projects", "entity_id": projID, "name": "custom", "action": "", "permission": []body{
+				{"name": "livestreams", "action": "read+write"},
+				{"name": "folders", "action": "custom", "folders": []body{{"folder_id": shared, "action": "read"}}},
+			}},
+		}})
+		ok(200, apptest.Req{Method: "GET", Path: invites, Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: invites + "?status=pending&email=" + bob + "&limit=5", Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: seedInvites, Token: tok, Header: inOrg})
+		fail(400, "invalid", apptest.Req{Method: "GET", Path: invites + "?status=maybe", Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: invites + "/" + bobInv, Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: seedInvites + "/" + bobInv, Token: tok, Header: inOrg})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: invites + "/" + oaNilUUID, Token: tok, Header: inOrg})
+		fail(429, "rate_limited", apptest.Req{Method: "POST", Path: invites + "/" + bobInv + "/resend", Token: tok, Header: inOrg})
+		srv.Clock.Advance(6 * time.Minute)
+		ok(200, apptest.Req{Method: "POST", Path: seedInvites + "/" + bobInv + "/resend", Token: tok, Header: inOrg})
+
+		// Invitations, received by link: show, accept (creating the
+		// account, or signed in), reject, and dead links.
+		bobLink := "/v1/invitations/" + srv.LastInvitationToken(bob)
+		ok(200, apptest.Req{Method: "GET", Path: bobLink})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: "/v1/invitations/" + strings.Repeat("x", 43)})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: bobLink + "/accept", Body: body{"name": "Bob"}})
+		accepted := ok(201, apptest.Req{Method: "POST", Path: bobLink + "/accept", Body: body{"name": "Bob", "password": "bob's long password"}})
+		bobTok := str(obj(accepted, "session"), "access_token")
+		bobID := str(obj(accepted, "user"), "id")
+		if p := fail(410, "invitation_accepted", apptest.Req{Method: "GET", Path: bobLink}); p["invitation_status"] != "accepted" {
+			t.Fatalf("invitation_status = %v", p["invitation_status"])
+		}
+		fail(410, "invitation_accepted", apptest.Req{Method: "POST", Path: bobLink + "/accept", Token: bobTok})
+
+		carolTok, carol := srv.Signup("Carol", "carol@example.com")
+		carolID := str(carol, "id")
+		ok(200, apptest.Req{Method: "POST", Path: "/v1/invitations/" + srv.LastInvitationToken("carol@example.com") + "/accept", Token: carolTok})
+
+		daveInv := invite(invites, body{"email": "dave@example.com", "role": "uploader"})
+		ok(204, apptest.Req{Method: "DELETE", Path: invites + "/" + daveInv, Token: tok, Header: inOrg})
+		if p := fail(409, "invitation_not_pending", apptest.Req{Method: "DELETE", Path: seedInvites + "/" + daveInv, Token: tok, Header: inOrg}); p["invitation_status"] != "revoked" {
+			t.Fatalf("invitation_status = %v", p["invitation_status"])
+		}
+		fail(410, "invitation_revoked", apptest.Req{Method: "POST", Path: "/v1/invitations/" + srv.LastInvitationToken("dave@example.com") + "/reject"})
+
+		invite(invites, body{"email": "erin@example.com", "role": "viewer"})
+		ok(200, apptest.Req{Method: "POST", Path: "/v1/invitations/" + srv.LastInvitationToken("erin@example.com") + "/reject"})
+		ok(200, apptest.Req{Method: "GET", Path: invites + "?status=rejected", Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: invites + "?status=revoked", Token: tok, Header: inOrg})
+
+		invite(invites, body{"email": "hank@example.com", "role": "viewer"})
+		fail(403, "email_mismatch", apptest.Req{Method: "POST", Path: "/v1/invitations/" + srv.LastInvitationToken("hank@example.com") + "/accept", Token: carolTok})
+
+		// Invitations, received: in the user's own list.
+		frankTok, _ := srv.Signup("Frank", "frank@example.com")
+		frankInv := invite(invites, body{"email": "frank@example.com", "role": "viewer"})
+		ginaTok, _ := srv.Signup("Gina", "gina@example.com")
+		ginaInv := invite(invites, body{"email": "gina@example.com", "role": "viewer"})
+		fail(401, "login_required", apptest.Req{Method: "POST", Path: "/v1/invitations/" + srv.LastInvitationToken("gina@example.com") + "/accept",
+			Body: body{"name": "Gina", "password": "gina's long password"}})
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/me/invitations", Token: frankTok})
+		fail(404, "not_found", apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + ginaInv + "/accept", Token: frankTok})
+		ok(200, apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + frankInv + "/accept", Token: frankTok})
+		fail(409, "already_member", apptest.Req{Method: "POST", Path: invites, Token: tok, Header: inOrg, Body: body{"email": "frank@example.com", "role": "viewer"}})
+		ok(200, apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + ginaInv + "/reject", Token: ginaTok})
+		fail(410, "invitation_rejected", apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + ginaInv + "/accept", Token: ginaTok})
+
+		// Members and permission checks.
+		members := "/v1/members"
+		ok(200, apptest.Req{Method: "GET", Path: members, Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: members + "?q=bob&limit=2", Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: members + "/" + bobID, Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: members + "/" + bobID, Token: bobTok, Header: inOrg})
+		fail(403, "forbidden", apptest.Req{Method: "GET", Path: members, Token: bobTok, Header: inOrg})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: members + "/" + oaNilUUID, Token: tok, Header: inOrg})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: members, Token: ginaTok, Header: inOrg})
+		check := members + "/permissions/check"
+		ok(200, apptest.Req{Method: "POST", Path: check, Token: tok, Header: inOrg, Body: body{"entity_type": "organizations", "entity_id": orgID, "name": "members", "action": "write"}})
+		ok(200, apptest.Req{Method: "POST", Path: check, Token: bobTok, Header: inOrg, Body: body{"entity_type": "projects", "entity_id": projID, "name": "settings", "action": "write"}})
+		ok(200, apptest.Req{Method: "POST", Path: check, Token: tok, Header: inOrg, Body: body{"checks": []body{
+			{"user_id": bobID, "entity_type": "projects", "entity_id": projID, "name": "folders", "action": "read"},
+			{"user_id": carolID, "entity_type": "folders", "entity_id": shared, "name": "folders", "action": "read+write+delete"},
+			{"entity_type": "organizations", "name": "billing", "action": "read"},
+		}}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: check, Token: tok, Header: inOrg, Body: body{"entity_type": "planets", "name": "", "action": "fly"}})
+		fail(403, "forbidden", apptest.Req{Method: "POST", Path: check, Token: bobTok, Header: inOrg, Body: body{"user_id": aliceID, "entity_type": "organizations", "name": "billing", "action": "read"}})
+		ok(200, apptest.Req{Method: "PUT", Path: members + "/" + bobID + "/permissions", Token: tok, Header: inOrg, Body: body{"role": "uploader",
+			"permissions": []body{{"entity_type": "organizations", "entity_id": orgID, "name": "members", "action": "read"}}}})
+		fail(403, "self_edit", apptest.Req{Method: "PUT", Path: members + "/" + aliceID + "/permissions", Token: tok, Header: inOrg, Body: body{"role": "viewer"}})
+		fail(403, "forbidden", apptest.Req{Method: "DELETE", Path: members + "/" + aliceID, Token: bobTok, Header: inOrg})
+		fail(409, "last_owner", apptest.Req{Method: "DELETE", Path: members + "/" + aliceID, Token: tok, Header: inOrg})
+		ok(204, apptest.Req{Method: "DELETE", Path: members + "/" + bobID, Token: bobTok, Header: inOrg})
+
+		// Roles.
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/roles", Token: tok, Header: inOrg})
+		roleBody := body{"name": "editor", "description": "Edits folders.", "permissions": []body{
+			{"entity_type": "projects", "entity_id": "*", "name": "custom", "action": "", "permission": []body{{"name": "folders", "action": "read+write"}}}}}
+		roleID := str(ok(201, apptest.Req{Method: "POST", Path: "/v1/roles", Token: tok, Header: inOrg, Body: roleBody}), "id")
+		fail(409, "name_taken", apptest.Req{Method: "POST", Path: "/v1/roles", Token: tok, Header: inOrg, Body: roleBody})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: "/v1/roles", Token: tok, Header: inOrg, Body: body{"name": "Bad Name"}})
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/roles/" + roleID, Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/roles/" + gatehouse.RoleOwnerID, Token: tok, Header: inOrg})
+		roleBody["description"] = "Everything on one project."
+		roleBody["permissions"] = []body{{"entity_type": "projects", "entity_id": projID, "name": "full-access", "action": "read+write"}}
+		ok(200, apptest.Req{Method: "PUT", Path: "/v1/roles/" + roleID, Token: tok, Header: inOrg, Body: roleBody})
+		fail(403, "builtin_role", apptest.Req{Method: "PUT", Path: "/v1/roles/" + gatehouse.RoleOwnerID, Token: tok, Header: inOrg, Body: roleBody})
+		fail(403, "builtin_role", apptest.Req{Method: "DELETE", Path: "/v1/roles/" + gatehouse.RoleViewerID, Token: tok, Header: inOrg})
+		ok(200, apptest.Req{Method: "PUT", Path: members + "/" + carolID + "/permissions", Token: tok, Header: inOrg, Body: body{"role": roleID}})
+		ivanInv := invite(invites, body{"email": "ivan@example.com", "role": "editor"})
+		ok(200, apptest.Req{Method: "GET", Path: invites + "/" + ivanInv, Token: tok, Header: inOrg})
+		ok(201, apptest.Req{Method: "POST", Path: "/v1/invitations/" + srv.LastInvitationToken("ivan@example.com") + "/accept", Body: body{"name": "Ivan", "password": "ivan's long password"}})
+		ok(200, apptest.Req{Method: "GET", Path: members + "/" + carolID, Token: tok, Header: inOrg})
+		fail(409, "role_in_use", apptest.Req{Method: "DELETE", Path: "/v1/roles/" + roleID, Token: tok, Header: inOrg})
+		spareRole := str(ok(201, apptest.Req{Method: "POST", Path: "/v1/roles", Token: tok, Header: inOrg, Body: body{"name": "spare", "permissions": []body{}}}), "id")
+		ok(204, apptest.Req{Method: "DELETE", Path: "/v1/roles/" + spareRole, Token: tok, Header: inOrg})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: "/v1/roles/" + spareRole, Token: tok, Header: inOrg})
+
+		// Signing out.
+		ok(204, apptest.Req{Method: "POST", Path: "/v1/auth/logout", Token: tok})
+		fail(401, "invalid_token", apptest.Req{Method: "POST", Path: "/v1/auth/logout", Token: tok})
+	})
+	logOpenAPICoverage(t)
+}
+
+// logOpenAPICoverage lists the documented operations no exchange validated
+// so far, to show where response validation could still grow.
+func logOpenAPICoverage(t *testing.T) {
+	v, err := openAPICheck()
+	if err != nil {
+		return
+	}
+	doc := loadOpenAPI(t)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	ops := map[string]bool{}
+	for k := range v.seen {
+		op, _, _ := strings.Cut(k, " ")
+		ops[op] = true
+	}
+	var missing []string
+	total := 0
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			total++
+			if !ops[op.OperationID] {
+				missing = append(missing, op.OperationID)
+			}
+		}
+	}
+	sort.Strings(missing)
+	t.Logf("validated responses of %d of %d operations (%d operation-status pairs)", total-len(missing), total, len(v.seen))
+	if len(missing) > 0 {
+		t.Logf("operations without a validated response yet: %s", strings.Join(missing, ", "))
+	}
+}
+
+// oaRecorder is a testing.TB that records failures instead of failing.
+type oaRecorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *oaRecorder) Helper() {}
+func (r *oaRecorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+func (r *oaRecorder) Fatalf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestOpenAPIValidateResponse checks that validateResponse is not vacuous:
+// it refuses exchanges the document does not describe.
+func TestOpenAPIValidateResponse(t *testing.T) {
+	user := `{"id":"0190a0a0-0000-7000-8000-000000000000","email":"a@example.com","name":"A","email_verified":true,"has_password":true,` +
+		`"avatar_url":null,"current_organization_id":null,"created_at":"2026-11-01T12:00:00Z","updated_at":"2026-11-01T12:00:00Z"}`
+	problem := `{"type":"urn:gatehouse:problem:unauthenticated","title":"Unauthorized","status":401,"detail":"Sign in first.","code":"unauthenticated","request_id":"r1"}`
+	jsonHeader := http.Header{"Content-Type": {"application/json"}}
+	problemHeader := http.Header{"Content-Type": {"application/problem+json"}}
+	me := apptest.Req{Method: "GET", Path: "/v1/me", Token: "gh_at_x"}
+	tests := []struct {
+		name string
+		req  apptest.Req
+		resp apptest.Response
+		ok   bool
+	}{
+		{"OK", me, apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(user)}, true},
+		{"OKProblem", me, apptest.Response{Status: 401, Header: problemHeader, Body: []byte(problem)}, true},
+		{"ErrMissingField", me, apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(`{"id":"0190a0a0-0000-7000-8000-000000000000"}`)}, false},
+		{"ErrUndocumentedField", me, apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(strings.Replace(user, `{`, `{"secret":"x",`, 1))}, false},
+		{"ErrNotAUUID", me, apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(strings.Replace(user, `"id":"0190a0a0-0000-7000-8000-000000000000"`, `"id":"42"`, 1))}, false},
+		{"ErrNotADateTime", me, apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(strings.Replace(user, `"created_at":"2026-11-01T12:00:00Z"`, `"created_at":"yesterday"`, 1))}, false},
+		{"ErrWrongType", me, apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(strings.Replace(user, `"email_verified":true`, `"email_verified":"yes"`, 1))}, false},
+		{"ErrUndocumentedStatus", me, apptest.Response{Status: 418, Header: problemHeader, Body: []byte(problem)}, false},
+		{"ErrProblemAsJSON", me, apptest.Response{Status: 401, Header: jsonHeader, Body: []byte(problem)}, false},
+		{"ErrProblemWithoutCode", me, apptest.Response{Status: 401, Header: problemHeader, Body: []byte(strings.Replace(problem, `"code":"unauthenticated",`, "", 1))}, false},
+		{"ErrNoOperation", apptest.Req{Method: "GET", Path: "/v1/nothing"}, apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(`{}`)}, false},
+		{"ErrAcceptedInvalidRequest", apptest.Req{Method: "PATCH", Path: "/v1/me", Token: "gh_at_x", Body: map[string]any{"name": "A", "role": "admin"}},
+			apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(user)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &oaRecorder{TB: t}
+			resp := tt.resp
+			validateResponse(rec, tt.req, &resp)
+			if tt.ok && len(rec.errs) > 0 {
+				t.Fatalf("refused a valid exchange: %s", strings.Join(rec.errs, "\n"))
+			}
+			if !tt.ok && len(rec.errs) == 0 {
+				t.Fatal("accepted an exchange the document does not describe")
+			}
+		})
+	}
+}
