@@ -210,6 +210,10 @@ func (s *Folders) Move(ctx context.Context, c *Caller, projectID string, ids []s
 		if _, err := s.projects.get(ctx, tx, c, projectID); err != nil {
 			return err
 		}
+		// Concurrent moves must not both pass the cycle check below.
+		if err := tx.LockFolderTree(ctx, c.OrgID, projectID); err != nil {
+			return err
+		}
 		all, err := tx.ProjectFolders(ctx, c.OrgID, projectID)
 		if err != nil {
 			return err
@@ -260,7 +264,8 @@ func (s *Folders) Move(ctx context.Context, c *Caller, projectID string, ids []s
 				return err
 			}
 			// Walking up from the target must not meet the folder itself.
-			for p := parentID; p != ""; p = parentOf[p] {
+			// Bounded by the number of folders, should a cycle ever exist.
+			for p, steps := parentID, 0; p != "" && steps <= len(parentOf); p, steps = parentOf[p], steps+1 {
 				if p == f.ID {
 					return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "cycle",
 						Message: "A folder cannot move into itself or its own subfolders."}

@@ -229,6 +229,10 @@ func (s *Projects) Delete(ctx context.Context, c *Caller, id string) error {
 		if err := c.RequireCovers(fullAccessEverywhere(c.OrgID), "delete projects"); err != nil {
 			return err
 		}
+		// The project before its folders, in the order moves lock them.
+		if err := tx.LockFolderTree(ctx, c.OrgID, p.ID); err != nil {
+			return err
+		}
 		if err := tx.DeleteProject(ctx, c.OrgID, p.ID); err != nil {
 			return err
 		}

@@ -52,6 +52,18 @@ func (c *Conn) RenameFolder(ctx context.Context, f *gatehouse.Folder) error {
 	return siblingConflict(err)
 }
 
+// LockFolderTree serialises changes to a project's folder tree until the
+// transaction ends, so that checks made on the tree (no cycles) still hold
+// at commit: a row lock on the project on PostgreSQL (NO KEY UPDATE, which
+// leaves folder inserts free); SQLite's single writer serialises already.
+func (c *Conn) LockFolderTree(ctx context.Context, orgID, projectID string) error {
+	if c.s.dialect.Name() != "postgres" {
+		return nil
+	}
+	_, err := c.exec(ctx, `SELECT id FROM projects WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE`, orgID, projectID)
+	return err
+}
+
 // MoveFolder sets a folder's parent ("" for the root). Cycles are the
 // caller's to refuse.
 func (c *Conn) MoveFolder(ctx context.Context, f *gatehouse.Folder) error {

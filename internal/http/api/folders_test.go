@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
@@ -421,6 +422,46 @@ func TestFolderMemberRightsChange(t *testing.T) {
 				"permissions": []gatehouse.Grant{apptest.OneFolderGrant(w.p1, w.fB, "read")}}))
 			opMust(t, srv, 200, w.req(w.custom, "GET", pathB, nil))
 			opProblem(t, w.do(w.custom, "GET", "/v1/projects/"+w.p1+"/folders/"+w.fA1, nil), 403, "forbidden")
+		})
+	})
+}
+
+// TestFolderMoveConcurrentCycle moves two folders under each other at the
+// same time, again and again: at most one of each pair may succeed, so the
+// tree never holds a cycle.
+func TestFolderMoveConcurrentCycle(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		srv := apptest.New(t, e)
+		w := opNewWorld(t, srv)
+		p1 := "/v1/projects/" + w.p1 + "/folders"
+		x := w.folder(t, w.p1, "X", "")
+		y := w.folder(t, w.p1, "Y", "")
+		t.Run("OK", func(t *testing.T) {
+			for i := range 40 {
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				statuses := make([]int, 2)
+				for j, pair := range [][2]string{{x, y}, {y, x}} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						statuses[j] = srv.Do(w.req(w.owner, "POST", p1+"/"+pair[0]+"/move", map[string]any{"parent_id": pair[1]})).Status
+					}()
+				}
+				close(start)
+				wg.Wait()
+				px, py := w.parentOf(t, w.p1, x), w.parentOf(t, w.p1, y)
+				if px == y && py == x {
+					t.Fatalf("round %d: a cycle: X under Y and Y under X (statuses %v)", i, statuses)
+				}
+				slices.Sort(statuses)
+				if statuses[0] != 200 || statuses[1] != 409 {
+					t.Fatalf("round %d: statuses %v, want one 200 and one 409", i, statuses)
+				}
+				// Back to the root for the next round.
+				opMust(t, srv, 200, w.req(w.owner, "POST", p1+"/move", map[string]any{"folder_ids": []string{x, y}, "parent_id": nil}))
+			}
 		})
 	})
 }

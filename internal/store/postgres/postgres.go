@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,15 +50,28 @@ func Open(ctx context.Context, url string, box store.Box) (*store.Store, error) 
 		s.Close()
 		return nil, err
 	}
-	startListener(s, cfg)
+	// Wait until this process listens, so that nothing it caches from now
+	// on can miss an invalidation.
+	ready := startListener(s, cfg)
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		s.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: LISTEN %s did not start", store.NotifyChannel)
+	case <-ctx.Done():
+		s.Close()
+		return nil, ctx.Err()
+	}
 	return s, nil
 }
 
 // startListener keeps one connection listening for other processes'
 // invalidations and dispatches them; it stops when the store closes.
-func startListener(s *store.Store, cfg *pgx.ConnConfig) {
+func startListener(s *store.Store, cfg *pgx.ConnConfig) (ready <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	listening := make(chan struct{})
+	var once sync.Once
 	s.OnClose(func() error {
 		cancel()
 		<-done
@@ -68,7 +82,7 @@ func startListener(s *store.Store, cfg *pgx.ConnConfig) {
 		backoff := 100 * time.Millisecond
 		first := true
 		for ctx.Err() == nil {
-			err := listen(ctx, s, cfg.Copy(), !first)
+			err := listen(ctx, s, cfg.Copy(), !first, func() { once.Do(func() { close(listening) }) })
 			if ctx.Err() != nil {
 				return
 			}
@@ -82,9 +96,10 @@ func startListener(s *store.Store, cfg *pgx.ConnConfig) {
 			backoff = min(backoff*2, 10*time.Second)
 		}
 	}()
+	return listening
 }
 
-func listen(ctx context.Context, s *store.Store, cfg *pgx.ConnConfig, flush bool) error {
+func listen(ctx context.Context, s *store.Store, cfg *pgx.ConnConfig, flush bool, listening func()) error {
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
@@ -93,6 +108,7 @@ func listen(ctx context.Context, s *store.Store, cfg *pgx.ConnConfig, flush bool
 	if _, err := conn.Exec(ctx, "LISTEN "+store.NotifyChannel); err != nil {
 		return err
 	}
+	listening()
 	if flush {
 		// Messages sent while we were away are lost: forget everything.
 		s.Dispatch(store.FlushAll)
