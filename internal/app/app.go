@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/http/api"
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
+	"github.com/gatehouse/gatehouse/internal/http/web"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/service"
@@ -130,6 +131,8 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
 		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.SMTPURL == ""}
+	m.API.Web = web.New(web.Config{Services: m.Services, Store: m.Store, BaseURL: m.Config.BaseURL,
+		DevMailbox: m.API.DevMailbox, Log: m.Log, Now: m.Now})
 	return nil
 }
 

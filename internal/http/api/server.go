@@ -30,11 +30,23 @@ type Server struct {
 	Registry   *prometheus.Registry
 	BaseURL    string
 	DevMailbox bool // serve /dev/mailbox and /dev/mail (only without SMTP)
+	// Web, when set, is the browser dashboard (internal/http/web): it adds
+	// its pages to the mux (they are not API routes, so Routes leaves them
+	// out) and answers GET / for browsers.
+	Web WebUI
 
 	mux     *http.ServeMux
 	routes  []string
 	metrics *middleware.Metrics
 	handler http.Handler
+}
+
+// WebUI is what the API server needs of the browser dashboard.
+type WebUI interface {
+	// Register adds the dashboard's pages and static files to mux.
+	Register(mux *http.ServeMux)
+	// ServeHome answers GET / for a browser: the dashboard or sign-in.
+	ServeHome(w http.ResponseWriter, r *http.Request)
 }
 
 // Routes lists every registered pattern ("GET /v1/me"), for the OpenAPI test.
@@ -72,6 +84,9 @@ func (s *Server) Handler() http.Handler {
 	s.registerKeys()
 	s.registerAudits()
 	compat.Register(s.mux, s.Services, s.Log)
+	if s.Web != nil {
+		s.Web.Register(s.mux)
+	}
 
 	s.handler = middleware.Log(s.Log, s.metrics.Observe, http.HandlerFunc(s.route))
 	return s.handler
@@ -119,6 +134,11 @@ func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *statusProbe) WriteHeader(status int)      { p.status = status }
 
 func (s *Server) handleWelcome(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Accept")
+	if s.Web != nil && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		s.Web.ServeHome(w, r) // a browser: its dashboard, or the sign-in page
+		return
+	}
 	respond.JSON(w, http.StatusOK, map[string]string{"name": "gatehouse", "version": gatehouse.Version})
 }
 

@@ -1,0 +1,160 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/service"
+)
+
+// Organizations (create, switch), the dashboard, projects and folders.
+
+func (h *Handler) newOrgPage(rc *reqCtx) {
+	p := rc.page("Create an organization", "")
+	h.render(rc.w, rc.r, "org-new", p)
+}
+
+func (h *Handler) createOrg(rc *reqCtx) {
+	r := rc.r
+	f := newForm(formValues(r, "name"))
+	o, err := h.svc.Orgs.Create(r.Context(), rc.Actor(), rc.P, r.PostFormValue("name"), "")
+	if err != nil {
+		p := rc.page("Create an organization", "")
+		p.Form = f
+		h.renderStatus(rc.w, r, f.apply(err), "org-new", p)
+		return
+	}
+	if _, err := h.svc.Orgs.Switch(r.Context(), rc.Actor(), rc.P, o.ID); err != nil {
+		rc.fail("/dashboard", err)
+		return
+	}
+	rc.done("/dashboard", "Organization "+o.Name+" created. You are its owner.")
+}
+
+func (h *Handler) switchOrg(rc *reqCtx) {
+	o, err := h.svc.Orgs.Switch(rc.r.Context(), rc.Actor(), rc.P, rc.r.PostFormValue("org_id"))
+	if err != nil {
+		rc.fail("/dashboard", err)
+		return
+	}
+	rc.done("/dashboard", "Switched to "+o.Name+".")
+}
+
+type dashboardData struct {
+	Projects     []*gatehouse.Project
+	MoreProjects bool
+	Members      int
+	MoreMembers  bool
+	Pending      int
+	MorePending  bool
+}
+
+func (h *Handler) dashboard(rc *reqCtx) {
+	ctx := rc.r.Context()
+	d := dashboardData{}
+	ps, err := h.svc.Projects.List(ctx, rc.Caller, gatehouse.PageRequest{Limit: gatehouse.MaxPageLimit})
+	if err != nil {
+		h.failPage(rc.w, rc.r, rc, err)
+		return
+	}
+	d.Projects, d.MoreProjects = ps.Items, ps.NextCursor != ""
+	p := rc.page("Projects", "dashboard")
+	if p.Can.Members {
+		ms, err := h.svc.Members.List(ctx, rc.Caller, "", gatehouse.PageRequest{Limit: gatehouse.MaxPageLimit})
+		if err != nil {
+			h.failPage(rc.w, rc.r, rc, err)
+			return
+		}
+		d.Members, d.MoreMembers = len(ms.Items), ms.NextCursor != ""
+		inv, err := h.svc.Invitations.List(ctx, rc.Caller, gatehouse.InvitationPending, "", gatehouse.PageRequest{Limit: gatehouse.MaxPageLimit})
+		if err != nil {
+			h.failPage(rc.w, rc.r, rc, err)
+			return
+		}
+		d.Pending, d.MorePending = len(inv.Items), inv.NextCursor != ""
+	}
+	p.Data = d
+	h.render(rc.w, rc.r, "dashboard", p)
+}
+
+func (h *Handler) createProject(rc *reqCtx) {
+	r := rc.r
+	name, desc := r.PostFormValue("name"), r.PostFormValue("description")
+	pr, err := h.svc.Projects.Create(r.Context(), rc.Caller, service.ProjectInput{Name: &name, Description: &desc})
+	if err != nil {
+		f := newForm(formValues(r, "name", "description"))
+		status := f.apply(err)
+		ps, lerr := h.svc.Projects.List(r.Context(), rc.Caller, gatehouse.PageRequest{Limit: gatehouse.MaxPageLimit})
+		if lerr != nil {
+			h.failPage(rc.w, r, rc, lerr)
+			return
+		}
+		p := rc.page("Projects", "dashboard")
+		p.Form = f
+		p.Data = dashboardData{Projects: ps.Items, MoreProjects: ps.NextCursor != ""}
+		h.renderStatus(rc.w, r, status, "dashboard", p)
+		return
+	}
+	rc.done("/projects/"+url.PathEscape(pr.ID), "Project "+pr.Name+" created. Add folders to organize it.")
+}
+
+// folderRow is a folder of a flattened tree.
+type folderRow struct {
+	ID, Name string
+	Depth    int
+}
+
+func flatten(nodes []*service.TreeNode, depth int, out []folderRow) []folderRow {
+	for _, n := range nodes {
+		out = append(out, folderRow{ID: n.ID, Name: n.Name, Depth: depth})
+		out = flatten(n.Children, depth+1, out)
+	}
+	return out
+}
+
+type projectData struct {
+	Project *gatehouse.Project
+	Tree    []*service.TreeNode
+	Folders []folderRow
+}
+
+func (h *Handler) projectPage(rc *reqCtx) {
+	h.showProject(rc, newForm(nil), http.StatusOK)
+}
+
+func (h *Handler) showProject(rc *reqCtx, f *form, status int) {
+	ctx := rc.r.Context()
+	id := rc.r.PathValue("id")
+	pr, err := h.svc.Projects.Get(ctx, rc.Caller, id)
+	if err != nil {
+		h.failPage(rc.w, rc.r, rc, err)
+		return
+	}
+	tree, err := h.svc.Folders.Tree(ctx, rc.Caller, id)
+	if err != nil {
+		h.failPage(rc.w, rc.r, rc, err)
+		return
+	}
+	p := rc.page(pr.Name, "dashboard")
+	p.Form = f
+	p.Data = projectData{Project: pr, Tree: tree, Folders: flatten(tree, 0, nil)}
+	h.renderStatus(rc.w, rc.r, status, "project", p)
+}
+
+func (h *Handler) createFolder(rc *reqCtx) {
+	r := rc.r
+	id := r.PathValue("id")
+	fo, err := h.svc.Folders.Create(r.Context(), rc.Caller, id, r.PostFormValue("name"), strings.TrimSpace(r.PostFormValue("parent_id")))
+	if err != nil {
+		if e := gatehouse.AsError(err); e.Code == gatehouse.ENOTFOUND && len(e.Fields) == 0 {
+			h.failPage(rc.w, r, rc, err)
+			return
+		}
+		f := newForm(formValues(r, "name", "parent_id"))
+		h.showProject(rc, f, f.apply(err))
+		return
+	}
+	rc.done("/projects/"+url.PathEscape(id), "Folder "+fo.Name+" created.")
+}

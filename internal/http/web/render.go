@@ -1,0 +1,257 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// page is what every template receives.
+type page struct {
+	Title      string
+	Layout     string // "app" (sidebar) or "auth" (a centred card)
+	Nav        string // the sidebar item to highlight
+	User       *gatehouse.User
+	Org        *gatehouse.Organization
+	Orgs       []store.UserOrg
+	Can        caps
+	Flash      *flash
+	Form       *form
+	DevMailbox bool
+	Version    string
+	Data       any
+}
+
+// caps says which parts of the sidebar the caller may open.
+type caps struct {
+	Members bool
+	Invite  bool
+	Keys    bool
+	Audit   bool
+	Project bool // create projects
+}
+
+func capsOf(c *service.Caller) caps {
+	can := func(area string, a authz.Action) bool {
+		ok, _ := c.Rights.Check(authz.Organization(), area, a)
+		return ok
+	}
+	all := authz.Compile(c.OrgID, []authz.Source{{Label: "check", Grants: []gatehouse.Grant{{
+		EntityType: gatehouse.EntityProjects, EntityID: gatehouse.AllProjects, Name: gatehouse.ProjectFullAccess, Permission: []gatehouse.AreaGrant{},
+	}}}}, nil)
+	return caps{
+		Members: can(gatehouse.OrgMembers, authz.Read),
+		Invite:  can(gatehouse.OrgMembers, authz.Write),
+		Keys:    can(gatehouse.OrgAPI, authz.Read),
+		Audit:   can(gatehouse.OrgAudit, authz.Read),
+		Project: authz.Covers(c.Rights, all),
+	}
+}
+
+// messageData is a page that only says something (errors, done, refused).
+type messageData struct {
+	Heading  string
+	Text     string
+	Link     string
+	LinkText string
+	Tone     string // "", "warn" or "error"
+}
+
+// form holds what the user typed and what is wrong with it.
+type form struct {
+	Values url.Values
+	Errors map[string]string
+	Error  string // not about one field
+}
+
+func newForm(v url.Values) *form {
+	if v == nil {
+		v = url.Values{}
+	}
+	return &form{Values: v, Errors: map[string]string{}}
+}
+
+// Get is a field's value as typed.
+func (f *form) Get(name string) string { return f.Values.Get(name) }
+
+// Has reports whether a check-box or radio named name has value v.
+func (f *form) Has(name, v string) bool {
+	for _, x := range f.Values[name] {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Err is the message for a field, "" when none.
+func (f *form) Err(name string) string { return f.Errors[name] }
+
+// Set records a message for a field.
+func (f *form) Set(name, msg string) { f.Errors[name] = msg }
+
+// HasErrors reports whether anything is wrong.
+func (f *form) HasErrors() bool { return len(f.Errors) > 0 || f.Error != "" }
+
+// fieldLabels name fields in messages ("Email is required").
+var fieldLabels = map[string]string{
+	"name": "Name", "email": "Email", "password": "Password", "otp": "Code", "new_password": "Password",
+	"current_password": "Current password", "description": "Description", "logo_url": "Logo URL",
+	"expires_in_days": "Expiry", "expires_at": "Expiry", "permissions": "Access", "role": "Role",
+	"parent_id": "Parent folder", "reset_token": "Code", "from": "From", "to": "To", "action": "Action",
+	"authentication": "Sign-in method",
+}
+
+// fieldAliases map a service's field to the form's input.
+var fieldAliases = map[string]string{"new_password": "password", "reset_token": "otp"}
+
+// apply puts a service error on the form: field errors beside their
+// inputs, the rest on top. It returns the HTTP status to answer with.
+func (f *form) apply(err error) int {
+	e := gatehouse.AsError(err)
+	status := statusOf(e.Code)
+	if status >= 500 {
+		f.Error = "Something went wrong on our side. Try again in a moment."
+		return status
+	}
+	var other []string
+	for _, fe := range e.Fields {
+		name := fe.Field
+		if a, ok := fieldAliases[name]; ok {
+			name = a
+		}
+		label, known := fieldLabels[name]
+		if !known || strings.ContainsAny(name, "[.") {
+			other = append(other, fe.Field+" "+fe.Message)
+			continue
+		}
+		if _, taken := f.Errors[name]; !taken {
+			f.Errors[name] = messageFor(label, fe.Message)
+		}
+	}
+	switch {
+	case len(e.Fields) == 0 || len(other) > 0:
+		f.Error = e.Message
+		if len(other) > 0 {
+			f.Error += " (" + strings.Join(other, "; ") + ")"
+		}
+	case len(f.Errors) > 0:
+		f.Error = "Please correct the fields marked below."
+	}
+	return status
+}
+
+// mustParsePages parses the embedded templates: every page gets its own
+// set, holding the layouts, the shared partials and the page's "content".
+func mustParsePages() map[string]*template.Template {
+	base := template.New("").Funcs(funcs)
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	var pageNames []string
+	for _, f := range files {
+		b, err := templateFS.ReadFile(f)
+		if err != nil {
+			panic(err)
+		}
+		if _, err := base.New(path.Base(f)).Parse(string(b)); err != nil {
+			panic(fmt.Sprintf("web: parse %s: %v", f, err))
+		}
+	}
+	for _, t := range base.Templates() {
+		if name, ok := strings.CutPrefix(t.Name(), "page:"); ok {
+			pageNames = append(pageNames, name)
+		}
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t := template.Must(base.Clone())
+		template.Must(t.New("content").Parse(`{{template "page:` + name + `" .}}`))
+		pages[name] = t
+	}
+	return pages
+}
+
+var funcs = template.FuncMap{
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+	},
+	"day": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2 Jan 2006")
+	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"initials": func(name string) string {
+		var out []rune
+		for _, w := range strings.Fields(name) {
+			for _, r := range w {
+				out = append(out, r)
+				break
+			}
+			if len(out) == 2 {
+				break
+			}
+		}
+		if len(out) == 0 {
+			return "?"
+		}
+		return strings.ToUpper(string(out))
+	},
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
+	"seq": func(n int) []int { return make([]int, n) },
+	"add": func(a, b int) int { return a + b },
+	"field": func(f *form, name, label, typ, auto string) fieldView {
+		return fieldView{Name: name, Label: label, Type: typ, Auto: auto, Value: f.Get(name), Error: f.Err(name)}
+	},
+	"withHint": func(fv fieldView, hint string) fieldView { fv.Hint = hint; return fv },
+	"optional": func(fv fieldView) fieldView { fv.Optional = true; return fv },
+	"readonly": func(fv fieldView, v string) fieldView { fv.ReadOnly, fv.Value = true, v; return fv },
+	"stripped": func(fv fieldView) fieldView { fv.Value = ""; return fv },
+	"invTable": func(rows []invRow, p *page, back string) invTableView {
+		return invTableView{Rows: rows, Page: p, Back: back}
+	},
+	"invAction": func(row invRow, p *page, back string) invActionView {
+		return invActionView{Row: row, Page: p, Back: back}
+	},
+	"statuses":      func() []string { return invitationStatuses },
+	"expiryChoices": func() []string { return expiryChoices },
+	"auditTargets":  func() []string { return auditTargets },
+}
+
+type invTableView struct {
+	Rows []invRow
+	Page *page
+	Back string
+}
+
+type invActionView struct {
+	Row  invRow
+	Page *page
+	Back string
+}
+
+// fieldView is one labelled input with its error.
+type fieldView struct {
+	Name, Label, Type, Auto, Value, Error, Hint string
+	Optional, ReadOnly                          bool
+}

@@ -1,0 +1,651 @@
+package web_test
+
+// Handler tests: the dashboard's pages over HTTP, on both engines, with a
+// browser-like client (apptest.WebClient). The browser suite plays the
+// whole guide; these pin the rules: redirects, headers, cookies, CSRF,
+// validation messages, invitation pages, members and rights.
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/apptest"
+	"github.com/gatehouse/gatehouse/internal/http/web"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+const pw = "a long enough password"
+
+// signUp registers, verifies and signs in through the pages.
+func signUp(t *testing.T, s *apptest.Server, name, email string) *apptest.WebClient {
+	t.Helper()
+	c := s.WebClient()
+	wantRedirect(t, c.Post("/register", url.Values{"name": {name}, "email": {email}, "password": {pw}}), "/verify")
+	wantRedirect(t, c.Post("/verify", url.Values{"email": {email}, "otp": {s.LastCode(email)}}), "/login")
+	wantRedirect(t, c.Post("/login", url.Values{"email": {email}, "password": {pw}}), "/dashboard")
+	return c
+}
+
+// owner signs up someone with an organization and one project per name.
+func owner(t *testing.T, s *apptest.Server, email string, projects ...string) (*apptest.WebClient, map[string]string) {
+	t.Helper()
+	c := signUp(t, s, "Olivia Owner", email)
+	wantRedirect(t, c.Post("/orgs", url.Values{"name": {"Acme Video"}}), "/dashboard")
+	ids := map[string]string{}
+	for _, p := range projects {
+		r := c.Post("/projects", url.Values{"name": {p}})
+		wantRedirect(t, r, "/projects/")
+		ids[p] = strings.TrimPrefix(r.Location, "/projects/")
+	}
+	return c, ids
+}
+
+func wantRedirect(t *testing.T, r *apptest.WebResponse, prefix string) {
+	t.Helper()
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, prefix) {
+		t.Fatalf("status %d to %q, want 303 to %s…: %.600s", r.Status, r.Location, prefix, r.Body)
+	}
+}
+
+func wantPage(t *testing.T, r *apptest.WebResponse, status int, texts ...string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %.2000s", r.Status, status, r.Body)
+	}
+	for _, s := range texts {
+		if !strings.Contains(r.Body, s) {
+			t.Fatalf("page does not contain %q:\n%s", s, r.Body)
+		}
+	}
+}
+
+func wantNot(t *testing.T, r *apptest.WebResponse, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		if strings.Contains(r.Body, s) {
+			t.Fatalf("page contains %q:\n%s", s, r.Body)
+		}
+	}
+}
+
+// userID reads the signed-in user's id through the API, with the cookie's
+// access token (the same opaque token the API takes).
+func userID(t *testing.T, s *apptest.Server, c *apptest.WebClient) string {
+	t.Helper()
+	ck := c.Cookie("gh_access")
+	if ck == nil {
+		t.Fatal("no session cookie")
+	}
+	me := s.Must(200, apptest.Req{Method: "GET", Path: "/v1/me", Token: ck.Value})
+	return me["id"].(string)
+}
+
+func TestHomeSendsBrowsersToTheirDashboard(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		s := apptest.New(t, e)
+		anon := s.WebClient()
+		wantRedirect(t, anon.Get("/"), "/login")
+		// API clients still get the welcome JSON.
+		for _, accept := range []string{"", "application/json", "*/*"} {
+			r := anon.Get("/", map[string]string{"Accept": accept}) // "" sends none
+			if r.Status != 200 || !strings.Contains(r.Body, `"name":"gatehouse"`) {
+				t.Fatalf("Accept %q: %d %s", accept, r.Status, r.Body)
+			}
+		}
+		wantRedirect(t, anon.Get("/members"), "/login?next=%2Fmembers")
+		// Dashboard pages are not API routes (the OpenAPI test compares those).
+		api := map[string]bool{}
+		for _, p := range s.API.Routes() {
+			api[p] = true
+		}
+		pages := s.API.Web.(*web.Handler).Patterns()
+		if len(pages) < 30 {
+			t.Fatalf("only %d dashboard patterns", len(pages))
+		}
+		for _, p := range pages {
+			if api[p] {
+				t.Fatalf("dashboard page %s is listed as an API route", p)
+			}
+		}
+
+		c := signUp(t, s, "Ada", "ada@example.com")
+		wantRedirect(t, c.Get("/"), "/dashboard")
+		wantRedirect(t, c.Get("/dashboard"), "/orgs/new")
+		wantPage(t, c.Get("/orgs/new"), 200, "Create an organization")
+		wantRedirect(t, c.Post("/orgs", url.Values{"name": {"Acme Video"}}), "/dashboard")
+		wantPage(t, c.Get("/dashboard"), 200, "Organization Acme Video created. You are its owner.", "No projects yet", "Create your first project")
+		// The flash shows once.
+		wantNot(t, c.Get("/dashboard"), "Organization Acme Video created")
+		// Signed in, the sign-in page goes to the dashboard, or to next.
+		wantRedirect(t, c.Get("/login?next=%2Fmembers"), "/members")
+		wantRedirect(t, c.Get("/login?next=https%3A%2F%2Fevil.example%2F"), "/dashboard")
+		wantRedirect(t, c.Get("/login?next=%2F%2Fevil.example"), "/dashboard")
+	})
+}
+
+// wrapped matches the text just before an input inside its <label>.
+var wrapped = regexp.MustCompile(`<label[^>]*>\s*$`)
+
+// noInline fails on inline scripts, inline styles and style attributes,
+// which the Content-Security-Policy would block.
+func noInline(t *testing.T, path, body string) {
+	t.Helper()
+	for _, bad := range []string{"<style", " style=", " onclick=", " onload=", " onsubmit=", " onchange=", "javascript:"} {
+		if strings.Contains(body, bad) {
+			t.Fatalf("%s has %q, which the CSP blocks", path, bad)
+		}
+	}
+	for _, m := range regexp.MustCompile(`<script[^>]*>`).FindAllString(body, -1) {
+		if !strings.Contains(m, ` src="/static/`) {
+			t.Fatalf("%s has an inline script %s", path, m)
+		}
+	}
+}
+
+func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
+	s := apptest.New(t, storetest.Engines(t)[0])
+	c, ids := owner(t, s, "olivia@example.com", "Marketing")
+	wantRedirect(t, c.Post("/members/invite", url.Values{"email": {"mia@example.com"}, "project": {ids["Marketing"]}, "mode." + ids["Marketing"]: {"full"}}), "/members")
+	link := s.InvitationLink("mia@example.com")
+	anon := s.WebClient()
+	pages := map[string]*apptest.WebClient{
+		"/login": anon, "/register": anon, "/verify": anon, "/forgot-password": anon, link: anon,
+		"/dashboard": c, "/projects/" + ids["Marketing"]: c, "/members": c, "/members/invite": c, "/members/invitations": c,
+		"/api-keys": c, "/audit": c, "/sessions": c, "/orgs/new": c,
+	}
+	for path, cl := range pages {
+		r := cl.Get(path)
+		if r.Status != 200 {
+			t.Fatalf("%s: status %d: %.500s", path, r.Status, r.Body)
+		}
+		h := r.Header
+		for k, want := range map[string]string{
+			"Content-Security-Policy": web.ContentSecurityPolicy,
+			"X-Content-Type-Options":  "nosniff",
+			"Referrer-Policy":         "no-referrer",
+			"X-Frame-Options":         "DENY",
+			"Cache-Control":           "no-store",
+			"Content-Type":            "text/html; charset=utf-8",
+		} {
+			if got := h.Get(k); got != want {
+				t.Errorf("%s: %s = %q, want %q", path, k, got, want)
+			}
+		}
+		noInline(t, path, r.Body)
+		// Every visible input has a label.
+		for _, in := range regexp.MustCompile(`<(?:input|select)\b[^>]*>`).FindAllString(r.Body, -1) {
+			if strings.Contains(in, `type="hidden"`) {
+				continue
+			}
+			id := regexp.MustCompile(`\bid="([^"]+)"`).FindStringSubmatch(in)
+			labelled := id != nil && strings.Contains(r.Body, `for="`+id[1]+`"`)
+			if !labelled && !strings.Contains(in, "aria-label") {
+				// Check-boxes and radios may sit inside their <label>.
+				i := strings.Index(r.Body, in)
+				labelled = i > 0 && wrapped.MatchString(r.Body[max(0, i-60):i])
+			}
+			if !labelled {
+				t.Errorf("%s: input without a label: %s", path, in)
+			}
+		}
+	}
+	if want := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"; web.ContentSecurityPolicy != want {
+		t.Fatalf("CSP %q", web.ContentSecurityPolicy)
+	}
+	for path, ct := range map[string]string{"/static/app.css": "text/css; charset=utf-8", "/static/app.js": "text/javascript; charset=utf-8", "/static/favicon.svg": "image/svg+xml"} {
+		r := anon.Get(path)
+		if r.Status != 200 || r.Header.Get("Content-Type") != ct || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("%s: %d %q %v", path, r.Status, r.Header.Get("Content-Type"), r.Header)
+		}
+	}
+	if r := anon.Get("/static/nope.css"); r.Status != 404 {
+		t.Fatalf("missing static file: %d", r.Status)
+	}
+}
+
+func TestCookies(t *testing.T) {
+	s := apptest.New(t, storetest.Engines(t)[0])
+	c := s.WebClient()
+	wantRedirect(t, c.Post("/register", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "password": {pw}}), "/verify")
+	wantRedirect(t, c.Post("/verify", url.Values{"email": {"ada@example.com"}, "otp": {s.LastCode("ada@example.com")}}), "/login")
+	r := c.Post("/login", url.Values{"email": {"ada@example.com"}, "password": {pw}})
+	wantRedirect(t, r, "/dashboard")
+	got := map[string]*http.Cookie{}
+	for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
+		got[ck.Name] = ck
+	}
+	for _, name := range []string{"gh_access", "gh_refresh"} {
+		ck := got[name]
+		if ck == nil {
+			t.Fatalf("no %s cookie in %v", name, r.Header["Set-Cookie"])
+		}
+		if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Secure || ck.MaxAge <= 0 {
+			t.Fatalf("%s: %+v", name, ck)
+		}
+	}
+	if !strings.HasPrefix(got["gh_access"].Value, "gh_at_") || !strings.HasPrefix(got["gh_refresh"].Value, "gh_rt_") {
+		t.Fatal("the cookies do not carry the session's tokens")
+	}
+	// The cookie's access token is the API's own token.
+	s.Must(200, apptest.Req{Method: "GET", Path: "/v1/me", Token: got["gh_access"].Value})
+	// Tokens never appear in a URL or a log.
+	if strings.Contains(r.Location, "gh_") || strings.Contains(s.Logs.String(), got["gh_access"].Value) || strings.Contains(s.Logs.String(), got["gh_refresh"].Value) {
+		t.Fatal("a token leaked into a URL or the logs")
+	}
+	// Sign out ends the session at once.
+	wantRedirect(t, c.Post("/logout", nil), "/login")
+	if r := s.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: got["gh_access"].Value}); r.Status != 401 {
+		t.Fatalf("token still works after sign-out: %d", r.Status)
+	}
+	wantRedirect(t, c.Get("/sessions"), "/login")
+}
+
+func TestTransparentRefresh(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		s := apptest.New(t, e)
+		c := signUp(t, s, "Ada", "ada@example.com")
+		before, refresh := c.Cookie("gh_access").Value, c.Cookie("gh_refresh").Value
+		s.Clock.Advance(20 * time.Minute) // the access token (15 minutes) has expired
+		wantPage(t, c.Get("/sessions"), 200, "This device")
+		after := c.Cookie("gh_access").Value
+		if after == before || c.Cookie("gh_refresh").Value == refresh {
+			t.Fatal("the tokens were not rotated")
+		}
+		if r := s.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: before}); r.Status != 401 {
+			t.Fatalf("the old access token still works: %d", r.Status)
+		}
+		// Two requests racing with the same old refresh token share one
+		// rotation: neither ends the session as token reuse would.
+		stale := s.WebClient()
+		u, _ := url.Parse(s.URL)
+		stale.Jar.SetCookies(u, []*http.Cookie{{Name: "gh_access", Value: after}, {Name: "gh_refresh", Value: c.Cookie("gh_refresh").Value}})
+		s.Clock.Advance(20 * time.Minute)
+		done := make(chan int, 2)
+		for _, cl := range []*apptest.WebClient{c, stale} {
+			go func() { done <- cl.Get("/sessions").Status }()
+		}
+		for range 2 {
+			if st := <-done; st != 200 {
+				t.Fatalf("a concurrent refresh failed: %d", st)
+			}
+		}
+		wantPage(t, c.Get("/sessions"), 200)
+		// When the refresh token has expired too, the browser signs in again.
+		s.Clock.Advance(31 * 24 * time.Hour)
+		wantRedirect(t, c.Get("/sessions"), "/login?next=%2Fsessions")
+		if ck := c.Cookie("gh_access"); ck != nil {
+			t.Fatal("stale cookies were not cleared")
+		}
+	})
+}
+
+func TestCrossOriginFormsAreRefused(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		s := apptest.New(t, e)
+		c, ids := owner(t, s, "olivia@example.com", "Marketing")
+		invite := url.Values{"email": {"mia@example.com"}, "project": {ids["Marketing"]}, "mode." + ids["Marketing"]: {"full"}}
+		for name, h := range map[string]map[string]string{
+			"cross-site":           {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+			"same-site":            {"Sec-Fetch-Site": "same-site", "Origin": "https://sub.example"},
+			"foreign Origin alone": {"Sec-Fetch-Site": "", "Origin": "https://evil.example"},
+		} {
+			r := c.Post("/members/invite", invite, h)
+			wantPage(t, r, http.StatusForbidden, "This request was refused", "Nothing was changed")
+			noInline(t, name, r.Body)
+			if r.Header.Get("Content-Security-Policy") == "" {
+				t.Fatalf("%s: the refusal page has no CSP", name)
+			}
+			// The other forms too.
+			for _, path := range []string{"/login", "/register", "/orgs", "/logout", "/projects", "/members/invite", "/api-keys"} {
+				if r := c.Post(path, url.Values{"name": {"x"}}, h); r.Status != http.StatusForbidden {
+					t.Fatalf("%s %s: status %d, want 403", name, path, r.Status)
+				}
+			}
+		}
+		wantPage(t, c.Get("/members"), 200, "No pending invitations")
+		if len(s.MailTo("mia@example.com")) != 0 {
+			t.Fatal("a refused form sent mail")
+		}
+		// Still signed in: the refused sign-out did nothing.
+		wantPage(t, c.Get("/sessions"), 200)
+		// The same form from the dashboard's own page works.
+		wantRedirect(t, c.Post("/members/invite", invite), "/members")
+		// So does a client that sends neither header (not a browser: no
+		// cookies of anyone's to ride on).
+		wantRedirect(t, c.Post("/projects", url.Values{"name": {"Training"}}, map[string]string{"Sec-Fetch-Site": "", "Origin": ""}), "/projects/")
+		if strings.Contains(s.Logs.String(), "cross-origin request refused") == false {
+			t.Fatal("refusals are not logged")
+		}
+	})
+}
+
+func TestValidationMessagesKeepWhatWasTyped(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		s := apptest.New(t, e)
+		anon := s.WebClient()
+		r := anon.Post("/register", url.Values{"name": {""}, "email": {"not-an-email"}, "password": {"short pw"}})
+		wantPage(t, r, 400, "Please correct the fields marked below.", "Name is required.",
+			"Email must be an email address like name@example.com.", "Password must be at least 10 characters.",
+			`value="not-an-email"`, `aria-invalid="true" aria-describedby="f-email-err"`, `id="f-email-err"`)
+		wantNot(t, r, "short pw")
+
+		signUp(t, s, "Ada", "ada@example.com")
+		r = anon.Post("/register", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "password": {pw}})
+		wantPage(t, r, 409, "An account with this email already exists.", `value="Ada"`)
+		r = anon.Post("/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong password!"}})
+		wantPage(t, r, 401, "The email or password is wrong.", `value="ada@example.com"`)
+		wantNot(t, r, "wrong password!")
+		r = anon.Post("/verify", url.Values{"email": {"ada@example.com"}, "otp": {"12"}})
+		wantPage(t, r, 400, "Code must be the 6-digit code from the email.", `value="12"`)
+		r = anon.Post("/forgot-password/reset", url.Values{"email": {"ada@example.com"}, "otp": {"123456"}})
+		wantPage(t, r, 400, "Password is required.", `value="123456"`)
+
+		c, ids := owner(t, s, "olivia@example.com", "Marketing", "Training")
+		wantPage(t, c.Post("/orgs", url.Values{"name": {"  "}}), 400, "Name is required.")
+		wantPage(t, c.Post("/projects", url.Values{"name": {""}, "description": {"kept text"}}), 400, "Name is required.", `value="kept text"`)
+		m := ids["Marketing"]
+		r = c.Post("/members/invite", url.Values{"email": {"mia@"}, "name": {"Mia"}, "project": {m}, "mode." + m: {"custom"}, "org.billing": {"on"}})
+		wantPage(t, r, 400, "Email must be an email address like name@example.com.",
+			"Choose at least one right for this project, or untick it.",
+			`value="mia@"`, `value="Mia"`,
+			`id="p-`+m+`" name="project" value="`+m+`" checked`, `name="mode.`+m+`" value="custom" checked`, `id="org-billing" name="org.billing" value="on" checked`)
+		r = c.Post("/members/invite", url.Values{"email": {"mia@example.com"}})
+		wantPage(t, r, 400, "Give a role or at least one permission.")
+		r = c.Post("/members/invite", url.Values{"email": {"olivia@example.com"}, "org.api": {"on"}})
+		wantPage(t, r, 409, "This person is already a member of the organization.")
+		r = c.Post("/members/invite", url.Values{"email": {"mia@example.com"}, "expires_in_days": {"99"}, "org.api": {"on"}})
+		wantPage(t, r, 400, "Expiry must be from 1 to 30.")
+		r = c.Post("/api-keys", url.Values{"name": {""}, "expires_on": {"yesterday"}})
+		wantPage(t, r, 400, "Expiry must be a date.")
+		r = c.Post("/api-keys", url.Values{"name": {""}, "org.api": {"on"}})
+		wantPage(t, r, 400, "Name is required.")
+		r = c.Get("/audit?from=notadate&action=Bad%20Action")
+		wantPage(t, r, 400, "From must be a date.", `value="Bad Action"`)
+		r = c.Get("/audit?action=Bad%20Action")
+		wantPage(t, r, 400, "Action must be an action like invitation.created")
+	})
+}
+
+var (
+	cancelRe = regexp.MustCompile(`/members/invitations/([0-9a-f-]{36})/cancel`)
+	resendRe = regexp.MustCompile(`/members/invitations/([0-9a-f-]{36})/resend`)
+)
+
+func TestInvitationLinkPages(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		s := apptest.New(t, e)
+		c, ids := owner(t, s, "olivia@example.com", "Marketing", "Training")
+		m := ids["Marketing"]
+		invite := func(email string) string {
+			t.Helper()
+			r := c.Post("/members/invite", url.Values{"email": {email}, "project": {m}, "mode." + m: {"full"}, "org.billing": {"on"}, "org.api": {"on"}})
+			wantRedirect(t, r, "/members")
+			wantPage(t, c.Follow(r), 200, "Invitation sent to "+email)
+			return s.InvitationLink(email)
+		}
+
+		// Not signed in, no account: create it on the spot.
+		link := invite("mia@example.com")
+		token := strings.TrimPrefix(link, "/invitations/")
+		anon := s.WebClient()
+		r := anon.Get(link)
+		wantPage(t, r, 200, "Join Acme Video", "Olivia Owner</strong> invited <strong>mia@example.com", "Full access to project Marketing",
+			"Organization billing", "Organization API access", "Create your account to accept",
+			`value="mia@example.com" autocomplete="username" readonly`, "Decline the invitation")
+		wantNot(t, r, "Training")
+		r = anon.Post(link+"/register", url.Values{"name": {""}, "password": {"short"}})
+		wantPage(t, r, 400, "Name is required.")
+		r = anon.Post(link+"/register", url.Values{"name": {"Mia"}, "password": {"short"}})
+		wantPage(t, r, 400, "Password must be at least 10 characters.", `value="Mia"`)
+		r = anon.Post(link+"/register", url.Values{"name": {"Mia"}, "password": {pw}, "email": {"attacker@example.com"}})
+		wantRedirect(t, r, "/dashboard")
+		wantPage(t, anon.Follow(r), 200, "Welcome to Acme Video! You joined as mia@example.com.", "Marketing")
+		wantNot(t, anon.Get("/dashboard"), "Training")
+		// The member appears in the Members tab with their access in words.
+		wantPage(t, c.Get("/members"), 200, "Mia", "mia@example.com", "Full access to project Marketing: read, write, delete")
+		// Used.
+		wantPage(t, s.WebClient().Get(link), http.StatusGone, "This invitation has already been used")
+		// Signed in as the member, the link says they are in already.
+		wantPage(t, anon.Get(link), http.StatusGone, "already been used")
+
+		// Wrong account, shown before anything is typed.
+		link2 := invite("noah@example.com")
+		r = anon.Get(link2)
+		wantPage(t, r, http.StatusForbidden, "This invitation is for another account", "noah@example.com", "mia@example.com",
+			"Sign out and continue as noah@example.com")
+		wantNot(t, r, `type="password"`)
+		r = anon.Post(link2+"/accept", nil)
+		wantPage(t, r, http.StatusForbidden, "This invitation is for another email address.")
+		wantRedirect(t, anon.Post(link2+"/signout", nil), link2)
+		wantPage(t, anon.Get(link2), 200, "Create your account to accept")
+
+		// An existing account signs in on the spot (the email is the invitation's).
+		signUp(t, s, "Pat", "pat@example.com")
+		link3 := invite("pat@example.com")
+		pat := s.WebClient()
+		wantPage(t, pat.Get(link3), 200, "Sign in to accept", "An account already exists for pat@example.com")
+		r = pat.Post(link3+"/signin", url.Values{"password": {"not the password"}})
+		wantPage(t, r, 401, "The email or password is wrong.", `aria-describedby="f-password-err"`)
+		wantRedirect(t, pat.Post(link3+"/signin", url.Values{"email": {"olivia@example.com"}, "password": {pw}}), "/dashboard")
+		wantPage(t, pat.Get("/dashboard"), 200, "Welcome to Acme Video! You joined as pat@example.com.")
+
+		// Revoked (Cancel in the pending list).
+		link4 := invite("rev@example.com")
+		list := c.Get("/members")
+		id := cancelRe.FindStringSubmatch(list.Body)
+		if id == nil {
+			t.Fatalf("no Cancel in the pending list:\n%s", list.Body)
+		}
+		wantPage(t, list, 200, "Resend", "Pending", "Queued")
+		wantRedirect(t, c.Post("/members/invitations/"+id[1]+"/cancel", url.Values{"back": {"/members/invitations"}}), "/members/invitations")
+		wantPage(t, c.Get("/members/invitations?status=revoked"), 200, "rev@example.com", "Revoked")
+		wantPage(t, s.WebClient().Get(link4), http.StatusGone, "This invitation was cancelled")
+
+		// Resend: too soon, then a new link (the old one dies).
+		link5 := invite("late@example.com")
+		id = resendRe.FindStringSubmatch(c.Get("/members").Body)
+		r = c.Post("/members/invitations/"+id[1]+"/resend", nil)
+		wantRedirect(t, r, "/members")
+		wantPage(t, c.Follow(r), 200, "less than five minutes ago")
+		s.Clock.Advance(6 * time.Minute)
+		wantRedirect(t, c.Post("/members/invitations/"+id[1]+"/resend", nil), "/members")
+		if s.InvitationLink("late@example.com") == link5 {
+			t.Fatal("resend kept the old link")
+		}
+		wantPage(t, s.WebClient().Get(link5), http.StatusNotFound, "This invitation link is not valid")
+		link5 = s.InvitationLink("late@example.com")
+
+		// Declined.
+		link6 := invite("nope@example.com")
+		wantPage(t, s.WebClient().Post(link6+"/decline", nil), 200, "Invitation declined", "You declined the invitation to Acme Video")
+		wantPage(t, s.WebClient().Get(link6), http.StatusGone, "This invitation was declined")
+
+		// Expired, eight days on.
+		s.Clock.Advance(8 * 24 * time.Hour)
+		r = s.WebClient().Get(link5)
+		wantPage(t, r, http.StatusGone, "This invitation has expired", "Ask the person who invited you to send a new one.")
+		wantNot(t, r, "<input")
+		wantPage(t, s.WebClient().Get("/invitations/"+strings.Repeat("x", 43)), http.StatusNotFound, "This invitation link is not valid")
+
+		// The token is in no log line: access logs show the pattern.
+		logs := s.Logs.String()
+		if strings.Contains(logs, token) {
+			t.Fatal("an invitation token is in the logs")
+		}
+		if !strings.Contains(logs, `"route":"/invitations/{token}"`) {
+			t.Fatal("the accept page is not logged by its pattern")
+		}
+	})
+}
+
+func TestMembersTab(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		s := apptest.New(t, e)
+		c, ids := owner(t, s, "olivia@example.com", "Marketing", "Training")
+		m := ids["Marketing"]
+		me := userID(t, s, c)
+
+		// The last owner cannot be removed, and has no Remove button.
+		r := c.Get("/members")
+		wantPage(t, r, 200, "Last owner", `id="invite-member"`, "Invite Member")
+		wantNot(t, r, "/members/"+me+"/remove")
+		r = c.Post("/members/"+me+"/remove", nil)
+		wantRedirect(t, r, "/members")
+		wantPage(t, c.Follow(r), 200, "The organization must keep at least one owner")
+		wantPage(t, c.Get("/members/"+me+"/edit"), http.StatusForbidden, "You cannot change your own permissions")
+
+		// A member with one custom project and members rights.
+		r = c.Post("/members/invite", url.Values{"email": {"mia@example.com"}, "project": {m}, "mode." + m: {"custom"},
+			"area." + m + ".livestreams": {"read"}, "org.members": {"on"}})
+		wantRedirect(t, r, "/members")
+		mia := s.WebClient()
+		wantRedirect(t, mia.Post(s.InvitationLink("mia@example.com")+"/register", url.Values{"name": {"Mia"}, "password": {pw}}), "/dashboard")
+		miaID := userID(t, s, mia)
+		wantPage(t, c.Get("/members"), 200, "Livestreams of project Marketing: read", "Organization members: read, write, delete",
+			"/members/"+miaID+"/edit", "/members/"+miaID+"/remove")
+
+		// Only rights the inviter holds are offered.
+		r = mia.Get("/members/invite")
+		wantPage(t, r, 200, "Marketing", `name="area.`+m+`.livestreams" value="read"`, `name="org.members"`)
+		wantNot(t, r, "Training", `name="mode.`+m+`" value="full"`, `name="area.`+m+`.livestreams" value="write"`,
+			`name="org.billing"`, `name="org.api"`, `value="*"`, "7fc5e96d-768a-429f-ac1a-3390953f3c3c")
+		// Posting more anyway is refused by the service, and said on the form.
+		r = mia.Post("/members/invite", url.Values{"email": {"zed@example.com"}, "org.billing": {"on"}})
+		wantPage(t, r, http.StatusForbidden, "You cannot grant this access")
+		// Mia cannot edit the owner (she lacks the owner's rights).
+		wantNot(t, mia.Get("/members"), "/members/"+me+"/edit")
+
+		// The owner edits Mia: full access to Training, billing.
+		r = c.Get("/members/" + miaID + "/edit")
+		wantPage(t, r, 200, "Edit permissions", `id="p-`+m+`" name="project" value="`+m+`" checked`,
+			`name="area.`+m+`.livestreams" value="read" checked`, `id="org-members" name="org.members" value="on" checked`)
+		t2 := ids["Training"]
+		r = c.Post("/members/"+miaID+"/edit", url.Values{"project": {t2}, "mode." + t2: {"full"}, "org.billing": {"on"}})
+		wantRedirect(t, r, "/members")
+		r = c.Follow(r)
+		wantPage(t, r, 200, "Access of Mia updated.", "Full access to project Training", "Organization billing")
+		wantNot(t, r, "Livestreams of project Marketing")
+		wantPage(t, mia.Get("/dashboard"), 200, "Training")
+		wantNot(t, mia.Get("/dashboard"), "Marketing")
+		wantPage(t, mia.Get("/members"), http.StatusForbidden, "You need members read permission")
+
+		// Remove, after a confirmation page.
+		wantPage(t, c.Get("/members/"+miaID+"/remove"), 200, "Remove Mia?", "will lose all access", "Full access to project Training", "Remove member")
+		r = c.Post("/members/"+miaID+"/remove", nil)
+		wantRedirect(t, r, "/members")
+		r = c.Follow(r)
+		wantPage(t, r, 200, "Mia (mia@example.com) was removed from Acme Video.")
+		wantNot(t, r, "/members/"+miaID+"/edit")
+		wantRedirect(t, mia.Get("/dashboard"), "/orgs/new")
+		// The audit log has it all.
+		wantPage(t, c.Get("/audit?action=member."), 200, "member.removed", "member.updated", "member.added")
+	})
+}
+
+func TestOrganizationsProjectsKeysAndSessions(t *testing.T) {
+	s := apptest.New(t, storetest.Engines(t)[0])
+	c, ids := owner(t, s, "olivia@example.com", "Marketing")
+	m := ids["Marketing"]
+	// Folders in a tree.
+	r := c.Post("/projects/"+m+"/folders", url.Values{"name": {"Campaigns"}})
+	wantRedirect(t, r, "/projects/"+m)
+	parent := regexp.MustCompile(`<option value="([0-9a-f-]{36})">Campaigns</option>`).FindStringSubmatch(c.Get("/projects/" + m).Body)
+	if parent == nil {
+		t.Fatal("no folder to choose as parent")
+	}
+	wantRedirect(t, c.Post("/projects/"+m+"/folders", url.Values{"name": {"2026"}, "parent_id": {parent[1]}}), "/projects/"+m)
+	wantPage(t, c.Get("/projects/"+m), 200, `<li><span class="node">`, "Campaigns", "2026", "— 2026")
+	wantPage(t, c.Post("/projects/"+m+"/folders", url.Values{"name": {""}}), 400, "Name is required.")
+
+	// A second organization and the switcher.
+	wantRedirect(t, c.Post("/orgs", url.Values{"name": {"Beta Films"}}), "/dashboard")
+	r = c.Get("/dashboard")
+	wantPage(t, r, 200, "Beta Films", "Acme Video", "No projects yet")
+	acme := regexp.MustCompile(`<option value="([0-9a-f-]{36})">Acme Video</option>`).FindStringSubmatch(r.Body)
+	wantRedirect(t, c.Post("/orgs/switch", url.Values{"org_id": {acme[1]}}), "/dashboard")
+	wantPage(t, c.Get("/dashboard"), 200, "Switched to Acme Video.", "Marketing")
+	// A form rendered for one organization acts in it, whatever another
+	// tab made current since; the browser then stays in that organization.
+	beta := regexp.MustCompile(`<option value="([0-9a-f-]{36})">Beta Films</option>`).FindStringSubmatch(c.Get("/dashboard").Body)
+	r = c.Post("/projects", url.Values{"org": {beta[1]}, "name": {"Beta project"}})
+	wantRedirect(t, r, "/projects/")
+	wantPage(t, c.Follow(r), 200, "Project Beta project created.")
+	r = c.Get("/dashboard")
+	wantPage(t, r, 200, "Beta project", `selected>Beta Films</option>`)
+	wantNot(t, r, "Marketing")
+	// Not a member: refused.
+	wantPage(t, c.Post("/projects", url.Values{"org": {"01a20162-0000-7000-8000-000000000000"}, "name": {"x"}}), http.StatusNotFound, "Organization not found.")
+
+	// API keys: the secret once, then only its prefix.
+	wantRedirect(t, c.Post("/orgs/switch", url.Values{"org_id": {acme[1]}}), "/dashboard")
+	wantPage(t, c.Get("/api-keys"), 200, "No API keys yet", "Create an API key")
+	r = c.Post("/api-keys", url.Values{"name": {"CI"}, "project": {m}, "mode." + m: {"full"}, "expires_on": {"2027-01-31"}})
+	wantPage(t, r, 200, "Your new API key", "Copy the key now", `data-copy="secret"`, "Full access to project Marketing")
+	secret := regexp.MustCompile(`value="(gh_key_[A-Za-z0-9_-]+)"`).FindStringSubmatch(r.Body)
+	if secret == nil {
+		t.Fatal("no secret shown")
+	}
+	s.Must(200, apptest.Req{Method: "GET", Path: "/v1/auth/api-access-check", Token: secret[1]})
+	r = c.Get("/api-keys")
+	wantPage(t, r, 200, "CI", "1 Feb 2027")
+	wantNot(t, r, secret[1])
+	if strings.Contains(s.Logs.String(), secret[1]) {
+		t.Fatal("the key's secret is in the logs")
+	}
+	key := regexp.MustCompile(`/api-keys/([0-9a-f-]{36})/revoke`).FindStringSubmatch(r.Body)
+	wantRedirect(t, c.Post("/api-keys/"+key[1]+"/revoke", nil), "/api-keys")
+	if r := s.Do(apptest.Req{Method: "GET", Path: "/v1/auth/api-access-check", Token: secret[1]}); r.Status != 401 {
+		t.Fatalf("revoked key works: %d", r.Status)
+	}
+
+	// Sessions: end another device's session.
+	other := s.WebClient()
+	wantRedirect(t, other.Post("/login", url.Values{"email": {"olivia@example.com"}, "password": {pw}}), "/dashboard")
+	r = c.Get("/sessions")
+	ends := regexp.MustCompile(`/sessions/([0-9a-f-]{36})/end`).FindAllStringSubmatch(r.Body, -1)
+	if len(ends) != 2 {
+		t.Fatalf("%d sessions listed, want 2", len(ends))
+	}
+	for _, e := range ends {
+		if !strings.Contains(r.Body, "This device") {
+			t.Fatal("the current session is not marked")
+		}
+		_ = e
+	}
+	otherID := ""
+	for _, e := range ends {
+		row := r.Body[strings.Index(r.Body, e[0])-1200 : strings.Index(r.Body, e[0])]
+		if !strings.Contains(row[strings.LastIndex(row, "<tr>"):], "This device") {
+			otherID = e[1]
+		}
+	}
+	wantRedirect(t, c.Post("/sessions/"+otherID+"/end", nil), "/sessions")
+	wantRedirect(t, other.Get("/dashboard"), "/login")
+	wantPage(t, c.Get("/dashboard"), 200)
+}
+
+func TestForgotPassword(t *testing.T) {
+	s := apptest.New(t, storetest.Engines(t)[0])
+	signUp(t, s, "Ada", "ada@example.com")
+	c := s.WebClient()
+	wantPage(t, c.Get("/forgot-password"), 200, "Send code")
+	r := c.Post("/forgot-password", url.Values{"email": {"ada@example.com"}})
+	wantPage(t, r, 200, "we sent it a 6-digit code", `name="otp"`, `value="ada@example.com"`)
+	// A refused password after a right code: the page keeps the proof, so
+	// no new code is needed.
+	r = c.Post("/forgot-password/reset", url.Values{"email": {"ada@example.com"}, "otp": {s.LastCode("ada@example.com")}, "password": {"short"}})
+	wantPage(t, r, 400, "Your code was right. Choose a new password.", "Password must be at least 10 characters.", `name="reset_token"`)
+	token := regexp.MustCompile(`name="reset_token" value="([^"]+)"`).FindStringSubmatch(r.Body)[1]
+	r = c.Post("/forgot-password/reset", url.Values{"email": {"ada@example.com"}, "reset_token": {token}, "password": {"a brand new passphrase"}})
+	wantRedirect(t, r, "/login?email=ada%40example.com")
+	wantPage(t, c.Follow(r), 200, "Your password is changed")
+	wantPage(t, c.Post("/login", url.Values{"email": {"ada@example.com"}, "password": {pw}}), 401)
+	wantRedirect(t, c.Post("/login", url.Values{"email": {"ada@example.com"}, "password": {"a brand new passphrase"}}), "/dashboard")
+	if strings.Contains(s.Logs.String(), token) {
+		t.Fatal("the reset token is in the logs")
+	}
+}
