@@ -16,6 +16,14 @@ const (
 	PrincipalAPIKey = "api_key"
 )
 
+// Actor kinds of audit events besides the principals: someone not signed
+// in (declining through an invitation link) and Gatehouse itself (an
+// invitation expiring, or revoked because its inviter lost the rights).
+const (
+	ActorAnonymous = "anonymous"
+	ActorSystem    = "system"
+)
+
 // User is a person with an account. PasswordHash is empty for accounts that
 // only sign in through OAuth/SSO.
 type User struct {

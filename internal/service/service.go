@@ -94,6 +94,13 @@ func (b *base) audit(ctx context.Context, tx *store.Conn, actor gatehouse.Actor,
 	if summary == nil {
 		raw = []byte(`{}`)
 	}
+	if actor.Kind == "" {
+		// Nobody signed in: someone holding a link, or Gatehouse itself.
+		actor.Kind = gatehouse.ActorAnonymous
+		if actor.IP == "" && actor.RequestID == "" {
+			actor.Kind = gatehouse.ActorSystem
+		}
+	}
 	return tx.WriteAudit(ctx, &gatehouse.AuditEvent{
 		OrgID: orgID, ActorKind: actor.Kind, ActorID: actor.ID, ActorName: actor.Name,
 		Action: action, TargetType: targetType, TargetID: targetID, Summary: raw,

@@ -18,9 +18,9 @@ func (s *Server) registerAudits() {
 }
 
 type auditActorJSON struct {
-	Kind string `json:"kind"`
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	Kind string  `json:"kind"`
+	ID   *string `json:"id"` // null for anonymous and system actors
+	Name string  `json:"name"`
 }
 
 type auditTargetJSON struct {
@@ -46,7 +46,7 @@ type auditJSON struct {
 
 func toAuditJSON(e *gatehouse.AuditEvent) auditJSON {
 	return auditJSON{ID: e.ID, Time: e.CreatedAt, OrganizationID: e.OrgID,
-		Actor:  auditActorJSON{Kind: e.ActorKind, ID: e.ActorID, Name: e.ActorName},
+		Actor:  auditActorJSON{Kind: e.ActorKind, ID: optString(e.ActorID), Name: e.ActorName},
 		Action: e.Action, Target: auditTargetJSON{Type: e.TargetType, ID: e.TargetID}, Summary: e.Summary,
 		IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Seq: e.Seq, Hash: e.Hash, PrevHash: e.PrevHash}
 }
@@ -138,4 +138,11 @@ func (s *Server) handleVerifyAudits(w http.ResponseWriter, r *http.Request, c *s
 		return
 	}
 	respond.JSON(w, http.StatusOK, v)
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

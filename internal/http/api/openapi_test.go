@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -36,10 +38,10 @@ import (
 // elsewhere: a registered route under one of them may be missing from the
 // document for now (the test logs it). Remove an entry once its routes are
 // documented.
-var openAPIPending = []string{"/v1/api-keys", "/v1/audits"}
+var openAPIPending []string
 
 // openAPITags are the tags an operation may carry.
-var openAPITags = []string{"Welcome", "Auth", "User", "Organizations", "Projects", "Folders", "Invitations", "Members", "Roles", "Dev"}
+var openAPITags = []string{"Welcome", "Auth", "User", "Organizations", "Projects", "Folders", "Invitations", "Members", "Roles", "API keys", "Audits", "Dev"}
 
 // loadOpenAPI loads and validates the embedded document, as served.
 func loadOpenAPI(tb testing.TB) *openapi3.T {
@@ -128,7 +130,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		var missing []string
 		for path, item := range doc.Paths.Map() {
 			scoped := false
-			for _, prefix := range []string{"/v1/projects", "/v1/members", "/v1/account/users/invitations", "/v1/roles"} {
+			for _, prefix := range []string{"/v1/projects", "/v1/members", "/v1/account/users/invitations", "/v1/roles", "/v1/api-keys", "/v1/audits"} {
 				if path == prefix || strings.HasPrefix(path, prefix+"/") {
 					scoped = true
 				}
@@ -242,8 +244,38 @@ var openAPICheck = sync.OnceValues(func() (*openAPIValidator, error) {
 	}
 	// The dev mail page is HTML; validate it as text.
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	// An audit export is a stream of JSON lines; validate it line by line.
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", oaNDJSONDecoder)
 	return &openAPIValidator{router: router, seen: map[string]bool{}}, nil
 })
+
+// oaNDJSONDecoder reads an application/x-ndjson body as the array of its
+// lines, so that the document's array schema checks every line: each line is
+// one JSON value ended by a newline, and an empty body is no lines at all.
+func oaNDJSONDecoder(body io.Reader, h http.Header, schema *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	items := []any{}
+	if len(data) == 0 {
+		return items, nil
+	}
+	if !bytes.HasSuffix(data, []byte("\n")) {
+		return nil, errors.New("ndjson: the last line does not end with a newline")
+	}
+	for i, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+		if !json.Valid(line) {
+			return nil, fmt.Errorf("ndjson: line %d is not one JSON value: %s", i+1, oaTruncate(line))
+		}
+		v, err := openapi3filter.JSONBodyDecoder(bytes.NewReader(line), h, schema, enc)
+		if err != nil {
+			return nil, fmt.Errorf("ndjson: line %d: %w", i+1, err)
+		}
+		items = append(items, v)
+	}
+	return items, nil
+}
 
 // oaCloseObjects sets additionalProperties: false on every object schema with
 // properties that does not state it.
@@ -711,6 +743,130 @@ func TestOpenAPIResponses(t *testing.T) {
 		ok(204, apptest.Req{Method: "DELETE", Path: "/v1/roles/" + spareRole, Token: tok, Header: inOrg})
 		fail(404, "not_found", apptest.Req{Method: "GET", Path: "/v1/roles/" + spareRole, Token: tok, Header: inOrg})
 
+		// API keys: made (the secret shows once), used, read and revoked.
+		keys := "/v1/api-keys"
+		now := srv.Clock.Now().UTC()
+		created := ok(201, apptest.Req{Method: "POST", Path: keys, Token: tok, Header: inOrg, Body: body{"name": "Exporter",
+			"expires_at": now.Add(30 * 24 * time.Hour).Format(time.RFC3339), "permissions": []body{
+				{"entity_type": "organizations", "entity_id": orgID, "name": "audit", "action": "read"},
+				{"entity_type": "projects", "entity_id": projID, "name": "full-access"}}}})
+		keyID, keySecret := str(created, "id"), str(created, "secret")
+		if created["expires_at"] == nil || created["last_used_at"] != nil {
+			t.Fatalf("new key: expires_at %v, last_used_at %v", created["expires_at"], created["last_used_at"])
+		}
+		// A key that manages keys: it may revoke them, but give no right it lacks.
+		admin := ok(201, apptest.Req{Method: "POST", Path: keys, Token: tok, Header: inOrg, Body: body{"name": "Key admin", "expires_at": nil,
+			"permissions": []body{{"entity_type": "organizations", "entity_id": orgID, "name": "api", "action": ""}}}})
+		adminSecret := str(admin, "secret")
+		fail(403, "escalation", apptest.Req{Method: "POST", Path: keys, Token: adminSecret, Body: body{"name": "Wider",
+			"permissions": []body{{"entity_type": "organizations", "entity_id": orgID, "name": "members", "action": "read"}}}})
+		spareKey := str(ok(201, apptest.Req{Method: "POST", Path: keys, Token: adminSecret, Body: body{"name": "Spare", "permissions": []body{}}}), "id")
+		ok(200, apptest.Req{Method: "GET", Path: keys + "/" + spareKey, Token: adminSecret})
+		ok(204, apptest.Req{Method: "DELETE", Path: keys + "/" + spareKey, Token: adminSecret})
+		ok(200, apptest.Req{Method: "GET", Path: keys, Token: tok, Header: inOrg})
+		if page := ok(200, apptest.Req{Method: "GET", Path: keys + "?limit=1", Token: tok, Header: inOrg}); page["next_cursor"] != nil {
+			ok(200, apptest.Req{Method: "GET", Path: keys + "?limit=1&cursor=" + url.QueryEscape(str(page, "next_cursor")), Token: tok, Header: inOrg})
+		} else {
+			t.Fatal("GET /v1/api-keys?limit=1: no next_cursor for the second key")
+		}
+		ok(200, apptest.Req{Method: "GET", Path: "/v1/audits?limit=1", Token: keySecret}) // the key at work
+		if err := srv.Services.Keys.FlushLastUsed(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if used := ok(200, apptest.Req{Method: "GET", Path: keys + "/" + keyID, Token: tok, Header: inOrg}); used["last_used_at"] == nil {
+			t.Fatal("last_used_at not recorded")
+		}
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: keys, Token: tok, Header: inOrg, Body: body{"name": "No permissions"}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: keys, Token: tok, Header: inOrg, Body: body{"name": "", "permissions": []body{},
+			"expires_at": now.Add(-time.Hour).Format(time.RFC3339)}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: keys, Token: tok, Header: inOrg, Body: body{"name": "Scoped", "permissions": []body{}, "scopes": []string{"all"}}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: keys, Token: tok, Header: inOrg, Body: body{"name": "Bad grant",
+			"permissions": []body{{"entity_type": "organizations", "entity_id": orgID, "name": "api", "action": "fly"}}}})
+		fail(415, "unsupported", apptest.Req{Method: "POST", Path: keys, Token: tok, Header: inOrg, Body: "name=ci", ContentType: "application/x-www-form-urlencoded"})
+		fail(400, "invalid", apptest.Req{Method: "GET", Path: keys + "?limit=0", Token: tok, Header: inOrg})
+		fail(401, "unauthenticated", apptest.Req{Method: "GET", Path: keys, Header: inOrg})
+		fail(401, "invalid_api_key", apptest.Req{Method: "GET", Path: keys, Token: "gh_key_" + strings.Repeat("x", 43)})
+		fail(403, "forbidden", apptest.Req{Method: "GET", Path: keys, Token: carolTok, Header: inOrg})
+		fail(403, "forbidden", apptest.Req{Method: "POST", Path: keys, Token: carolTok, Header: inOrg, Body: body{"name": "Mine", "permissions": []body{}}})
+		fail(403, "forbidden", apptest.Req{Method: "GET", Path: keys + "/" + keyID, Token: carolTok, Header: inOrg})
+		fail(403, "forbidden", apptest.Req{Method: "DELETE", Path: keys + "/" + keyID, Token: keySecret})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: keys, Token: ginaTok, Header: inOrg})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: keys + "/" + oaNilUUID, Token: tok, Header: inOrg})
+		otherOrg := str(ok(201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: tok, Body: body{"name": "Other"}}), "id")
+		otherKey := str(ok(201, apptest.Req{Method: "POST", Path: keys, Token: tok, Header: apptest.OrgHeader(otherOrg), Body: body{"name": "Elsewhere", "permissions": []body{}}}), "id")
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: keys + "/" + otherKey, Token: tok, Header: inOrg})
+		fail(404, "not_found", apptest.Req{Method: "DELETE", Path: keys + "/" + otherKey, Token: tok, Header: inOrg})
+
+		// Audits: pages, filters, the NDJSON export and the chain check.
+		audits := "/v1/audits"
+		ok(200, apptest.Req{Method: "GET", Path: audits, Token: tok, Header: inOrg})
+		if page := ok(200, apptest.Req{Method: "GET", Path: audits + "?action=api_key.&limit=2", Token: tok, Header: inOrg}); page["next_cursor"] != nil {
+			ok(200, apptest.Req{Method: "GET", Path: audits + "?action=api_key.&limit=2&cursor=" + url.QueryEscape(str(page, "next_cursor")), Token: tok, Header: inOrg})
+		} else {
+			t.Fatal("GET /v1/audits?action=api_key.&limit=2: no next_cursor")
+		}
+		window := "&from=" + now.Add(-time.Hour).Format(time.RFC3339) + "&to=" + now.Add(time.Hour).Format(time.RFC3339)
+		filtered := ok(200, apptest.Req{Method: "GET", Path: audits + "?format=json&actor_id=" + aliceID + "&action=api_key.created&target_type=api_key&target_id=" + keyID + window,
+			Token: tok, Header: inOrg})
+		if n := len(filtered["data"].([]any)); n != 1 {
+			t.Fatalf("filtered audit list: %d events, want 1", n)
+		}
+		byKey := ok(200, apptest.Req{Method: "GET", Path: audits + "?actor_id=" + str(admin, "id"), Token: keySecret})
+		if n := len(byKey["data"].([]any)); n != 2 { // created and revoked the spare key
+			t.Fatalf("events by the admin key: %d, want 2", n)
+		}
+		listed := ok(200, apptest.Req{Method: "GET", Path: audits + "?action=api_key.&limit=100", Token: tok, Header: inOrg})["data"].([]any)
+		export := doValidated(t, srv, 200, "", apptest.Req{Method: "GET", Path: audits + "?format=ndjson&action=api_key.", Token: tok, Header: inOrg})
+		if ct := export.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+			t.Fatalf("export Content-Type %q", ct)
+		}
+		if lines := strings.Split(strings.TrimSuffix(string(export.Body), "\n"), "\n"); len(lines) != len(listed) {
+			t.Fatalf("export: %d lines, want %d (as listed)", len(lines), len(listed))
+		}
+		// The whole log, every kind of event in it checked line by line;
+		// an invitation declined through its link has an anonymous actor.
+		if everything := doValidated(t, srv, 200, "", apptest.Req{Method: "GET", Path: audits + "?format=ndjson", Token: tok, Header: inOrg}); !bytes.Contains(everything.Body, []byte(`"actor":{"kind":"anonymous","id":null,"name":""}`)) {
+			t.Fatal("export: no event without an actor")
+		}
+		empty := doValidated(t, srv, 200, "", apptest.Req{Method: "GET", Path: audits + "?format=ndjson&target_id=" + oaNilUUID, Token: keySecret})
+		if ct := empty.Header.Get("Content-Type"); ct != "application/x-ndjson" || len(empty.Body) != 0 {
+			t.Fatalf("empty export: Content-Type %q, body %q", ct, empty.Body)
+		}
+		for _, q := range []string{"?from=yesterday", "?to=2026-13-01T00:00:00Z", "?action=DROP%20TABLE", "?format=xml", "?limit=101", "?cursor=%21",
+			"?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "?format=ndjson&from=yesterday"} {
+			fail(400, "invalid", apptest.Req{Method: "GET", Path: audits + q, Token: tok, Header: inOrg})
+		}
+		fail(401, "unauthenticated", apptest.Req{Method: "GET", Path: audits, Header: inOrg})
+		fail(401, "unauthenticated", apptest.Req{Method: "GET", Path: audits + "/verify", Header: inOrg})
+		for _, p := range []string{audits, audits + "?format=ndjson", audits + "/verify"} {
+			fail(403, "forbidden", apptest.Req{Method: "GET", Path: p, Token: carolTok, Header: inOrg})
+			fail(404, "not_found", apptest.Req{Method: "GET", Path: p, Token: ginaTok, Header: inOrg})
+		}
+		fail(403, "forbidden", apptest.Req{Method: "GET", Path: audits, Token: adminSecret})
+		if v := ok(200, apptest.Req{Method: "GET", Path: audits + "/verify", Token: keySecret}); v["ok"] != true {
+			t.Fatalf("verify: %v", v)
+		}
+		// A broken chain is still a 200: a cut tail names no event, an
+		// edited event is named.
+		otherHeader := apptest.OrgHeader(otherOrg)
+		chain := srv.AuditEvents(otherOrg, "")
+		slices.SortFunc(chain, func(a, b *gatehouse.AuditEvent) int { return int(a.Seq - b.Seq) })
+		first, last := chain[0], chain[len(chain)-1]
+		exec(t, srv, `DELETE FROM audit_events WHERE id = $1`, last.ID)
+		if v := ok(200, apptest.Req{Method: "GET", Path: audits + "/verify", Token: tok, Header: otherHeader}); v["ok"] != false || v["broken_event"] != nil {
+			t.Fatalf("verify after cutting the tail: %v", v)
+		}
+		exec(t, srv, `UPDATE audit_events SET summary = '{"name":"forged"}' WHERE id = $1`, first.ID)
+		if v := ok(200, apptest.Req{Method: "GET", Path: audits + "/verify", Token: tok, Header: otherHeader}); v["ok"] != false || v["broken_event"] != first.ID {
+			t.Fatalf("verify after editing the first event: %v", v)
+		}
+
+		// Revoking: the key stops working at once.
+		ok(204, apptest.Req{Method: "DELETE", Path: keys + "/" + keyID, Token: adminSecret})
+		fail(404, "not_found", apptest.Req{Method: "DELETE", Path: keys + "/" + keyID, Token: tok, Header: inOrg})
+		fail(404, "not_found", apptest.Req{Method: "GET", Path: keys + "/" + keyID, Token: tok, Header: inOrg})
+		fail(401, "invalid_api_key", apptest.Req{Method: "GET", Path: audits, Token: keySecret})
+
 		// Signing out.
 		ok(204, apptest.Req{Method: "POST", Path: "/v1/auth/logout", Token: tok})
 		fail(401, "invalid_token", apptest.Req{Method: "POST", Path: "/v1/auth/logout", Token: tok})
@@ -773,6 +929,15 @@ func TestOpenAPIValidateResponse(t *testing.T) {
 	jsonHeader := http.Header{"Content-Type": {"application/json"}}
 	problemHeader := http.Header{"Content-Type": {"application/problem+json"}}
 	me := apptest.Req{Method: "GET", Path: "/v1/me", Token: "gh_at_x"}
+	key := `{"id":"0190a0a0-0000-7000-8000-000000000001","organization_id":"0190a0a0-0000-7000-8000-000000000002","name":"ci","prefix":"gh_key_abcdef",` +
+		`"permissions":[],"created_by":"0190a0a0-0000-7000-8000-000000000000","created_at":"2026-11-01T12:00:00Z","expires_at":null,"last_used_at":null}`
+	getKey := apptest.Req{Method: "GET", Path: "/v1/api-keys/0190a0a0-0000-7000-8000-000000000001", Token: "gh_at_x"}
+	event := `{"id":"0190a0a0-0000-7000-8000-000000000003","time":"2026-11-01T12:00:00Z","organization_id":"0190a0a0-0000-7000-8000-000000000002",` +
+		`"actor":{"kind":"user","id":"0190a0a0-0000-7000-8000-000000000000","name":"A"},"action":"api_key.created",` +
+		`"target":{"type":"api_key","id":"0190a0a0-0000-7000-8000-000000000001"},"summary":{"name":"ci"},"ip":"127.0.0.1","user_agent":"curl",` +
+		`"request_id":"r1","seq":2,"hash":"` + strings.Repeat("ab", 32) + `","prev_hash":"` + strings.Repeat("0", 64) + `"}`
+	ndjsonHeader := http.Header{"Content-Type": {"application/x-ndjson"}}
+	export := apptest.Req{Method: "GET", Path: "/v1/audits?format=ndjson", Token: "gh_at_x"}
 	tests := []struct {
 		name string
 		req  apptest.Req
@@ -789,6 +954,16 @@ func TestOpenAPIValidateResponse(t *testing.T) {
 		{"ErrUndocumentedStatus", me, apptest.Response{Status: 418, Header: problemHeader, Body: []byte(problem)}, false},
 		{"ErrProblemAsJSON", me, apptest.Response{Status: 401, Header: jsonHeader, Body: []byte(problem)}, false},
 		{"ErrProblemWithoutCode", me, apptest.Response{Status: 401, Header: problemHeader, Body: []byte(strings.Replace(problem, `"code":"unauthenticated",`, "", 1))}, false},
+		{"OKKey", getKey, apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(key)}, true},
+		{"ErrKeyShowsSecret", getKey, apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(strings.Replace(key, `{`, `{"secret":"gh_key_x",`, 1))}, false},
+		{"OKExport", export, apptest.Response{Status: 200, Header: ndjsonHeader, Body: []byte(event + "\n" + event + "\n")}, true},
+		{"OKExportEmpty", export, apptest.Response{Status: 200, Header: ndjsonHeader}, true},
+		{"ErrExportBadLine", export, apptest.Response{Status: 200, Header: ndjsonHeader,
+			Body: []byte(event + "\n" + strings.Replace(event, `"kind":"user"`, `"kind":"robot"`, 1) + "\n")}, false},
+		{"ErrExportUndocumentedField", export, apptest.Response{Status: 200, Header: ndjsonHeader, Body: []byte(strings.Replace(event, `{`, `{"secret":"x",`, 1) + "\n")}, false},
+		{"ErrExportAsJSONArray", export, apptest.Response{Status: 200, Header: ndjsonHeader, Body: []byte("[" + event + "]\n")}, false},
+		{"ErrExportUnterminated", export, apptest.Response{Status: 200, Header: ndjsonHeader, Body: []byte(event)}, false},
+		{"ErrExportTwoPerLine", export, apptest.Response{Status: 200, Header: ndjsonHeader, Body: []byte(event + " " + event + "\n")}, false},
 		{"ErrNoOperation", apptest.Req{Method: "GET", Path: "/v1/nothing"}, apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(`{}`)}, false},
 		{"ErrAcceptedInvalidRequest", apptest.Req{Method: "PATCH", Path: "/v1/me", Token: "gh_at_x", Body: map[string]any{"name": "A", "role": "admin"}},
 			apptest.Response{Status: 200, Header: jsonHeader, Body: []byte(user)}, false},
