@@ -115,14 +115,10 @@ func checkStoreGrants(ctx context.Context, tx *store.Conn, orgID string, grants 
 
 // ParsePermissions reads a permission list from JSON, strictly (unknown
 // fields fail the test): either an array of grants or an invitation body
-// ({"email", "permissions"}) as the seed's "Send invitation" examples are.
-// Each key of replace is substituted by its value first, to put real ids in
-// place of the seed's.
-func ParsePermissions(tb testing.TB, body string, replace map[string]string) []gatehouse.Grant {
+// ({"email", "permissions"}) as the seed's "Send invitation" examples are
+// (seedtest.WithIDs puts real ids in place of the seed's).
+func ParsePermissions(tb testing.TB, body string) []gatehouse.Grant {
 	tb.Helper()
-	for from, to := range replace {
-		body = strings.ReplaceAll(body, from, to)
-	}
 	strict := func(v any) {
 		tb.Helper()
 		dec := json.NewDecoder(strings.NewReader(body))

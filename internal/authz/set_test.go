@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/seedtest"
 )
 
 // check is one Check call and its expected answer; by is the expected
@@ -45,10 +46,10 @@ const (
 
 func seedCustomTree() *authz.Tree {
 	return authz.NewTree([]authz.FolderNode{
-		{ID: seedCustomFolder, ProjectID: seedCustomProject},
-		{ID: fChild, ParentID: seedCustomFolder, ProjectID: seedCustomProject},
-		{ID: fGrandchild, ParentID: fChild, ProjectID: seedCustomProject},
-		{ID: fSibling, ProjectID: seedCustomProject},
+		{ID: seedtest.CustomFolder, ProjectID: seedtest.CustomProject},
+		{ID: fChild, ParentID: seedtest.CustomFolder, ProjectID: seedtest.CustomProject},
+		{ID: fGrandchild, ParentID: fChild, ProjectID: seedtest.CustomProject},
+		{ID: fSibling, ProjectID: seedtest.CustomProject},
 		{ID: fOther, ProjectID: otherProj},
 	})
 }
@@ -57,16 +58,16 @@ func TestCheckSeed(t *testing.T) {
 	org := authz.Organization()
 	t.Run("OKLive", func(t *testing.T) {
 		tree := authz.NewTree([]authz.FolderNode{
-			{ID: fChild, ProjectID: seedProject},
-			{ID: fGrandchild, ParentID: fChild, ProjectID: seedProject},
+			{ID: fChild, ProjectID: seedtest.LiveProject},
+			{ID: fGrandchild, ParentID: fChild, ProjectID: seedtest.LiveProject},
 			{ID: fOther, ProjectID: otherProj},
 		})
-		s := authz.Compile(seedOrg, []authz.Source{{Label: "direct", Grants: decodeBody(t, seedLiveBody)}}, tree)
+		s := authz.Compile(seedtest.LiveOrg, []authz.Source{{Label: "direct", Grants: decodeBody(t, seedtest.LiveBody)}}, tree)
 		var checks []check
 		for _, area := range []string{"folders", "livestreams", "analytics", "advertisements", "settings"} {
 			for _, a := range []authz.Action{authz.Read, authz.Write, authz.Delete, authz.All} {
 				checks = append(checks,
-					check{authz.Project(seedProject), area, a, true, "direct.permissions[0]"},
+					check{authz.Project(seedtest.LiveProject), area, a, true, "direct.permissions[0]"},
 					check{authz.Project(otherProj), area, a, false, ""})
 			}
 		}
@@ -85,11 +86,11 @@ func TestCheckSeed(t *testing.T) {
 		runChecks(t, s, checks)
 	})
 	t.Run("OKCustom", func(t *testing.T) {
-		s := authz.Compile(seedCustomOrg, []authz.Source{{Label: "direct", Grants: decodeBody(t, seedCustomBody)}}, seedCustomTree())
-		p := authz.Project(seedCustomProject)
+		s := authz.Compile(seedtest.CustomOrg, []authz.Source{{Label: "direct", Grants: decodeBody(t, seedtest.CustomBody)}}, seedCustomTree())
+		p := authz.Project(seedtest.CustomProject)
 		runChecks(t, s, []check{
 			// The folder and its subtree, but not a sibling, nor the project's folders area.
-			{authz.Folder(seedCustomFolder), "folders", authz.All, true, "direct.permissions[0]"},
+			{authz.Folder(seedtest.CustomFolder), "folders", authz.All, true, "direct.permissions[0]"},
 			{authz.Folder(fChild), "folders", authz.Write, true, "direct.permissions[0]"},
 			{authz.Folder(fGrandchild), "", authz.Delete, true, "direct.permissions[0]"},
 			{authz.Folder(fSibling), "folders", authz.Read, false, ""},
@@ -111,15 +112,15 @@ func TestCheckSeed(t *testing.T) {
 }
 
 func TestCheckEdges(t *testing.T) {
-	s := authz.Compile(seedCustomOrg, []authz.Source{{Label: "direct", Grants: decodeBody(t, seedCustomBody)}}, seedCustomTree())
-	p := authz.Project(seedCustomProject)
+	s := authz.Compile(seedtest.CustomOrg, []authz.Source{{Label: "direct", Grants: decodeBody(t, seedtest.CustomBody)}}, seedCustomTree())
+	p := authz.Project(seedtest.CustomProject)
 	runChecks(t, s, []check{
 		{p, "videos", authz.Read, false, ""},
 		{p, "", authz.Read, false, ""},
 		{p, "livestreams", 0, false, ""},
 		{p, "livestreams", 8, false, ""},
 		{p, "livestreams", authz.All | 8, false, ""},
-		{authz.Resource{Kind: "video", ID: seedCustomFolder}, "folders", authz.Read, false, ""},
+		{authz.Resource{Kind: "video", ID: seedtest.CustomFolder}, "folders", authz.Read, false, ""},
 		{authz.Resource{}, "", authz.Read, false, ""},
 		{authz.Organization(), "folders", authz.Read, false, ""},
 		{authz.Folder("not-there"), "folders", authz.Read, false, ""},
@@ -271,7 +272,7 @@ func TestStarCoversFutureProjects(t *testing.T) {
 func TestFolderGrantFollowsMove(t *testing.T) {
 	// Grant on fSibling; fChild starts under the seed folder, then moves
 	// under fSibling.
-	grants := grantsJSON(t, `[{"entity_type":"projects","entity_id":"`+seedCustomProject+`","name":"custom","action":"","permission":[
+	grants := grantsJSON(t, `[{"entity_type":"projects","entity_id":"`+seedtest.CustomProject+`","name":"custom","action":"","permission":[
 		{"name":"folders","action":"custom","folders":[{"folder_id":"`+fSibling+`","action":"read"}]}]}]`)
 	src := []authz.Source{{Label: "direct", Grants: grants}}
 	before := authz.Compile(vOrg, src, seedCustomTree())
@@ -280,23 +281,23 @@ func TestFolderGrantFollowsMove(t *testing.T) {
 		{authz.Folder(fGrandchild), "folders", authz.Read, false, ""},
 	})
 	moved := authz.NewTree([]authz.FolderNode{
-		{ID: seedCustomFolder, ProjectID: seedCustomProject},
-		{ID: fChild, ParentID: fSibling, ProjectID: seedCustomProject},
-		{ID: fGrandchild, ParentID: fChild, ProjectID: seedCustomProject},
-		{ID: fSibling, ProjectID: seedCustomProject},
+		{ID: seedtest.CustomFolder, ProjectID: seedtest.CustomProject},
+		{ID: fChild, ParentID: fSibling, ProjectID: seedtest.CustomProject},
+		{ID: fGrandchild, ParentID: fChild, ProjectID: seedtest.CustomProject},
+		{ID: fSibling, ProjectID: seedtest.CustomProject},
 	})
 	after := authz.Compile(vOrg, src, moved)
 	runChecks(t, after, []check{
 		{authz.Folder(fChild), "folders", authz.Read, true, "direct.permissions[0]"},
 		{authz.Folder(fGrandchild), "folders", authz.Read, true, "direct.permissions[0]"},
 		{authz.Folder(fGrandchild), "folders", authz.Write, false, ""},
-		{authz.Folder(seedCustomFolder), "folders", authz.Read, false, ""},
+		{authz.Folder(seedtest.CustomFolder), "folders", authz.Read, false, ""},
 	})
 }
 
 func TestCompileIgnoresForeignFolder(t *testing.T) {
 	// A folder grant under project P counts only for a folder of P.
-	grants := grantsJSON(t, `[{"entity_type":"projects","entity_id":"`+seedCustomProject+`","name":"custom","action":"","permission":[
+	grants := grantsJSON(t, `[{"entity_type":"projects","entity_id":"`+seedtest.CustomProject+`","name":"custom","action":"","permission":[
 		{"name":"folders","action":"custom","folders":[{"folder_id":"`+fOther+`","action":""}]}]}]`)
 	s := authz.Compile(vOrg, []authz.Source{{Label: "direct", Grants: grants}}, seedCustomTree())
 	runChecks(t, s, []check{{authz.Folder(fOther), "folders", authz.Read, false, ""}})

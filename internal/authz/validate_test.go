@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/seedtest"
 )
 
 const (
@@ -36,33 +37,33 @@ func fieldsOf(t *testing.T, err error) []gatehouse.FieldError {
 
 func TestValidateSeed(t *testing.T) {
 	t.Run("OKLive", func(t *testing.T) {
-		refs, err := authz.Validate(seedOrg, decodeBody(t, seedLiveBody), "permissions")
+		refs, err := authz.Validate(seedtest.LiveOrg, decodeBody(t, seedtest.LiveBody), "permissions")
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []authz.ProjectRef{{ID: seedProject, Paths: []string{"permissions[0].entity_id"}}}
+		want := []authz.ProjectRef{{ID: seedtest.LiveProject, Paths: []string{"permissions[0].entity_id"}}}
 		if len(refs.Projects) != 1 || refs.Projects[0].ID != want[0].ID || !slices.Equal(refs.Projects[0].Paths, want[0].Paths) || len(refs.Folders) != 0 {
 			t.Errorf("refs = %+v, want projects %+v and no folders", refs, want)
 		}
 	})
 	t.Run("OKCustom", func(t *testing.T) {
-		refs, err := authz.Validate(seedCustomOrg, decodeBody(t, seedCustomBody), "permissions")
+		refs, err := authz.Validate(seedtest.CustomOrg, decodeBody(t, seedtest.CustomBody), "permissions")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := refs.ProjectIDs(); !slices.Equal(got, []string{seedCustomProject}) {
+		if got := refs.ProjectIDs(); !slices.Equal(got, []string{seedtest.CustomProject}) {
 			t.Errorf("ProjectIDs = %v", got)
 		}
-		if got := refs.FolderIDs(); !slices.Equal(got, []string{seedCustomFolder}) {
+		if got := refs.FolderIDs(); !slices.Equal(got, []string{seedtest.CustomFolder}) {
 			t.Errorf("FolderIDs = %v", got)
 		}
-		wantUse := authz.FolderUse{Path: "permissions[0].permission[0].folders[0].folder_id", ProjectID: seedCustomProject}
+		wantUse := authz.FolderUse{Path: "permissions[0].permission[0].folders[0].folder_id", ProjectID: seedtest.CustomProject}
 		if u := refs.Folders[0].Uses; len(u) != 1 || u[0] != wantUse {
 			t.Errorf("folder uses = %+v, want %+v", u, wantUse)
 		}
 	})
 	t.Run("ErrOtherOrganization", func(t *testing.T) {
-		_, err := authz.Validate(seedOrg, decodeBody(t, seedCustomBody), "permissions")
+		_, err := authz.Validate(seedtest.LiveOrg, decodeBody(t, seedtest.CustomBody), "permissions")
 		want := []gatehouse.FieldError{
 			{Field: "permissions[1].entity_id", Message: "must be this organization's id"},
 			{Field: "permissions[2].entity_id", Message: "must be this organization's id"},

@@ -17,6 +17,14 @@ import (
 // noOrgChain is the chain of events outside any organization.
 const noOrgChain = "-"
 
+// chainID names an organization's chain, or the no-organization chain.
+func chainID(orgID string) string {
+	if orgID == "" {
+		return noOrgChain
+	}
+	return orgID
+}
+
 // GenesisHash starts every chain.
 var GenesisHash = hex.EncodeToString(make([]byte, sha256.Size))
 
@@ -35,10 +43,7 @@ func (c *Conn) WriteAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 	if len(e.Summary) == 0 {
 		e.Summary = json.RawMessage(`{}`)
 	}
-	chain := e.OrgID
-	if chain == "" {
-		chain = noOrgChain
-	}
+	chain := chainID(e.OrgID)
 	if _, err := c.exec(ctx, `INSERT INTO audit_chains (chain_id, seq, last_hash) VALUES ($1, 0, $2) ON CONFLICT (chain_id) DO NOTHING`, chain, GenesisHash); err != nil {
 		return err
 	}
@@ -88,10 +93,7 @@ type AuditFilter struct {
 
 // auditQuery builds the filtered query for f (without order or limit).
 func auditQuery(f AuditFilter) (string, []any) {
-	chain := f.OrgID
-	if chain == "" {
-		chain = noOrgChain
-	}
+	chain := chainID(f.OrgID)
 	q := `SELECT ` + auditColumns + ` FROM audit_events WHERE chain_id = $1`
 	args := []any{chain}
 	add := func(cond string, v any) {
@@ -161,33 +163,22 @@ func (c *Conn) ListAudit(ctx context.Context, f AuditFilter) ([]*gatehouse.Audit
 // row at a time (for NDJSON export of any size).
 func (c *Conn) StreamAudit(ctx context.Context, f AuditFilter, fn func(*gatehouse.AuditEvent) error) error {
 	q, args := auditQuery(f)
-	rows, err := c.q.QueryContext(ctx, q+` ORDER BY created_at DESC, id DESC`, args...)
-	if err != nil {
-		return c.wrap(err, "stream audit")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return c.wrap(err, "scan audit")
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return c.wrap(rows.Err(), "audit rows")
+	return c.streamEvents(ctx, "audit", q+` ORDER BY created_at DESC, id DESC`, args, fn)
 }
 
 // StreamChain calls fn for every event of an organization's chain ("" for
 // the no-organization chain) in chain order.
 func (c *Conn) StreamChain(ctx context.Context, orgID string, fn func(*gatehouse.AuditEvent) error) error {
-	chain := orgID
-	if chain == "" {
-		chain = noOrgChain
-	}
-	rows, err := c.q.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_events WHERE chain_id = $1 ORDER BY seq`, chain)
+	chain := chainID(orgID)
+	return c.streamEvents(ctx, "chain", `SELECT `+auditColumns+` FROM audit_events WHERE chain_id = $1 ORDER BY seq`, []any{chain}, fn)
+}
+
+// streamEvents runs q, a query of audit events, and calls fn for each row in
+// turn, holding one at a time; name ("audit", "chain") labels its errors.
+func (c *Conn) streamEvents(ctx context.Context, name, q string, args []any, fn func(*gatehouse.AuditEvent) error) error {
+	rows, err := c.q.QueryContext(ctx, q, args...)
 	if err != nil {
-		return c.wrap(err, "stream chain")
+		return c.wrap(err, "stream "+name)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -199,16 +190,13 @@ func (c *Conn) StreamChain(ctx context.Context, orgID string, fn func(*gatehouse
 			return err
 		}
 	}
-	return c.wrap(rows.Err(), "chain rows")
+	return c.wrap(rows.Err(), name+" rows")
 }
 
 // ChainHead returns a chain's recorded length and last hash (0 and the
 // genesis hash for an empty chain).
 func (c *Conn) ChainHead(ctx context.Context, orgID string) (int64, string, error) {
-	chain := orgID
-	if chain == "" {
-		chain = noOrgChain
-	}
+	chain := chainID(orgID)
 	var seq int64
 	var last string
 	err := c.q.QueryRowContext(ctx, `SELECT seq, last_hash FROM audit_chains WHERE chain_id = $1`, chain).Scan(&seq, &last)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/apptest"
+	"github.com/gatehouse/gatehouse/internal/seedtest"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
@@ -305,109 +306,13 @@ func ivRaw(srv *apptest.Server, method, path, token string, body string) (int, [
 // ---------------------------------------------------------------------------
 // Sending.
 
-// ivSeedExample is the request body of the "Send invitation" page (seed
-// 000) exactly as the page shows it: a live permission list and, commented
-// out, a custom one.
-const ivSeedExample = `{
-"email": "rakajui@gmail.com",
-"permissions" : [
-{
-"entity_id": "d932c659-7ae8-4c84-aad5-8e23b275947d",
-"entity_type": "projects",
-"name": "full-access",
-"action": "write+read+delete",
-"permission": []
-},
-{
-"entity_id": "ab262a90-3e1d-4a71-ac52-b0c76d7af467",
-"entity_type": "organizations",
-"name": "billing",
-"action": "",
-"permission": []
-},
-{
-"entity_id": "ab262a90-3e1d-4a71-ac52-b0c76d7af467",
-"entity_type": "organizations",
-"name": "api",
-"action": "write+read",
-"permission": []
-}
-]
-////////////////////////////////////////////////////////////////////
-// "permissions": [
-// {
-// "entity_id": "f32a0116-fe11-454c-8e6a-5ff4101882e5",
-// "entity_type": "projects",
-// "name": "custom",
-// "action": "",
-// "permission": [
-// {
-// "action": "custom",
-// "folders": [
-// {
-// "action": "write+read+delete",
-// "folder_id": "6e4f9469-fbbe-48c7-adb4-9f67ea3bac1a"
-// }
-// ],
-// "name": "folders"
-// },
-// {
-// "action": "write+read+delete",
-// "name": "livestreams"
-// },
-// {
-// "action": "write+read+delete",
-// "name": "analytics"
-// },
-// {
-// "action": "write+read+delete",
-// "name": "advertisements"
-// },
-// {
-// "action": "write+read",
-// "name": "settings"
-// }
-// ]
-// },
-// {
-// "entity_id": "0a4a7720-c50d-475d-b4af-4a58f3847d7d",
-// "entity_type": "organizations",
-// "name": "billing",
-// "action": "write+read",
-// "permission": []
-// },
-// {
-// "entity_id": "0a4a7720-c50d-475d-b4af-4a58f3847d7d",
-// "entity_type": "organizations",
-// "name": "api",
-// "action": "write+read",
-// "permission": []
-// }
-// ]
-}`
-
-// ivSeedBodies splits the page's example into its live body and its
-// commented custom body (sent with customEmail), ids replaced by real ones.
+// ivSeedBodies gives the two bodies of the "Send invitation" page: the live
+// one and the commented custom one (sent with customEmail), ids replaced by
+// real ones.
 func ivSeedBodies(w *ivWorld, customEmail string) (live, custom string) {
-	ids := strings.NewReplacer(
-		"d932c659-7ae8-4c84-aad5-8e23b275947d", w.proj2,
-		"ab262a90-3e1d-4a71-ac52-b0c76d7af467", w.org,
-		"f32a0116-fe11-454c-8e6a-5ff4101882e5", w.proj,
-		"6e4f9469-fbbe-48c7-adb4-9f67ea3bac1a", w.folder,
-		"0a4a7720-c50d-475d-b4af-4a58f3847d7d", w.org,
-	)
-	var liveLines, customLines []string
-	for _, line := range strings.Split(ivSeedExample, "\n") {
-		switch {
-		case strings.HasPrefix(line, "// "):
-			customLines = append(customLines, strings.TrimPrefix(line, "// "))
-		case strings.HasPrefix(line, "//"):
-		default:
-			liveLines = append(liveLines, line)
-		}
-	}
-	live = ids.Replace(strings.Join(liveLines, "\n"))
-	custom = ids.Replace(`{"email": "` + customEmail + `",` + "\n" + strings.Join(customLines, "\n") + "\n}")
+	live = seedtest.WithIDs(seedtest.LiveBody, map[string]string{seedtest.LiveProject: w.proj2, seedtest.LiveOrg: w.org})
+	custom = seedtest.WithIDs(seedtest.CustomBody, map[string]string{seedtest.Email: customEmail,
+		seedtest.CustomProject: w.proj, seedtest.CustomFolder: w.folder, seedtest.CustomOrg: w.org})
 	return live, custom
 }
 

@@ -9,98 +9,8 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/apptest"
+	"github.com/gatehouse/gatehouse/internal/seedtest"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
-)
-
-// The two request bodies of the seed's "Send invitation" page (seed 000):
-// the live example and the commented "custom" example with its comment
-// markers removed, exactly as printed (their ids are replaced by the test
-// organization's).
-const (
-	opSeedOrg      = "ab262a90-3e1d-4a71-ac52-b0c76d7af467"
-	opSeedProject  = "d932c659-7ae8-4c84-aad5-8e23b275947d"
-	opSeedLiveBody = `{
-"email": "rakajui@gmail.com",
-"permissions" : [
-{
-"entity_id": "d932c659-7ae8-4c84-aad5-8e23b275947d",
-"entity_type": "projects",
-"name": "full-access",
-"action": "write+read+delete",
-"permission": []
-},
-{
-"entity_id": "ab262a90-3e1d-4a71-ac52-b0c76d7af467",
-"entity_type": "organizations",
-"name": "billing",
-"action": "",
-"permission": []
-},
-{
-"entity_id": "ab262a90-3e1d-4a71-ac52-b0c76d7af467",
-"entity_type": "organizations",
-"name": "api",
-"action": "write+read",
-"permission": []
-}
-]
-}`
-	opSeedCustomOrg     = "0a4a7720-c50d-475d-b4af-4a58f3847d7d"
-	opSeedCustomProject = "f32a0116-fe11-454c-8e6a-5ff4101882e5"
-	opSeedCustomFolder  = "6e4f9469-fbbe-48c7-adb4-9f67ea3bac1a"
-	opSeedCustomBody    = `{
-"email": "rakajui@gmail.com",
-"permissions": [
-{
-"entity_id": "f32a0116-fe11-454c-8e6a-5ff4101882e5",
-"entity_type": "projects",
-"name": "custom",
-"action": "",
-"permission": [
-{
-"action": "custom",
-"folders": [
-{
-"action": "write+read+delete",
-"folder_id": "6e4f9469-fbbe-48c7-adb4-9f67ea3bac1a"
-}
-],
-"name": "folders"
-},
-{
-"action": "write+read+delete",
-"name": "livestreams"
-},
-{
-"action": "write+read+delete",
-"name": "analytics"
-},
-{
-"action": "write+read+delete",
-"name": "advertisements"
-},
-{
-"action": "write+read",
-"name": "settings"
-}
-]
-},
-{
-"entity_id": "0a4a7720-c50d-475d-b4af-4a58f3847d7d",
-"entity_type": "organizations",
-"name": "billing",
-"action": "write+read",
-"permission": []
-},
-{
-"entity_id": "0a4a7720-c50d-475d-b4af-4a58f3847d7d",
-"entity_type": "organizations",
-"name": "api",
-"action": "write+read",
-"permission": []
-}
-]
-}`
 )
 
 func TestProjectCRUD(t *testing.T) {
@@ -304,7 +214,8 @@ func TestProjectSeedExamples(t *testing.T) {
 		w := opNewWorld(t, srv)
 		t.Run("OKLiveExample", func(t *testing.T) {
 			// Full access on P1, billing (every action), api write+read.
-			grants := apptest.ParsePermissions(t, opSeedLiveBody, map[string]string{opSeedOrg: w.org, opSeedProject: w.p1})
+			grants := apptest.ParsePermissions(t, seedtest.WithIDs(seedtest.LiveBody, map[string]string{
+				seedtest.LiveOrg: w.org, seedtest.LiveProject: w.p1}))
 			if len(grants) != 3 {
 				t.Fatalf("parsed %d grants", len(grants))
 			}
@@ -337,8 +248,8 @@ func TestProjectSeedExamples(t *testing.T) {
 		t.Run("OKCustomExample", func(t *testing.T) {
 			// Custom on P1: folder A write+read+delete, the other areas,
 			// settings write+read; billing and api write+read.
-			grants := apptest.ParsePermissions(t, opSeedCustomBody, map[string]string{
-				opSeedCustomOrg: w.org, opSeedCustomProject: w.p1, opSeedCustomFolder: w.fA})
+			grants := apptest.ParsePermissions(t, seedtest.WithIDs(seedtest.CustomBody, map[string]string{
+				seedtest.CustomOrg: w.org, seedtest.CustomProject: w.p1, seedtest.CustomFolder: w.fA}))
 			if len(grants) != 3 || len(grants[0].Permission) != 5 {
 				t.Fatalf("parsed %+v", grants)
 			}
@@ -368,7 +279,7 @@ func TestProjectSeedExamples(t *testing.T) {
 		t.Run("ErrSeedIDsUnknown", func(t *testing.T) {
 			// As printed, the examples name ids of another installation;
 			// every one of them is unknown here.
-			for _, body := range []string{opSeedLiveBody, opSeedCustomBody} {
+			for _, body := range []string{seedtest.LiveBody, seedtest.CustomBody} {
 				var in map[string]any
 				if err := json.Unmarshal([]byte(body), &in); err != nil {
 					t.Fatal(err)

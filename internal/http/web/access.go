@@ -115,6 +115,41 @@ func (h *Handler) loadCatalog(ctx context.Context, c *service.Caller, withRoles 
 	return cat, nil
 }
 
+// readAccessForm reads a posted form that carries the access picker: the
+// form, the picker's state and the catalog to read its grants against (see
+// loadCatalog for withRoles). A form or a catalog that cannot be read shows
+// the error page and ok is false.
+func (h *Handler) readAccessForm(rc *reqCtx, withRoles bool) (f *form, st *accessState, cat *catalog, ok bool) {
+	r := rc.r
+	if err := r.ParseForm(); err != nil {
+		h.failPage(rc.w, r, rc, gatehouse.Invalid("The form could not be read."))
+		return nil, nil, nil, false
+	}
+	f = newForm(r.PostForm)
+	st = stateFromForm(r.PostForm)
+	cat, err := h.loadCatalog(r.Context(), rc.Caller, withRoles)
+	if err != nil {
+		h.failPage(rc.w, r, rc, err)
+		return nil, nil, nil, false
+	}
+	return f, st, cat, true
+}
+
+// pickerView loads the catalog (see loadCatalog for withRoles) and shows st
+// in the access picker, errs beside its inputs and the form's "permissions"
+// error above them. A catalog that cannot be read shows the error page and
+// ok is false.
+func (h *Handler) pickerView(rc *reqCtx, f *form, st *accessState, errs map[string]string, withRoles bool) (v accessView, ok bool) {
+	cat, err := h.loadCatalog(rc.r.Context(), rc.Caller, withRoles)
+	if err != nil {
+		h.failPage(rc.w, rc.r, rc, err)
+		return accessView{}, false
+	}
+	v = cat.view(st, errs)
+	v.Error = f.Err("permissions")
+	return v, true
+}
+
 // offers reports whether the editor may give grant g.
 func (cat *catalog) offers(g gatehouse.Grant) bool {
 	if cat.owner {

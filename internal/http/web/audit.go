@@ -66,15 +66,11 @@ func (h *Handler) auditPage(rc *reqCtx) {
 	}
 	d := auditData{Query: keep}
 	if !f.HasErrors() {
-		filter.Page = gatehouse.PageRequest{Limit: 50}
-		if cur := q.Get("cursor"); cur != "" {
-			after, err := gatehouse.DecodeCursor(cur)
-			if err != nil {
-				h.failPage(rc.w, r, rc, err)
-				return
-			}
-			filter.Page.After = after
+		page, ok := rc.listPage(50)
+		if !ok {
+			return
 		}
+		filter.Page = page
 		evs, err := h.svc.Audits.List(r.Context(), rc.Caller, filter)
 		if err != nil {
 			status := f.apply(err)

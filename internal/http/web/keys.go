@@ -41,14 +41,9 @@ func (h *Handler) showKeys(rc *reqCtx, f *form, st *accessState, errs map[string
 		h.failPage(rc.w, r, rc, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: "You need API permissions to see the API keys of " + rc.Org.Name + "."})
 		return
 	}
-	page := gatehouse.PageRequest{Limit: gatehouse.DefaultPageLimit}
-	if cur := r.URL.Query().Get("cursor"); cur != "" {
-		after, err := gatehouse.DecodeCursor(cur)
-		if err != nil {
-			h.failPage(rc.w, r, rc, err)
-			return
-		}
-		page.After = after
+	page, ok := rc.listPage(gatehouse.DefaultPageLimit)
+	if !ok {
+		return
 	}
 	list, err := h.svc.Keys.List(r.Context(), rc.Caller, page)
 	if err != nil {
@@ -63,13 +58,9 @@ func (h *Handler) showKeys(rc *reqCtx, f *form, st *accessState, errs map[string
 		d.Keys = append(d.Keys, h.keyRow(rc, k, now))
 	}
 	if d.CanCreate {
-		cat, err := h.loadCatalog(r.Context(), rc.Caller, false)
-		if err != nil {
-			h.failPage(rc.w, r, rc, err)
+		if d.Access, ok = h.pickerView(rc, f, st, errs, false); !ok {
 			return
 		}
-		d.Access = cat.view(st, errs)
-		d.Access.Error = f.Err("permissions")
 	}
 	p.Form = f
 	p.Data = d
@@ -83,18 +74,11 @@ func (h *Handler) keyRow(rc *reqCtx, k *gatehouse.APIKey, now time.Time) keyRow 
 
 func (h *Handler) createKey(rc *reqCtx) {
 	r := rc.r
-	if err := r.ParseForm(); err != nil {
-		h.failPage(rc.w, r, rc, gatehouse.Invalid("The form could not be read."))
+	f, st, cat, ok := h.readAccessForm(rc, false)
+	if !ok {
 		return
 	}
-	f := newForm(r.PostForm)
-	st := stateFromForm(r.PostForm)
 	st.Role = ""
-	cat, err := h.loadCatalog(r.Context(), rc.Caller, false)
-	if err != nil {
-		h.failPage(rc.w, r, rc, err)
-		return
-	}
 	grants, errs := st.grants(cat)
 	in := service.KeyInput{Name: r.PostFormValue("name"), Grants: grants, GrantsSet: true}
 	if v := strings.TrimSpace(r.PostFormValue("expires_on")); v != "" {

@@ -89,14 +89,9 @@ func (h *Handler) membersPage(rc *reqCtx) {
 		return
 	}
 	q := r.URL.Query()
-	page := gatehouse.PageRequest{Limit: gatehouse.DefaultPageLimit}
-	if cur := q.Get("cursor"); cur != "" {
-		after, err := gatehouse.DecodeCursor(cur)
-		if err != nil {
-			h.failPage(rc.w, r, rc, err)
-			return
-		}
-		page.After = after
+	page, ok := rc.listPage(gatehouse.DefaultPageLimit)
+	if !ok {
+		return
 	}
 	d := membersData{Query: strings.TrimSpace(q.Get("q"))}
 	d.CanDelete, _ = rc.Caller.Rights.Check(authz.Organization(), gatehouse.OrgMembers, authz.Delete)
@@ -167,13 +162,10 @@ func (h *Handler) showInvite(rc *reqCtx, f *form, st *accessState, errs map[stri
 		h.failPage(rc.w, rc.r, rc, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: "You need members write permission to invite people to " + rc.Org.Name + "."})
 		return
 	}
-	cat, err := h.loadCatalog(rc.r.Context(), rc.Caller, true)
-	if err != nil {
-		h.failPage(rc.w, rc.r, rc, err)
+	v, ok := h.pickerView(rc, f, st, errs, true)
+	if !ok {
 		return
 	}
-	v := cat.view(st, errs)
-	v.Error = f.Err("permissions")
 	p.Form = f
 	p.Data = inviteData{Access: v}
 	h.renderStatus(rc.w, rc.r, status, "invite", p)
@@ -181,15 +173,8 @@ func (h *Handler) showInvite(rc *reqCtx, f *form, st *accessState, errs map[stri
 
 func (h *Handler) invite(rc *reqCtx) {
 	r := rc.r
-	if err := r.ParseForm(); err != nil {
-		h.failPage(rc.w, r, rc, gatehouse.Invalid("The form could not be read."))
-		return
-	}
-	f := newForm(r.PostForm)
-	st := stateFromForm(r.PostForm)
-	cat, err := h.loadCatalog(r.Context(), rc.Caller, true)
-	if err != nil {
-		h.failPage(rc.w, r, rc, err)
+	f, st, cat, ok := h.readAccessForm(rc, true)
+	if !ok {
 		return
 	}
 	grants, errs := st.grants(cat)
@@ -249,14 +234,9 @@ func (h *Handler) invitationsPage(rc *reqCtx) {
 	if !r.URL.Query().Has("status") {
 		d.Status = gatehouse.InvitationPending
 	}
-	page := gatehouse.PageRequest{Limit: gatehouse.DefaultPageLimit}
-	if cur := q.Get("cursor"); cur != "" {
-		after, err := gatehouse.DecodeCursor(cur)
-		if err != nil {
-			h.failPage(rc.w, r, rc, err)
-			return
-		}
-		page.After = after
+	page, ok := rc.listPage(gatehouse.DefaultPageLimit)
+	if !ok {
+		return
 	}
 	list, err := h.svc.Invitations.List(r.Context(), rc.Caller, d.Status, "", page)
 	if err != nil {
@@ -338,13 +318,10 @@ func (h *Handler) showEdit(rc *reqCtx, row memberRow, f *form, st *accessState, 
 		h.failPage(rc.w, rc.r, rc, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: "You need members write permission to change members' access."})
 		return
 	}
-	cat, err := h.loadCatalog(rc.r.Context(), rc.Caller, true)
-	if err != nil {
-		h.failPage(rc.w, rc.r, rc, err)
+	v, ok := h.pickerView(rc, f, st, errs, true)
+	if !ok {
 		return
 	}
-	v := cat.view(st, errs)
-	v.Error = f.Err("permissions")
 	p.Form = f
 	p.Data = editData{Member: row, Access: v}
 	h.renderStatus(rc.w, rc.r, status, "member-edit", p)
@@ -356,15 +333,8 @@ func (h *Handler) editMember(rc *reqCtx) {
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		h.failPage(rc.w, r, rc, gatehouse.Invalid("The form could not be read."))
-		return
-	}
-	f := newForm(r.PostForm)
-	st := stateFromForm(r.PostForm)
-	cat, err := h.loadCatalog(r.Context(), rc.Caller, true)
-	if err != nil {
-		h.failPage(rc.w, r, rc, err)
+	f, st, cat, ok := h.readAccessForm(rc, true)
+	if !ok {
 		return
 	}
 	grants, errs := st.grants(cat)

@@ -304,6 +304,22 @@ func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 	return &flash{Kind: kind, Text: text}
 }
 
+// listPage reads the page of a list that the request asks for: limit items
+// after its "cursor" parameter. A cursor that cannot be read shows the error
+// page and ok is false.
+func (rc *reqCtx) listPage(limit int) (page gatehouse.PageRequest, ok bool) {
+	page.Limit = limit
+	if cur := rc.r.URL.Query().Get("cursor"); cur != "" {
+		after, err := gatehouse.DecodeCursor(cur)
+		if err != nil {
+			rc.h.failPage(rc.w, rc.r, rc, err)
+			return page, false
+		}
+		page.After = after
+	}
+	return page, true
+}
+
 // done flashes a success and redirects.
 func (rc *reqCtx) done(to, text string) {
 	rc.h.setFlash(rc.w, "success", text)

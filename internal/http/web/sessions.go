@@ -22,14 +22,9 @@ type sessionsData struct {
 
 func (h *Handler) sessionsPage(rc *reqCtx) {
 	r := rc.r
-	page := gatehouse.PageRequest{Limit: gatehouse.DefaultPageLimit}
-	if cur := r.URL.Query().Get("cursor"); cur != "" {
-		after, err := gatehouse.DecodeCursor(cur)
-		if err != nil {
-			h.failPage(rc.w, r, rc, err)
-			return
-		}
-		page.After = after
+	page, ok := rc.listPage(gatehouse.DefaultPageLimit)
+	if !ok {
+		return
 	}
 	list, err := h.svc.Auth.Sessions(r.Context(), rc.P, page)
 	if err != nil {
