@@ -1,0 +1,211 @@
+// Command gatehouse-bench is Gatehouse's load harness. In one run, on one
+// machine, it starts a real Gatehouse in-process on a fresh database (a
+// temporary SQLite directory, or a fresh schema of the PostgreSQL database
+// given with -database-url), signs up a user through the API and measures:
+//
+//	(a) POST /v1/members/permissions/check: requests per second and p50/p99
+//	    at -conns connections, next to a bare net/http handler that returns a
+//	    small JSON body, measured with the same client code. Target: the
+//	    check reaches at least 0.5× the bare handler's rate.
+//	(b) POST /v1/members/invitations: invitations created per second over
+//	    HTTP at -conns connections. Target: at least 1,000/s.
+//	(c) GET /v1/members/invitations?limit=100: the latency of the first page
+//	    and of page 10,000 of an organization holding -invitations
+//	    invitations (1,000,000; seeded through the store's bulk insert, not
+//	    over HTTP). Page 10,000 is reached by following next_cursor (up to
+//	    -walk-budget; past it the harness jumps there with the cursor the
+//	    seed predicts, and says so). Target: page 10,000 within 2× of page 1.
+//	    With 1,000,000 rows page 10,000 is the last page, so the middle page
+//	    and the walk's latency by depth are printed too (no verdict).
+//
+// It prints one table with the ratios and PASS/MISS against each target,
+// and exits 0 whatever the verdicts (1 only when it could not measure).
+//
+// Usage:
+//
+//	go run ./cmd/gatehouse-bench                      # SQLite, defaults (~3 min on 2 cores)
+//	go run ./cmd/gatehouse-bench -database-url 'postgres://user@127.0.0.1:5432/db?sslmode=disable'
+//	go run ./cmd/gatehouse-bench -duration 2s -invitations 100000 -skip-list
+//	go run ./cmd/gatehouse-bench -profile-dir /tmp/prof   # CPU profile per phase
+//
+// The load client is the standard library's: -conns goroutines, each with its
+// own keep-alive http.Transport, for a fixed -duration per phase after a
+// short warm-up; every latency is recorded. Server and client share the
+// machine (loopback only, 127.0.0.1), as does the bare handler's run, so the
+// ratio is what to compare across machines, not the absolute rates.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the harness's flags.
+type options struct {
+	duration     time.Duration
+	warmup       time.Duration
+	conns        int
+	rounds       int
+	invitations  int
+	databaseURL  string
+	dataDir      string
+	freshSchema  bool
+	skipCheck    bool
+	skipInvite   bool
+	skipList     bool
+	orgHeaderRow bool
+	listRepeats  int
+	targetPage   int
+	walkBudget   time.Duration
+	seedPerTx    int
+	seedPerStmt  int
+	analyze      bool
+	fastHash     bool
+	logLevel     slog.Level
+	logFile      string
+	profileDir   string
+	timeout      time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("gatehouse-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured duration of each HTTP load phase")
+	o.warmup = -1
+	fs.Var((*autoDuration)(&o.warmup), "warmup", "unmeasured warm-up before each load phase: a duration, or auto (duration/5, at most 1s)")
+	fs.IntVar(&o.conns, "conns", 32, "concurrent connections (one goroutine and keep-alive transport each)")
+	fs.IntVar(&o.rounds, "rounds", 5, "(a): interleaved rounds the duration is split into, per handler")
+	fs.IntVar(&o.invitations, "invitations", 1_000_000, "invitations seeded into the list organization")
+	fs.StringVar(&o.databaseURL, "database-url", "", "run on PostgreSQL (postgres://…) instead of a temporary SQLite database")
+	fs.StringVar(&o.dataDir, "data-dir", "", "SQLite: use this new (empty or absent) directory and keep it afterwards, for inspection (default: a temporary one, removed)")
+	fs.BoolVar(&o.freshSchema, "fresh-schema", true, "with -database-url: run in a new schema (search_path) and drop it afterwards")
+	fs.BoolVar(&o.skipCheck, "skip-check", false, "skip (a), the permission check against the bare handler")
+	fs.BoolVar(&o.skipInvite, "skip-invite", false, "skip (b), invitation creation")
+	fs.BoolVar(&o.skipList, "skip-list", false, "skip (c), seeding and paging the invitation list")
+	fs.BoolVar(&o.orgHeaderRow, "org-header-row", true, "in (a), also measure the check with an X-Organization-Id header (informational, no verdict)")
+	fs.IntVar(&o.listRepeats, "list-repeats", 21, "timed requests of page 1, the middle page and the deep page each (medians reported)")
+	fs.IntVar(&o.targetPage, "page", 10_000, "the deep page to time (capped at the last page)")
+	fs.DurationVar(&o.walkBudget, "walk-budget", 5*time.Minute, "time allowed for following next_cursor to the deep page; past it the harness jumps there with the cursor computed from the seeded rows")
+	fs.IntVar(&o.seedPerTx, "seed-per-tx", 0, "seeded invitations per transaction (default: the store's SeedInvitationsPerTx)")
+	fs.IntVar(&o.seedPerStmt, "seed-rows-per-insert", 0, "seeded invitations per multi-row INSERT (default: the store's DefaultBulkRows for the engine)")
+	fs.BoolVar(&o.analyze, "analyze", true, "ANALYZE the invitations table after seeding, as a grown database would have statistics")
+	fs.BoolVar(&o.fastHash, "fast-hash", false, "cheap argon2 parameters for the sign-up (tests); only sign-up and login hash passwords")
+	logLevel := fs.String("log-level", "info", "server log level; the server's JSON log is encoded as in production, then discarded (see -log-file)")
+	fs.StringVar(&o.logFile, "log-file", "", "write the server's log here instead of discarding it (warnings and errors also go to stderr)")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles into this directory: cpu-<phase>-<round>.pprof per measured load run, cpu-seed.pprof, cpu-list.pprof (go tool pprof merges several files)")
+	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := o.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	if o.warmup < 0 {
+		o.warmup = min(o.duration/5, time.Second)
+	}
+	switch {
+	case o.duration <= 0:
+		return nil, fmt.Errorf("-duration must be positive")
+	case o.conns < 1:
+		return nil, fmt.Errorf("-conns must be at least 1")
+	case o.invitations < 1 && !o.skipList:
+		return nil, fmt.Errorf("-invitations must be at least 1 (or -skip-list)")
+	case o.rounds < 1:
+		return nil, fmt.Errorf("-rounds must be at least 1")
+	case o.listRepeats < 1:
+		return nil, fmt.Errorf("-list-repeats must be at least 1")
+	case o.targetPage < 1:
+		return nil, fmt.Errorf("-page must be at least 1")
+	}
+	return o, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); errors.Is(err, flag.ErrHelp) {
+		return
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, "gatehouse-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run is main without the process: the test calls it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	// The harness must end by itself even if something ignores ctx.
+	hard := time.AfterFunc(o.timeout+time.Minute, func() {
+		fmt.Fprintln(stderr, "gatehouse-bench: hard timeout; exiting")
+		os.Exit(2)
+	})
+	defer hard.Stop()
+
+	h := &harness{o: o, stdout: stdout, stderr: stderr}
+	defer h.close()
+	if err := h.start(ctx); err != nil {
+		return err
+	}
+	h.header()
+	if !o.skipCheck {
+		if err := h.phaseCheck(ctx); err != nil {
+			return err
+		}
+	}
+	if !o.skipInvite {
+		if err := h.phaseInvite(ctx); err != nil {
+			return err
+		}
+	}
+	if !o.skipList {
+		if err := h.phaseList(ctx); err != nil {
+			return err
+		}
+	}
+	h.summary()
+	return nil
+}
+
+// autoDuration is a duration flag whose negative value means "auto".
+type autoDuration time.Duration
+
+func (d *autoDuration) String() string {
+	if d == nil || *d < 0 {
+		return "auto"
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *autoDuration) Set(s string) error {
+	if s == "auto" {
+		*d = -1
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return errors.New("must not be negative")
+	}
+	*d = autoDuration(v)
+	return nil
+}

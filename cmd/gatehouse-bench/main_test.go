@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+// TestHarness runs the whole harness with tiny numbers, so that it keeps
+// compiling and working; the figures themselves mean nothing here. With
+// GATEHOUSE_TEST_DATABASE_URL set it also runs on PostgreSQL, in a fresh
+// schema it drops afterwards.
+func TestHarness(t *testing.T) {
+	engines := map[string][]string{"sqlite": nil}
+	if url := os.Getenv(storetest.PostgresEnv); url != "" {
+		engines["postgres"] = []string{"-database-url", url}
+	}
+	for name, extra := range engines {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"-duration", "200ms", "-warmup", "50ms", "-conns", "4", "-invitations", "2000",
+				"-list-repeats", "2", "-fast-hash", "-timeout", "2m"}, extra...)
+			var out, errOut bytes.Buffer
+			if err := run(t.Context(), args, &out, &errOut); err != nil {
+				t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+			}
+			s := out.String()
+			for _, want := range []string{
+				"database:  " + map[string]string{"sqlite": "SQLite", "postgres": "PostgreSQL"}[name],
+				"POST /v1/members/permissions/check",
+				"check/bare req/s ratio",
+				"POST /v1/members/invitations",
+				"invitations/s",
+				"followed next_cursor 19 times (pages 2–20)",
+				"page 20 / page 1 latency ratio",
+				"summary (" + name + ")",
+			} {
+				if !strings.Contains(s, want) {
+					t.Errorf("output lacks %q:\n%s", want, s)
+				}
+			}
+			_, summary, _ := strings.Cut(s, "summary (")
+			if n := len(regexp.MustCompile(`(?m)target .*(PASS|MISS)$`).FindAllString(summary, -1)); n != 3 {
+				t.Errorf("%d verdicts in the summary, want 3:\n%s", n, s)
+			}
+			if errOut.Len() > 0 {
+				t.Logf("stderr:\n%s", errOut.String())
+			}
+		})
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-duration", "0s"},
+		{"-conns", "0"},
+		{"-invitations", "0"},
+		{"-log-level", "loud"},
+		{"extra"},
+	} {
+		var errOut bytes.Buffer
+		if _, err := parseFlags(args, &errOut); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+	o, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.conns != 32 || o.invitations != 1_000_000 || o.targetPage != 10_000 || o.warmup <= 0 {
+		t.Errorf("defaults: %+v", o)
+	}
+}
