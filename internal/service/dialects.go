@@ -52,12 +52,8 @@ func (s *Invitations) ListForDialect(ctx context.Context, c *Caller, l DialectLi
 			invs = invs[:limit]
 		}
 	}
-	for _, inv := range invs {
-		v, err := s.view(ctx, conn, inv)
-		if err != nil {
-			return nil, err
-		}
-		out.Items = append(out.Items, v)
+	if out.Items, err = s.views(ctx, conn, invs); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

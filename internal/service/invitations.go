@@ -56,20 +56,36 @@ type InvitationView struct {
 }
 
 func (s *Invitations) view(ctx context.Context, conn *store.Conn, inv *gatehouse.Invitation) (*InvitationView, error) {
-	v := &InvitationView{Invitation: inv, EffectiveState: inv.EffectiveStatus(s.now())}
-	if inv.RoleID != "" {
-		r, err := s.access.role(ctx, inv.OrgID, inv.RoleID)
-		if err != nil {
-			return nil, err
-		}
-		v.Role = r
-	}
-	st, err := conn.LatestMailStatus(ctx, "invitation", inv.ID)
+	vs, err := s.views(ctx, conn, []*gatehouse.Invitation{inv})
 	if err != nil {
 		return nil, err
 	}
-	v.DeliveryStatus = st
-	return v, nil
+	return vs[0], nil
+}
+
+// views adds roles and email delivery status to a page of invitations, with
+// one query for all the statuses.
+func (s *Invitations) views(ctx context.Context, conn *store.Conn, invs []*gatehouse.Invitation) ([]*InvitationView, error) {
+	ids := make([]string, len(invs))
+	for i, inv := range invs {
+		ids[i] = inv.ID
+	}
+	statuses, err := conn.LatestMailStatuses(ctx, "invitation", ids)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	out := make([]*InvitationView, 0, len(invs))
+	for _, inv := range invs {
+		v := &InvitationView{Invitation: inv, EffectiveState: inv.EffectiveStatus(now), DeliveryStatus: statuses[inv.ID]}
+		if inv.RoleID != "" {
+			if v.Role, err = s.access.role(ctx, inv.OrgID, inv.RoleID); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // dailyLimit reads the organization's invitations_per_day setting.
@@ -157,7 +173,7 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		}
 		now := s.now()
 		limit := dailyLimit(org)
-		n, oldest, err := tx.InvitationsSince(ctx, c.OrgID, now.Add(-24*time.Hour))
+		n, oldest, err := tx.CountInvitationQuota(ctx, c.OrgID, now)
 		if err != nil {
 			return err
 		}
@@ -177,15 +193,17 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if err := tx.CreateInvitation(ctx, inv); err != nil {
 			return err
 		}
+		if err := tx.BumpInvitationQuota(ctx, c.OrgID, now); err != nil {
+			return err
+		}
 		if err := s.sendMail(ctx, tx, c, org, inv, role, token); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, c.Actor, c.OrgID, "invitation.created", "invitation", inv.ID, map[string]any{
-			"email": inv.Email, "role_id": roleID, "permissions": inv.Grants, "authentication": inv.Authentication, "expires_at": inv.ExpiresAt}); err != nil {
-			return err
-		}
-		view, err = s.view(ctx, tx, inv)
-		return err
+		view = &InvitationView{Invitation: inv, Role: role, EffectiveState: gatehouse.InvitationPending, DeliveryStatus: gatehouse.MailQueued}
+		// Last, so the organization's audit chain stays locked (PostgreSQL)
+		// for as short a time as possible.
+		return s.audit(ctx, tx, c.Actor, c.OrgID, "invitation.created", "invitation", inv.ID, map[string]any{
+			"email": inv.Email, "role_id": roleID, "permissions": inv.Grants, "authentication": inv.Authentication, "expires_at": inv.ExpiresAt})
 	})
 	return view, err
 }
@@ -242,15 +260,11 @@ func (s *Invitations) List(ctx context.Context, c *Caller, status, email string,
 	pg := gatehouse.MakePage(invs, page, func(i *gatehouse.Invitation) gatehouse.Cursor {
 		return gatehouse.Cursor{CreatedAt: i.CreatedAt, ID: i.ID}
 	})
-	out := gatehouse.Page[*InvitationView]{NextCursor: pg.NextCursor, Items: make([]*InvitationView, 0, len(pg.Items))}
-	for _, inv := range pg.Items {
-		v, err := s.view(ctx, conn, inv)
-		if err != nil {
-			return empty, err
-		}
-		out.Items = append(out.Items, v)
+	items, err := s.views(ctx, conn, pg.Items)
+	if err != nil {
+		return empty, err
 	}
-	return out, nil
+	return gatehouse.Page[*InvitationView]{NextCursor: pg.NextCursor, Items: items}, nil
 }
 
 // Get returns one invitation of the organization: members read.

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,19 +45,28 @@ func (c *Conn) WriteAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 		e.Summary = json.RawMessage(`{}`)
 	}
 	chain := chainID(e.OrgID)
-	if _, err := c.exec(ctx, `INSERT INTO audit_chains (chain_id, seq, last_hash) VALUES ($1, 0, $2) ON CONFLICT (chain_id) DO NOTHING`, chain, GenesisHash); err != nil {
-		return err
-	}
 	// The UPDATE locks the chain's head row until commit, so concurrent
-	// writers of one chain queue up instead of forking it.
-	if err := c.q.QueryRowContext(ctx, `UPDATE audit_chains SET seq = seq + 1 WHERE chain_id = $1 RETURNING seq, last_hash`, chain).Scan(&e.Seq, &e.PrevHash); err != nil {
+	// writers of one chain queue up instead of forking it. The head is
+	// created on first use only: an INSERT … ON CONFLICT on every write
+	// would wait on the lock too, even when the row exists.
+	head := func() error {
+		return c.q.QueryRowContext(ctx, `UPDATE audit_chains SET seq = seq + 1 WHERE chain_id = $1 RETURNING seq, last_hash`, chain).Scan(&e.Seq, &e.PrevHash)
+	}
+	err := head()
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := c.exec(ctx, `INSERT INTO audit_chains (chain_id, seq, last_hash) VALUES ($1, 0, $2) ON CONFLICT (chain_id) DO NOTHING`, chain, GenesisHash); err != nil {
+			return err
+		}
+		err = head()
+	}
+	if err != nil {
 		return c.wrap(err, "audit chain")
 	}
 	e.Hash = AuditHash(e)
 	if _, err := c.exec(ctx, `UPDATE audit_chains SET last_hash = $2 WHERE chain_id = $1`, chain, e.Hash); err != nil {
 		return err
 	}
-	_, err := c.exec(ctx, `INSERT INTO audit_events (id, chain_id, seq, org_id, actor_kind, actor_id, actor_name, action,
+	_, err = c.exec(ctx, `INSERT INTO audit_events (id, chain_id, seq, org_id, actor_kind, actor_id, actor_name, action,
 		target_type, target_id, summary, ip, user_agent, request_id, created_at, prev_hash, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		e.ID, chain, e.Seq, nullStr(e.OrgID), e.ActorKind, e.ActorID, e.ActorName, e.Action,

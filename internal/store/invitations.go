@@ -143,7 +143,7 @@ func (c *Conn) ListInvitations(ctx context.Context, f InvitationFilter) ([]*gate
 	if f.Before != nil {
 		args = append(args, f.Before.CreatedAt.UnixMicro(), f.Before.ID)
 		n := len(args)
-		q += fmt.Sprintf(` AND (created_at > $%d OR (created_at = $%d AND id > $%d)) ORDER BY created_at ASC, id ASC LIMIT $%d`, n-1, n-1, n, n+1)
+		q += fmt.Sprintf(` AND (created_at, id) > ($%d, $%d) ORDER BY created_at ASC, id ASC LIMIT $%d`, n-1, n, n+1)
 		args = append(args, f.Page.FetchLimit())
 		out, err := c.queryInvitations(ctx, q, args...)
 		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
@@ -225,4 +225,29 @@ func (c *Conn) InvitationDismissed(ctx context.Context, id string) (bool, error)
 	var n int
 	err := c.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM invitations WHERE id = $1 AND dismissed_at IS NOT NULL`, id).Scan(&n)
 	return n > 0, c.wrap(err, "dismissed")
+}
+
+// CountInvitationQuota returns how many invitations the organization sent
+// in the day before now, and when the oldest of them was sent.
+func (c *Conn) CountInvitationQuota(ctx context.Context, orgID string, now time.Time) (int, time.Time, error) {
+	var n int64
+	var oldest *int64
+	err := c.q.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0), MIN(second) FROM invitation_quota WHERE org_id = $1 AND second > $2`,
+		orgID, now.Unix()-24*60*60).Scan(&n, &oldest)
+	var t time.Time
+	if oldest != nil {
+		t = time.Unix(*oldest, 0).UTC()
+	}
+	return int(n), t, c.wrap(err, "invitation quota")
+}
+
+// BumpInvitationQuota counts one invitation sent now, and forgets counts
+// older than a day.
+func (c *Conn) BumpInvitationQuota(ctx context.Context, orgID string, now time.Time) error {
+	if _, err := c.exec(ctx, `INSERT INTO invitation_quota (org_id, second, n) VALUES ($1, $2, 1)
+		ON CONFLICT (org_id, second) DO UPDATE SET n = invitation_quota.n + 1`, orgID, now.Unix()); err != nil {
+		return err
+	}
+	_, err := c.exec(ctx, `DELETE FROM invitation_quota WHERE org_id = $1 AND second <= $2`, orgID, now.Unix()-24*60*60)
+	return err
 }

@@ -67,7 +67,7 @@ func (c *Conn) DeleteOrg(ctx context.Context, id string) error {
 
 // orgOwnedTables are deleted with their organization (later migrations add
 // to it).
-var orgOwnedTables = []string{"api_keys", "invitations", "roles", "projects", "memberships"}
+var orgOwnedTables = []string{"invitation_quota", "api_keys", "invitations", "roles", "projects", "memberships"}
 
 // UserOrg is an organization with when the user joined it (the page key).
 type UserOrg struct {
@@ -83,7 +83,7 @@ func (c *Conn) ListUserOrgs(ctx context.Context, userID string, p gatehouse.Page
 	args := []any{userID}
 	if p.After != nil {
 		args = append(args, p.After.CreatedAt.UnixMicro(), p.After.ID)
-		q += ` AND (m.created_at < $2 OR (m.created_at = $2 AND o.id < $3))`
+		q += ` AND (m.created_at, o.id) < ($2, $3)`
 	}
 	args = append(args, p.FetchLimit())
 	q += fmt.Sprintf(` ORDER BY m.created_at DESC, o.id DESC LIMIT $%d`, len(args))

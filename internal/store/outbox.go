@@ -148,3 +148,26 @@ func (c *Conn) MailQueueStats(ctx context.Context) (queued, failed int64, err er
 		COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) FROM outbox`).Scan(&queued, &failed)
 	return queued, failed, c.wrap(err, "mail stats")
 }
+
+// LatestMailStatuses returns, for each of refIDs that has mail, the status
+// of its newest message: one query for a whole page.
+func (c *Conn) LatestMailStatuses(ctx context.Context, kind string, refIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(refIDs) == 0 {
+		return out, nil
+	}
+	q, args := inList(`SELECT ref_id, status FROM outbox WHERE kind = $1 AND ref_id IN `, []any{kind}, refIDs)
+	rows, err := c.q.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, c.wrap(err, "mail statuses")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ref, status string
+		if err := rows.Scan(&ref, &status); err != nil {
+			return nil, c.wrap(err, "scan status")
+		}
+		out[ref] = status // later rows are newer
+	}
+	return out, c.wrap(rows.Err(), "status rows")
+}

@@ -20,7 +20,10 @@ func keysetOn(q string, args []any, p gatehouse.PageRequest, createdCol, idCol s
 	if p.After != nil {
 		args = append(args, p.After.CreatedAt.UnixMicro(), p.After.ID)
 		n := len(args)
-		q += fmt.Sprintf(" AND (%[1]s < $%[3]d OR (%[1]s = $%[3]d AND %[2]s < $%[4]d))", createdCol, idCol, n-1, n)
+		// A row-value comparison, which both engines turn into an index
+		// range; the equivalent OR form makes PostgreSQL filter every row
+		// before the cursor, so deep pages got slower and slower.
+		q += fmt.Sprintf(" AND (%s, %s) < ($%d, $%d)", createdCol, idCol, n-1, n)
 	}
 	args = append(args, p.FetchLimit())
 	q += fmt.Sprintf(" ORDER BY %s DESC, %s DESC LIMIT $%d", createdCol, idCol, len(args))
