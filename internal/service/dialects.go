@@ -62,17 +62,7 @@ func (s *Invitations) ListForDialect(ctx context.Context, c *Caller, l DialectLi
 // the list; an accepted one leaves the list and the membership stays.
 // Anything else is not in the list: not found.
 func (s *Invitations) Dismiss(ctx context.Context, c *Caller, id string) error {
-	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Write); err != nil {
-		return err
-	}
-	if !authz.IsUUID(id) {
-		return errInvitationNotFound
-	}
-	return s.store.Tx(ctx, func(tx *store.Conn) error {
-		inv, err := tx.Invitation(ctx, c.OrgID, id)
-		if err != nil {
-			return err
-		}
+	return s.manage(ctx, c, id, func(tx *store.Conn, inv *gatehouse.Invitation) error {
 		dismissed, err := tx.InvitationDismissed(ctx, id)
 		if err != nil {
 			return err

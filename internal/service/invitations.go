@@ -289,8 +289,9 @@ func notPending(inv *gatehouse.Invitation, now time.Time, what string) error {
 		Message: "Only a pending invitation can be " + what + "; this one is " + st + ".", Extra: map[string]any{"invitation_status": st}}
 }
 
-// Revoke cancels a pending invitation; its link dies at once.
-func (s *Invitations) Revoke(ctx context.Context, c *Caller, id string) error {
+// manage runs fn in a transaction on one of the organization's invitations,
+// for a caller who may manage invitations (members write).
+func (s *Invitations) manage(ctx context.Context, c *Caller, id string, fn func(tx *store.Conn, inv *gatehouse.Invitation) error) error {
 	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Write); err != nil {
 		return err
 	}
@@ -302,6 +303,13 @@ func (s *Invitations) Revoke(ctx context.Context, c *Caller, id string) error {
 		if err != nil {
 			return err
 		}
+		return fn(tx, inv)
+	})
+}
+
+// Revoke cancels a pending invitation; its link dies at once.
+func (s *Invitations) Revoke(ctx context.Context, c *Caller, id string) error {
+	return s.manage(ctx, c, id, func(tx *store.Conn, inv *gatehouse.Invitation) error {
 		if inv.EffectiveStatus(s.now()) != gatehouse.InvitationPending {
 			return notPending(inv, s.now(), "revoked")
 		}
@@ -319,18 +327,8 @@ func (s *Invitations) Revoke(ctx context.Context, c *Caller, id string) error {
 // Resend mails a pending invitation again with a new link (the old one
 // dies) and a restarted expiry; at most once per five minutes.
 func (s *Invitations) Resend(ctx context.Context, c *Caller, id string) (*InvitationView, error) {
-	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Write); err != nil {
-		return nil, err
-	}
-	if !authz.IsUUID(id) {
-		return nil, errInvitationNotFound
-	}
 	var view *InvitationView
-	err := s.store.Tx(ctx, func(tx *store.Conn) error {
-		inv, err := tx.Invitation(ctx, c.OrgID, id)
-		if err != nil {
-			return err
-		}
+	err := s.manage(ctx, c, id, func(tx *store.Conn, inv *gatehouse.Invitation) error {
 		now := s.now()
 		if inv.EffectiveStatus(now) != gatehouse.InvitationPending {
 			return notPending(inv, now, "resent")
