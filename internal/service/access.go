@@ -260,6 +260,29 @@ func (a *Access) compileWith(ctx context.Context, orgID, roleID string, grants [
 	return authz.Compile(orgID, sources, tree), nil
 }
 
+// treeIn builds the organization's folder tree as tx sees it, uncommitted
+// moves included (the cached tree is the one before them).
+func (a *Access) treeIn(ctx context.Context, tx *store.Conn, orgID string) (*authz.Tree, error) {
+	fs, err := tx.OrgFolders(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	nodes := make([]authz.FolderNode, len(fs))
+	for i, f := range fs {
+		nodes[i] = authz.FolderNode{ID: f.ID, ParentID: f.ParentID, ProjectID: f.ProjectID}
+	}
+	return authz.NewTree(nodes), nil
+}
+
+// compileOn compiles a role and grants against a given tree.
+func (a *Access) compileOn(ctx context.Context, tree *authz.Tree, orgID, roleID string, grants []gatehouse.Grant) (*authz.Set, error) {
+	sources, err := a.sources(ctx, orgID, roleID, grants)
+	if err != nil {
+		return nil, err
+	}
+	return authz.Compile(orgID, sources, tree), nil
+}
+
 // Caller is a principal acting in one organization with its rights.
 type Caller struct {
 	Actor     gatehouse.Actor

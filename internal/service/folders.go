@@ -15,8 +15,9 @@ const MaxBulkMove = 100
 // Folders manages project folder trees.
 type Folders struct {
 	*base
-	access   *Access
-	projects *Projects
+	access      *Access
+	projects    *Projects
+	invitations *Invitations // set by New: moves may orphan invitations
 }
 
 var errFolderNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Folder not found.")
@@ -281,6 +282,11 @@ func (s *Folders) Move(ctx context.Context, c *Caller, projectID string, ids []s
 				return err
 			}
 			moved = append(moved, f)
+		}
+		if s.invitations != nil {
+			if err := s.invitations.RevokeOrphanedByTree(ctx, tx, c.OrgID); err != nil {
+				return err
+			}
 		}
 		return tx.Notify(ctx, treeChanged(c.OrgID))
 	})

@@ -725,6 +725,56 @@ func (s *Invitations) RevokeOrphanedByRole(ctx context.Context, tx *store.Conn, 
 	return nil
 }
 
+// RevokeOrphanedByTree revokes the pending invitations that a folder move
+// leaves uncovered: a folder grant follows its folder, so an inviter's
+// folder rights, or what an invitation's folder grants reach, may change.
+// Only invitations that grant folders can be affected. Folders call it
+// inside their transaction, after the move.
+func (s *Invitations) RevokeOrphanedByTree(ctx context.Context, tx *store.Conn, orgID string) error {
+	roles, err := tx.ListRoles(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	var folderRoles []string
+	for _, r := range roles {
+		if refs, _ := authz.Validate(orgID, r.Grants, "permissions"); len(refs.FolderIDs()) > 0 {
+			folderRoles = append(folderRoles, r.ID)
+		}
+	}
+	invs, err := tx.PendingInvitationsWithFolderGrants(ctx, orgID, folderRoles)
+	if err != nil || len(invs) == 0 {
+		return err
+	}
+	tree, err := s.access.treeIn(ctx, tx, orgID)
+	if err != nil {
+		return err
+	}
+	for _, inv := range invs {
+		covered := false
+		m, err := tx.Membership(ctx, orgID, inv.CreatedBy)
+		if err == nil {
+			holder, err := s.access.compileOn(ctx, tree, orgID, m.RoleID, m.Grants)
+			if err != nil {
+				return err
+			}
+			req, err := s.access.compileOn(ctx, tree, orgID, inv.RoleID, inv.Grants)
+			if err != nil {
+				return err
+			}
+			ok, _ := holder.Check(authz.Organization(), gatehouse.OrgMembers, authz.Write)
+			covered = ok && authz.Covers(holder, req)
+		} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			return err
+		}
+		if !covered {
+			if _, err := s.revokeForInviter(ctx, tx, inv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Reject declines a link's invitation (signed in or not).
 func (s *Invitations) Reject(ctx context.Context, actor gatehouse.Actor, token string) error {
 	inv, err := s.byToken(ctx, s.store.R(), token)

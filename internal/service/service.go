@@ -66,7 +66,7 @@ func New(st *store.Store, cfg Config) *Services {
 		Access:      access,
 		Orgs:        &Orgs{base: base, access: access},
 		Projects:    projects,
-		Folders:     &Folders{base: base, access: access, projects: projects},
+		Folders:     &Folders{base: base, access: access, projects: projects, invitations: invitations},
 		Roles:       roles,
 		Invitations: invitations,
 		Members:     &Members{base: base, access: access, roles: roles, invitations: invitations},

@@ -175,6 +175,17 @@ func (c *Conn) PendingInvitationsTouchingRole(ctx context.Context, orgID, roleID
 		AND (role_id = $2 OR created_by IN (SELECT user_id FROM memberships WHERE org_id = $1 AND role_id = $2))`, orgID, roleID)
 }
 
+// PendingInvitationsWithFolderGrants lists an organization's pending
+// invitations that grant folders, directly or through one of roleIDs.
+func (c *Conn) PendingInvitationsWithFolderGrants(ctx context.Context, orgID string, roleIDs []string) ([]*gatehouse.Invitation, error) {
+	q := `SELECT ` + invitationColumns + ` FROM invitations WHERE org_id = $1 AND status = 'pending' AND (grants LIKE '%"folder_id"%'`
+	args := []any{orgID}
+	if len(roleIDs) > 0 {
+		q, args = inList(q+` OR role_id IN `, args, roleIDs)
+	}
+	return c.queryInvitations(ctx, q+`)`, args...)
+}
+
 // InvitationsSince counts an organization's invitations created since t.
 func (c *Conn) InvitationsSince(ctx context.Context, orgID string, since time.Time) (int, time.Time, error) {
 	var n int

@@ -1037,7 +1037,7 @@ func TestInvitationsInviterLosesRights(t *testing.T) {
 		})
 		t.Run("ErrFolderMovedNoAccountMade", func(t *testing.T) {
 			// The inviter's folder grant covered the subfolder until it moved
-			// out: accepting then revokes, and makes no account.
+			// out: the move revokes, and accepting makes no account.
 			tr, _ := w.member("Tia Trailers", "tia@example.com", ivPerms(ivOrgGrant(w.org, "members", ""),
 				ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "")))))
 			leaf := srv.CreateFolder(w.owner, w.org, w.proj, "Leaf", w.folder)
@@ -1047,7 +1047,16 @@ func TestInvitationsInviterLosesRights(t *testing.T) {
 			for _, f := range []string{leaf, leaf2} {
 				w.must(t, 200, "POST", "/v1/projects/"+w.proj+"/folders/"+f+"/move", w.owner, map[string]any{"parent_id": nil})
 			}
-			// Looking at the link already says so.
+			// The move itself revoked both, before anyone looks at a link.
+			for _, id := range []string{inv["id"].(string), inv2["id"].(string)} {
+				if st := w.status(t, id); st != "revoked" {
+					t.Fatalf("after the move, status %s, want revoked", st)
+				}
+				if ev := srv.AuditFor(w.org, "invitation.revoked", id); ev == nil || !strings.Contains(string(ev.Summary), "inviter_lost_rights") {
+					t.Fatalf("no invitation.revoked event for %s: %v", id, ev)
+				}
+			}
+			// Looking at the link says so.
 			p2 := ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + token2}), 410, "invitation_revoked")
 			if p2["invitation_status"] != "revoked" {
 				t.Fatalf("problem = %v", p2)
