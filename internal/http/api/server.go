@@ -47,6 +47,8 @@ type WebUI interface {
 	Register(mux *http.ServeMux)
 	// ServeHome answers GET / for a browser: the dashboard or sign-in.
 	ServeHome(w http.ResponseWriter, r *http.Request)
+	// NotFound answers a browser asking for a page that does not exist.
+	NotFound(w http.ResponseWriter, r *http.Request)
 }
 
 // Routes lists every registered pattern ("GET /v1/me"), for the OpenAPI test.
@@ -113,6 +115,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", probe.header.Get("Allow"))
 		respond.Error(w, r, gatehouse.Errorf(gatehouse.EMETHOD, "Method %s is not allowed here; allowed: %s.", r.Method, probe.header.Get("Allow")))
 	case http.StatusNotFound, 0:
+		if s.Web != nil && r.Method == http.MethodGet && wantsHTML(r) {
+			s.Web.NotFound(w, r)
+			return
+		}
 		respond.Error(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such endpoint."))
 	default:
 		// A redirect (such as path cleaning): pass it on.
@@ -133,9 +139,14 @@ func (p *statusProbe) Header() http.Header         { return p.header }
 func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *statusProbe) WriteHeader(status int)      { p.status = status }
 
+// wantsHTML reports whether the client is a browser asking for a page.
+func wantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
 func (s *Server) handleWelcome(w http.ResponseWriter, r *http.Request) {
 	w.Header().Add("Vary", "Accept")
-	if s.Web != nil && strings.Contains(r.Header.Get("Accept"), "text/html") {
+	if s.Web != nil && wantsHTML(r) {
 		s.Web.ServeHome(w, r) // a browser: its dashboard, or the sign-in page
 		return
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
+	"github.com/gatehouse/gatehouse/internal/http/respond"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -191,6 +192,17 @@ func (h *Handler) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
+// NotFound answers a browser's request for a page that does not exist.
+func (h *Handler) NotFound(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(h.secure, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.renderStatus(w, r, http.StatusNotFound, "message", &page{Title: "Page not found", Layout: "auth", Data: messageData{
+			Heading: "Page not found",
+			Text:    "There is no page at this address. It may have moved, or the link may be mistyped.",
+			Link:    "/", LinkText: "Back to Gatehouse",
+		}})
+	})).ServeHTTP(w, r)
+}
+
 // ServeHome answers GET / for a browser: its organization's dashboard when
 // signed in, else the sign-in page.
 func (h *Handler) ServeHome(w http.ResponseWriter, r *http.Request) {
@@ -206,8 +218,7 @@ func (h *Handler) ServeHome(w http.ResponseWriter, r *http.Request) {
 
 // actor describes who makes a request, for audit events.
 func actor(r *http.Request, p *gatehouse.Principal) gatehouse.Actor {
-	ua := strings.ToValidUTF8(r.UserAgent(), "\uFFFD")
-	a := gatehouse.Actor{IP: clientIP(r), UserAgent: ua, RequestID: middleware.RequestID(r.Context())}
+	a := gatehouse.Actor{IP: clientIP(r), UserAgent: gatehouse.CleanHeader(r.UserAgent()), RequestID: middleware.RequestID(r.Context())}
 	if p != nil {
 		a.Kind, a.ID, a.Name = p.Kind, p.ID(), p.Name
 	}
@@ -291,30 +302,8 @@ func (h *Handler) failPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, e
 	h.renderStatus(w, r, status, "message", p)
 }
 
-// statusOf maps an error code to an HTTP status, as the API does.
-func statusOf(code string) int {
-	switch code {
-	case gatehouse.EINVALID:
-		return http.StatusBadRequest
-	case gatehouse.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case gatehouse.EFORBIDDEN:
-		return http.StatusForbidden
-	case gatehouse.ENOTFOUND:
-		return http.StatusNotFound
-	case gatehouse.ECONFLICT:
-		return http.StatusConflict
-	case gatehouse.EGONE:
-		return http.StatusGone
-	case gatehouse.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case gatehouse.ERATELIMITED:
-		return http.StatusTooManyRequests
-	case gatehouse.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// statusOf is the API's one mapping from error code to HTTP status.
+func statusOf(code string) int { return respond.Status(code) }
 
 // safeNext accepts only a local path (no scheme, host or "//"), for
 // redirects after sign-in.

@@ -649,3 +649,20 @@ func TestForgotPassword(t *testing.T) {
 		t.Fatal("the reset token is in the logs")
 	}
 }
+
+// A browser asking for a page that does not exist gets an HTML page; an
+// API client still gets a problem document.
+func TestWebNotFound(t *testing.T) {
+	srv := apptest.New(t, storetest.SQLite())
+	page := srv.Do(apptest.Req{Method: "GET", Path: "/no/such/page", Header: map[string]string{"Accept": "text/html,application/xhtml+xml"}})
+	if page.Status != 404 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(page.Body), "Page not found") {
+		t.Fatalf("browser: status %d, type %q", page.Status, page.Header.Get("Content-Type"))
+	}
+	if page.Header.Get("Content-Security-Policy") == "" {
+		t.Fatal("the not-found page lacks the security headers")
+	}
+	api := srv.Do(apptest.Req{Method: "GET", Path: "/no/such/page"})
+	if api.Status != 404 || api.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("API client: status %d, type %q", api.Status, api.Header.Get("Content-Type"))
+	}
+}
