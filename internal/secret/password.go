@@ -22,6 +22,9 @@ type Argon2Params struct {
 	SaltLen uint32
 }
 
+// maxArgon2Memory bounds the memory (KiB) a stored hash may ask for: 256 MiB.
+const maxArgon2Memory = 256 * 1024
+
 // DefaultArgon2 is used for new hashes.
 var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}
 
@@ -95,6 +98,11 @@ func parsePHC(phc string) (Argon2Params, []byte, []byte, error) {
 	if p.Time < 1 || p.Threads < 1 {
 		// argon2.IDKey panics on these.
 		return p, nil, nil, errors.New("bad argon2 parameters")
+	}
+	if p.Memory > maxArgon2Memory || p.Time > 16 {
+		// A stored hash is trusted for its cost only within reason, so a
+		// tampered row cannot make one sign-in allocate gigabytes.
+		return p, nil, nil, errors.New("argon2 parameters out of range")
 	}
 	b64 := base64.RawStdEncoding
 	salt, err := b64.DecodeString(parts[4])

@@ -412,3 +412,18 @@ func TestHasher(t *testing.T) {
 		}
 	})
 }
+
+// TestHasherRefusesExcessiveCost: a stored hash asking for more memory or
+// passes than Gatehouse would ever use is refused, not computed.
+func TestHasherRefusesExcessiveCost(t *testing.T) {
+	h := NewHasher(Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, 1)
+	for _, phc := range []string{
+		"$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0$a2V5a2V5a2V5a2V5",
+		"$argon2id$v=19$m=64,t=1000,p=1$c2FsdHNhbHRzYWx0$a2V5a2V5a2V5a2V5",
+	} {
+		ok, err := h.Verify(context.Background(), "password", phc)
+		if ok || err != nil {
+			t.Fatalf("Verify(%s) = %v, %v; want false, nil", phc, ok, err)
+		}
+	}
+}
