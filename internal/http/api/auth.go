@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 )
 
@@ -85,7 +86,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	u, err := s.Services.Auth.Register(r.Context(), actor(r, nil), registerInput(in.Name, in.Email, in.Password))
+	u, err := s.Services.Auth.Register(r.Context(), middleware.Actor(r, nil), registerInput(in.Name, in.Email, in.Password))
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -101,7 +102,7 @@ func (s *Server) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	u, err := s.Services.Auth.VerifyEmail(r.Context(), actor(r, nil), in.Email, in.OTP)
+	u, err := s.Services.Auth.VerifyEmail(r.Context(), middleware.Actor(r, nil), in.Email, in.OTP)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -117,7 +118,7 @@ func (s *Server) handleResendOTP(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	if err := s.Services.Auth.ResendOTP(r.Context(), actor(r, nil), in.Email, in.Purpose); err != nil {
+	if err := s.Services.Auth.ResendOTP(r.Context(), middleware.Actor(r, nil), in.Email, in.Purpose); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
@@ -133,7 +134,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	t, u, err := s.Services.Auth.Login(r.Context(), actor(r, nil), in.Email, in.Password)
+	t, u, err := s.Services.Auth.Login(r.Context(), middleware.Actor(r, nil), in.Email, in.Password)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -148,7 +149,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	t, u, err := s.Services.Auth.Refresh(r.Context(), actor(r, nil), in.RefreshToken)
+	t, u, err := s.Services.Auth.Refresh(r.Context(), middleware.Actor(r, nil), in.RefreshToken)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -157,7 +158,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-	if err := s.Services.Auth.Logout(r.Context(), actor(r, p), p); err != nil {
+	if err := s.Services.Auth.Logout(r.Context(), middleware.Actor(r, p), p); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
@@ -171,7 +172,7 @@ func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	if err := s.Services.Auth.ForgotPassword(r.Context(), actor(r, nil), in.Email); err != nil {
+	if err := s.Services.Auth.ForgotPassword(r.Context(), middleware.Actor(r, nil), in.Email); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
@@ -187,7 +188,7 @@ func (s *Server) handleForgotPasswordVerify(w http.ResponseWriter, r *http.Reque
 	if !decode(w, r, &in) {
 		return
 	}
-	token, err := s.Services.Auth.ForgotPasswordVerify(r.Context(), actor(r, nil), in.Email, in.OTP)
+	token, err := s.Services.Auth.ForgotPasswordVerify(r.Context(), middleware.Actor(r, nil), in.Email, in.OTP)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -203,7 +204,7 @@ func (s *Server) handleForgotPasswordSet(w http.ResponseWriter, r *http.Request)
 	if !decode(w, r, &in) {
 		return
 	}
-	if err := s.Services.Auth.ForgotPasswordSet(r.Context(), actor(r, nil), in.ResetToken, in.Password); err != nil {
+	if err := s.Services.Auth.ForgotPasswordSet(r.Context(), middleware.Actor(r, nil), in.ResetToken, in.Password); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
@@ -217,7 +218,7 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request, p *ga
 	if !decode(w, r, &in) {
 		return
 	}
-	if err := s.Services.Auth.SetPassword(r.Context(), actor(r, p), p, in.Password); err != nil {
+	if err := s.Services.Auth.SetPassword(r.Context(), middleware.Actor(r, p), p, in.Password); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
@@ -232,7 +233,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, p 
 	if !decode(w, r, &in) {
 		return
 	}
-	if err := s.Services.Auth.ChangePassword(r.Context(), actor(r, p), p, in.CurrentPassword, in.NewPassword); err != nil {
+	if err := s.Services.Auth.ChangePassword(r.Context(), middleware.Actor(r, p), p, in.CurrentPassword, in.NewPassword); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
@@ -246,7 +247,7 @@ func (s *Server) handleAccountExists(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	ok, err := s.Services.Auth.AccountExists(r.Context(), actor(r, nil), in.Email)
+	ok, err := s.Services.Auth.AccountExists(r.Context(), middleware.Actor(r, nil), in.Email)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -280,7 +281,7 @@ func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request, p *g
 }
 
 func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-	if err := s.Services.Auth.EndSession(r.Context(), actor(r, p), p, r.PathValue("id")); err != nil {
+	if err := s.Services.Auth.EndSession(r.Context(), middleware.Actor(r, p), p, r.PathValue("id")); err != nil {
 		respond.Error(w, r, err)
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 )
 
@@ -44,14 +43,4 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p *gateho
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		h(w, r, p)
 	}
-}
-
-// actor describes who makes a request, for audit events.
-func actor(r *http.Request, p *gatehouse.Principal) gatehouse.Actor {
-	// A header may carry any bytes; the user agent is stored as text.
-	a := gatehouse.Actor{IP: clientIP(r), UserAgent: gatehouse.CleanHeader(r.UserAgent()), RequestID: middleware.RequestID(r.Context())}
-	if p != nil {
-		a.Kind, a.ID, a.Name = p.Kind, p.ID(), p.Name
-	}
-	return a
 }

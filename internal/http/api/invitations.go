@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
@@ -163,7 +164,7 @@ func toPreviewJSON(p *service.Preview) previewJSON {
 
 // handleShowInvitation is public: the link's token is the credential.
 func (s *Server) handleShowInvitation(w http.ResponseWriter, r *http.Request) {
-	p, err := s.Services.Invitations.Show(r.Context(), actor(r, nil), r.PathValue("token"))
+	p, err := s.Services.Invitations.Show(r.Context(), middleware.Actor(r, nil), r.PathValue("token"))
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -214,7 +215,7 @@ func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request) 
 	if !decode(w, r, &in) {
 		return
 	}
-	res, err := s.Services.Invitations.Accept(r.Context(), actor(r, p), p, r.PathValue("token"), service.AcceptInput{Name: in.Name, Password: in.Password})
+	res, err := s.Services.Invitations.Accept(r.Context(), middleware.Actor(r, p), p, r.PathValue("token"), service.AcceptInput{Name: in.Name, Password: in.Password})
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -228,7 +229,7 @@ func (s *Server) handleRejectInvitation(w http.ResponseWriter, r *http.Request) 
 		respond.Error(w, r, err)
 		return
 	}
-	if err := s.Services.Invitations.Reject(r.Context(), actor(r, p), r.PathValue("token")); err != nil {
+	if err := s.Services.Invitations.Reject(r.Context(), middleware.Actor(r, p), r.PathValue("token")); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
@@ -250,7 +251,7 @@ func (s *Server) handleMyInvitations(w http.ResponseWriter, r *http.Request, p *
 }
 
 func (s *Server) handleAcceptMyInvitation(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-	res, err := s.Services.Invitations.AcceptByID(r.Context(), actor(r, p), p, r.PathValue("id"))
+	res, err := s.Services.Invitations.AcceptByID(r.Context(), middleware.Actor(r, p), p, r.PathValue("id"))
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -259,7 +260,7 @@ func (s *Server) handleAcceptMyInvitation(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) handleRejectMyInvitation(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-	if err := s.Services.Invitations.RejectByID(r.Context(), actor(r, p), p, r.PathValue("id")); err != nil {
+	if err := s.Services.Invitations.RejectByID(r.Context(), middleware.Actor(r, p), p, r.PathValue("id")); err != nil {
 		respond.Error(w, r, err)
 		return
 	}

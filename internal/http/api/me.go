@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
@@ -39,7 +40,7 @@ func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, p *gateh
 	if !decode(w, r, &in) {
 		return
 	}
-	u, err := s.Services.Auth.UpdateMe(r.Context(), actor(r, p), p, in.Name)
+	u, err := s.Services.Auth.UpdateMe(r.Context(), middleware.Actor(r, p), p, in.Name)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -59,7 +60,7 @@ func (s *Server) handleSetAvatar(w http.ResponseWriter, r *http.Request, p *gate
 		respond.Error(w, r, gatehouse.Errorf(gatehouse.ETOOLARGE, "The avatar is larger than 2 MiB."))
 		return
 	}
-	u, err := s.Services.Auth.SetAvatar(r.Context(), actor(r, p), p, data)
+	u, err := s.Services.Auth.SetAvatar(r.Context(), middleware.Actor(r, p), p, data)
 	if err != nil {
 		respond.Error(w, r, err)
 		return

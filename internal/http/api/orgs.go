@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -59,7 +60,7 @@ func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, p *gate
 	if !decode(w, r, &in) {
 		return
 	}
-	o, err := s.Services.Orgs.Create(r.Context(), actor(r, p), p, in.Name, in.LogoURL)
+	o, err := s.Services.Orgs.Create(r.Context(), middleware.Actor(r, p), p, in.Name, in.LogoURL)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -101,7 +102,7 @@ func (s *Server) handleDeleteOrg(w http.ResponseWriter, r *http.Request, c *serv
 }
 
 func (s *Server) handleSwitchOrg(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-	o, err := s.Services.Orgs.Switch(r.Context(), actor(r, p), p, r.PathValue("id"))
+	o, err := s.Services.Orgs.Switch(r.Context(), middleware.Actor(r, p), p, r.PathValue("id"))
 	if err != nil {
 		respond.Error(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
@@ -17,7 +18,7 @@ const OrgHeader = "X-Organization-Id"
 // Rights are loaded once per request; not a member → 404.
 func (s *Server) scoped(h func(w http.ResponseWriter, r *http.Request, c *service.Caller)) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-		c, err := s.Services.Access.Caller(r.Context(), actor(r, p), p, strings.TrimSpace(r.Header.Get(OrgHeader)))
+		c, err := s.Services.Access.Caller(r.Context(), middleware.Actor(r, p), p, strings.TrimSpace(r.Header.Get(OrgHeader)))
 		if err != nil {
 			respond.Error(w, r, err)
 			return
@@ -29,7 +30,7 @@ func (s *Server) scoped(h func(w http.ResponseWriter, r *http.Request, c *servic
 // orgScoped is scoped with the organization taken from the path's {id}.
 func (s *Server) orgScoped(h func(w http.ResponseWriter, r *http.Request, c *service.Caller)) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-		c, err := s.Services.Access.Caller(r.Context(), actor(r, p), p, r.PathValue("id"))
+		c, err := s.Services.Access.Caller(r.Context(), middleware.Actor(r, p), p, r.PathValue("id"))
 		if err != nil {
 			respond.Error(w, r, err)
 			return

@@ -163,13 +163,3 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	respond.JSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 }
-
-// clientIP is the peer address without its port. Gatehouse does not trust
-// X-Forwarded-For unless told to, since a client can set it.
-func clientIP(r *http.Request) string {
-	addr := r.RemoteAddr
-	if i := strings.LastIndexByte(addr, ':'); i > 0 {
-		addr = addr[:i]
-	}
-	return strings.Trim(addr, "[]")
-}

@@ -35,18 +35,6 @@ func credential(r *http.Request, allowTokenScheme bool) string {
 	return ""
 }
 
-func actorOf(r *http.Request, p *gatehouse.Principal) gatehouse.Actor {
-	ip := r.RemoteAddr
-	if i := strings.LastIndexByte(ip, ':'); i > 0 {
-		ip = ip[:i]
-	}
-	a := gatehouse.Actor{IP: strings.Trim(ip, "[]"), UserAgent: gatehouse.CleanHeader(r.UserAgent()), RequestID: middleware.RequestID(r.Context())}
-	if p != nil {
-		a.Kind, a.ID, a.Name = p.Kind, p.ID(), p.Name
-	}
-	return a
-}
-
 // caller authenticates and resolves the organization (the key's, or for a
 // user the X-Organization-Id header or current organization).
 func caller(r *http.Request, svc *service.Services, token, orgID string) (*service.Caller, error) {
@@ -60,7 +48,7 @@ func caller(r *http.Request, svc *service.Services, token, orgID string) (*servi
 	if orgID == "" {
 		orgID = strings.TrimSpace(r.Header.Get("X-Organization-Id"))
 	}
-	return svc.Access.Caller(r.Context(), actorOf(r, p), p, orgID)
+	return svc.Access.Caller(r.Context(), middleware.Actor(r, p), p, orgID)
 }
 
 // roleName is the role an invitation shows: its role's name, or "custom"

@@ -181,3 +181,24 @@ func (h ContextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (h ContextHandler) WithGroup(name string) slog.Handler {
 	return ContextHandler{h.Handler.WithGroup(name)}
 }
+
+// Actor describes who makes a request, for audit events: the principal (nil
+// when nobody is signed in), the peer address, the cleaned user agent and
+// the request id. Every transport builds its actors here.
+func Actor(r *http.Request, p *gatehouse.Principal) gatehouse.Actor {
+	a := gatehouse.Actor{IP: ClientIP(r), UserAgent: gatehouse.CleanHeader(r.UserAgent()), RequestID: RequestID(r.Context())}
+	if p != nil {
+		a.Kind, a.ID, a.Name = p.Kind, p.ID(), p.Name
+	}
+	return a
+}
+
+// ClientIP is the peer address without its port. X-Forwarded-For is not
+// trusted: a client can set it.
+func ClientIP(r *http.Request) string {
+	addr := r.RemoteAddr
+	if i := strings.LastIndexByte(addr, ':'); i > 0 {
+		addr = addr[:i]
+	}
+	return strings.Trim(addr, "[]")
+}

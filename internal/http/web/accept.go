@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -37,7 +38,7 @@ type acceptData struct {
 // showInvitation loads the link's invitation, or shows why it cannot be
 // used; ok is false when a page was written.
 func (h *Handler) showInvitation(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) (*service.Preview, bool) {
-	pv, err := h.svc.Invitations.Show(r.Context(), actor(r, p), r.PathValue("token"))
+	pv, err := h.svc.Invitations.Show(r.Context(), middleware.Actor(r, p), r.PathValue("token"))
 	if err == nil {
 		return pv, true
 	}
@@ -137,7 +138,7 @@ func (h *Handler) isMember(r *http.Request, p *gatehouse.Principal, orgID string
 
 // joined switches the new member to the organization and says welcome.
 func (h *Handler) joined(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal, pv *service.Preview) {
-	if _, err := h.svc.Orgs.Switch(r.Context(), actor(r, p), p, pv.Invitation.OrgID); err != nil {
+	if _, err := h.svc.Orgs.Switch(r.Context(), middleware.Actor(r, p), p, pv.Invitation.OrgID); err != nil {
 		h.cfg.Log.WarnContext(r.Context(), "web: switch after accept", "err", err)
 	}
 	h.setFlash(w, "success", "Welcome to "+pv.OrgName+"! You joined as "+pv.Invitation.Email+".")
@@ -165,7 +166,7 @@ func (h *Handler) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := h.svc.Invitations.Accept(r.Context(), actor(r, p), p, r.PathValue("token"), service.AcceptInput{}); err != nil {
+	if _, err := h.svc.Invitations.Accept(r.Context(), middleware.Actor(r, p), p, r.PathValue("token"), service.AcceptInput{}); err != nil {
 		h.acceptFailed(w, r, p, pv, newForm(nil), err)
 		return
 	}
@@ -180,7 +181,7 @@ func (h *Handler) acceptSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := newForm(nil)
-	t, _, err := h.svc.Auth.Login(r.Context(), actor(r, nil), pv.Invitation.Email, r.PostFormValue("password"))
+	t, _, err := h.svc.Auth.Login(r.Context(), middleware.Actor(r, nil), pv.Invitation.Email, r.PostFormValue("password"))
 	if err != nil {
 		e := gatehouse.AsError(err)
 		if e.Reason == "invalid_credentials" || (len(e.Fields) == 0 && e.Code != gatehouse.EINTERNAL) {
@@ -198,7 +199,7 @@ func (h *Handler) acceptSignIn(w http.ResponseWriter, r *http.Request) {
 		h.failPage(w, r, nil, err)
 		return
 	}
-	if _, err := h.svc.Invitations.Accept(r.Context(), actor(r, p), p, r.PathValue("token"), service.AcceptInput{}); err != nil {
+	if _, err := h.svc.Invitations.Accept(r.Context(), middleware.Actor(r, p), p, r.PathValue("token"), service.AcceptInput{}); err != nil {
 		h.acceptFailed(w, r, p, pv, f, err)
 		return
 	}
@@ -224,7 +225,7 @@ func (h *Handler) acceptRegister(w http.ResponseWriter, r *http.Request) {
 		h.renderAccept(w, r, nil, pv, f, http.StatusBadRequest)
 		return
 	}
-	res, err := h.svc.Invitations.Accept(r.Context(), actor(r, nil), nil, r.PathValue("token"), service.AcceptInput{Name: f.Get("name"), Password: password})
+	res, err := h.svc.Invitations.Accept(r.Context(), middleware.Actor(r, nil), nil, r.PathValue("token"), service.AcceptInput{Name: f.Get("name"), Password: password})
 	if err != nil {
 		if gatehouse.AsError(err).Reason == "login_required" {
 			pv.AccountExists = true
@@ -250,7 +251,7 @@ func (h *Handler) declineInvitation(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.svc.Invitations.Reject(r.Context(), actor(r, p), r.PathValue("token")); err != nil {
+	if err := h.svc.Invitations.Reject(r.Context(), middleware.Actor(r, p), r.PathValue("token")); err != nil {
 		h.acceptFailed(w, r, p, pv, newForm(nil), err)
 		return
 	}
@@ -271,7 +272,7 @@ func inviterOr(pv *service.Preview) string {
 // acceptSignOut signs the wrong account out and comes back to the link.
 func (h *Handler) acceptSignOut(w http.ResponseWriter, r *http.Request) {
 	if p, ok := h.principal(w, r); ok {
-		if err := h.svc.Auth.Logout(r.Context(), actor(r, p), p); err != nil {
+		if err := h.svc.Auth.Logout(r.Context(), middleware.Actor(r, p), p); err != nil {
 			h.cfg.Log.WarnContext(r.Context(), "web: logout", "err", err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
 
@@ -35,7 +36,7 @@ func (h *Handler) after(next string) string {
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r, "email", "next"))
-	t, _, err := h.svc.Auth.Login(r.Context(), actor(r, nil), r.PostFormValue("email"), r.PostFormValue("password"))
+	t, _, err := h.svc.Auth.Login(r.Context(), middleware.Actor(r, nil), r.PostFormValue("email"), r.PostFormValue("password"))
 	if err != nil {
 		e := gatehouse.AsError(err)
 		if e.Reason == "email_not_verified" {
@@ -57,7 +58,7 @@ func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r, "name", "email"))
-	u, err := h.svc.Auth.Register(r.Context(), actor(r, nil), service.RegisterInput{
+	u, err := h.svc.Auth.Register(r.Context(), middleware.Actor(r, nil), service.RegisterInput{
 		Name: r.PostFormValue("name"), Email: r.PostFormValue("email"), Password: r.PostFormValue("password")})
 	if err != nil {
 		if e := gatehouse.AsError(err); e.Code == gatehouse.ECONFLICT {
@@ -81,7 +82,7 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r, "email", "otp"))
-	u, err := h.svc.Auth.VerifyEmail(r.Context(), actor(r, nil), r.PostFormValue("email"), strings.TrimSpace(r.PostFormValue("otp")))
+	u, err := h.svc.Auth.VerifyEmail(r.Context(), middleware.Actor(r, nil), r.PostFormValue("email"), strings.TrimSpace(r.PostFormValue("otp")))
 	if err != nil {
 		status := f.apply(err)
 		h.renderStatus(w, r, status, "verify", h.authPage("Verify your email", f))
@@ -93,7 +94,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) resendCode(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r, "email"))
-	err := h.svc.Auth.ResendOTP(r.Context(), actor(r, nil), r.PostFormValue("email"), service.PurposeVerifyEmail)
+	err := h.svc.Auth.ResendOTP(r.Context(), middleware.Actor(r, nil), r.PostFormValue("email"), service.PurposeVerifyEmail)
 	if err != nil {
 		status := f.apply(err)
 		h.renderStatus(w, r, status, "verify", h.authPage("Verify your email", f))
@@ -120,7 +121,7 @@ func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) forgot(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r, "email"))
 	p := h.authPage("Reset your password", f)
-	if err := h.svc.Auth.ForgotPassword(r.Context(), actor(r, nil), r.PostFormValue("email")); err != nil {
+	if err := h.svc.Auth.ForgotPassword(r.Context(), middleware.Actor(r, nil), r.PostFormValue("email")); err != nil {
 		p.Data = forgotData{Step: "email"}
 		status := f.apply(err)
 		h.renderStatus(w, r, status, "forgot", p)
@@ -144,14 +145,14 @@ func (h *Handler) resetPassword(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var err error
-		token, err = h.svc.Auth.ForgotPasswordVerify(r.Context(), actor(r, nil), r.PostFormValue("email"), strings.TrimSpace(r.PostFormValue("otp")))
+		token, err = h.svc.Auth.ForgotPasswordVerify(r.Context(), middleware.Actor(r, nil), r.PostFormValue("email"), strings.TrimSpace(r.PostFormValue("otp")))
 		if err != nil {
 			status := f.apply(err)
 			h.renderStatus(w, r, status, "forgot", p)
 			return
 		}
 	}
-	if err := h.svc.Auth.ForgotPasswordSet(r.Context(), actor(r, nil), token, pw); err != nil {
+	if err := h.svc.Auth.ForgotPasswordSet(r.Context(), middleware.Actor(r, nil), token, pw); err != nil {
 		status := f.apply(err)
 		if f.Err("password") != "" {
 			p.Data = forgotData{Step: "password", Token: token}
@@ -168,7 +169,7 @@ func (h *Handler) resetPassword(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if p, ok := h.principal(w, r); ok {
-		if err := h.svc.Auth.Logout(r.Context(), actor(r, p), p); err != nil {
+		if err := h.svc.Auth.Logout(r.Context(), middleware.Actor(r, p), p); err != nil {
 			h.cfg.Log.WarnContext(r.Context(), "web: logout", "err", err)
 		}
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"net/http"
 	"net/url"
 	"strings"
@@ -85,7 +86,7 @@ func (h *Handler) principal(w http.ResponseWriter, r *http.Request) (*gatehouse.
 		return nil, false
 	}
 	t, err := h.refresh.do(r.Context(), refresh, func(ctx context.Context) (*gatehouse.Tokens, error) {
-		t, _, err := h.svc.Auth.Refresh(ctx, actor(r, nil), refresh)
+		t, _, err := h.svc.Auth.Refresh(ctx, middleware.Actor(r, nil), refresh)
 		return t, err
 	})
 	if err != nil {
@@ -167,7 +168,7 @@ type reqCtx struct {
 }
 
 // Actor is the request's actor for audit events.
-func (rc *reqCtx) Actor() gatehouse.Actor { return actor(rc.r, rc.P) }
+func (rc *reqCtx) Actor() gatehouse.Actor { return middleware.Actor(rc.r, rc.P) }
 
 // page starts a page of the signed-in layout.
 func (rc *reqCtx) page(title, nav string) *page {

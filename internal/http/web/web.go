@@ -216,25 +216,6 @@ func (h *Handler) ServeHome(w http.ResponseWriter, r *http.Request) {
 	})).ServeHTTP(w, r)
 }
 
-// actor describes who makes a request, for audit events.
-func actor(r *http.Request, p *gatehouse.Principal) gatehouse.Actor {
-	a := gatehouse.Actor{IP: clientIP(r), UserAgent: gatehouse.CleanHeader(r.UserAgent()), RequestID: middleware.RequestID(r.Context())}
-	if p != nil {
-		a.Kind, a.ID, a.Name = p.Kind, p.ID(), p.Name
-	}
-	return a
-}
-
-// clientIP is the peer address without its port (X-Forwarded-For is not
-// trusted, as in the API).
-func clientIP(r *http.Request) string {
-	addr := r.RemoteAddr
-	if i := strings.LastIndexByte(addr, ':'); i > 0 {
-		addr = addr[:i]
-	}
-	return strings.Trim(addr, "[]")
-}
-
 // render writes a page with status 200.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, p *page) {
 	h.renderStatus(w, r, http.StatusOK, name, p)
