@@ -265,19 +265,11 @@ type sessionJSON struct {
 }
 
 func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-	page, err := pageRequest(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	res, err := s.Services.Auth.Sessions(r.Context(), p, page)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, listOf(res, func(ss *gatehouse.Session) sessionJSON {
+	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[*gatehouse.Session], error) {
+		return s.Services.Auth.Sessions(r.Context(), p, page)
+	}, func(ss *gatehouse.Session) sessionJSON {
 		return sessionJSON{ID: ss.ID, CreatedAt: ss.CreatedAt, LastUsedAt: ss.LastUsedAt, IP: ss.IP, UserAgent: ss.UserAgent, Current: ss.ID == p.SessionID}
-	}))
+	})
 }
 
 func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {

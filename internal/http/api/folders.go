@@ -55,17 +55,9 @@ func (o *optionalID) UnmarshalJSON(b []byte) error {
 }
 
 func (s *Server) handleListFolders(w http.ResponseWriter, r *http.Request, c *service.Caller) {
-	page, err := pageRequest(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	res, err := s.Services.Folders.List(r.Context(), c, r.PathValue("pid"), r.URL.Query().Get("parent_id"), page)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, listOf(res, toFolderJSON))
+	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[*gatehouse.Folder], error) {
+		return s.Services.Folders.List(r.Context(), c, r.PathValue("pid"), r.URL.Query().Get("parent_id"), page)
+	}, toFolderJSON)
 }
 
 func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, c *service.Caller) {

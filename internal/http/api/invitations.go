@@ -95,18 +95,10 @@ func (s *Server) handleCreateInvitation(w http.ResponseWriter, r *http.Request, 
 }
 
 func (s *Server) handleListInvitations(w http.ResponseWriter, r *http.Request, c *service.Caller) {
-	page, err := pageRequest(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
 	q := r.URL.Query()
-	res, err := s.Services.Invitations.List(r.Context(), c, q.Get("status"), q.Get("email"), page)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, listOf(res, toInvitationJSON))
+	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[*service.InvitationView], error) {
+		return s.Services.Invitations.List(r.Context(), c, q.Get("status"), q.Get("email"), page)
+	}, toInvitationJSON)
 }
 
 func (s *Server) handleGetInvitation(w http.ResponseWriter, r *http.Request, c *service.Caller) {
@@ -237,17 +229,9 @@ func (s *Server) handleRejectInvitation(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleMyInvitations(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-	page, err := pageRequest(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	res, err := s.Services.Invitations.Mine(r.Context(), p, page)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, listOf(res, toPreviewJSON))
+	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[*service.Preview], error) {
+		return s.Services.Invitations.Mine(r.Context(), p, page)
+	}, toPreviewJSON)
 }
 
 func (s *Server) handleAcceptMyInvitation(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {

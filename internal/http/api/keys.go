@@ -47,17 +47,9 @@ func toKeyJSON(k *gatehouse.APIKey) keyJSON {
 }
 
 func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request, c *service.Caller) {
-	page, err := pageRequest(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	res, err := s.Services.Keys.List(r.Context(), c, page)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, listOf(res, toKeyJSON))
+	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[*gatehouse.APIKey], error) {
+		return s.Services.Keys.List(r.Context(), c, page)
+	}, toKeyJSON)
 }
 
 func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request, c *service.Caller) {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/http/respond"
 )
 
 // listResponse is every list's body.
@@ -45,4 +46,20 @@ func listOf[T, U any](page gatehouse.Page[T], conv func(T) U) listResponse[U] {
 		out.NextCursor = &c
 	}
 	return out
+}
+
+// serveList answers a list request: it reads limit and cursor, fetches one
+// page and writes it as {data, next_cursor}.
+func serveList[T, U any](w http.ResponseWriter, r *http.Request, fetch func(gatehouse.PageRequest) (gatehouse.Page[T], error), conv func(T) U) {
+	page, err := pageRequest(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	res, err := fetch(page)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, listOf(res, conv))
 }

@@ -45,17 +45,9 @@ func toMemberJSON(v *service.MemberView) memberJSON {
 }
 
 func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, c *service.Caller) {
-	page, err := pageRequest(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	res, err := s.Services.Members.List(r.Context(), c, r.URL.Query().Get("q"), page)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, listOf(res, toMemberJSON))
+	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[*service.MemberView], error) {
+		return s.Services.Members.List(r.Context(), c, r.URL.Query().Get("q"), page)
+	}, toMemberJSON)
 }
 
 func (s *Server) handleGetMember(w http.ResponseWriter, r *http.Request, c *service.Caller) {

@@ -39,17 +39,9 @@ func toOrgJSON(o *gatehouse.Organization) orgJSON {
 }
 
 func (s *Server) handleListOrgs(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-	page, err := pageRequest(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	res, err := s.Services.Orgs.ListMine(r.Context(), p, page)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, listOf(res, func(o store.UserOrg) orgJSON { return toOrgJSON(o.Organization) }))
+	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[store.UserOrg], error) {
+		return s.Services.Orgs.ListMine(r.Context(), p, page)
+	}, func(o store.UserOrg) orgJSON { return toOrgJSON(o.Organization) })
 }
 
 func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {

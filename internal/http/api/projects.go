@@ -46,17 +46,9 @@ func (in projectIn) input() service.ProjectInput {
 }
 
 func (s *Server) handleListProjects(w http.ResponseWriter, r *http.Request, c *service.Caller) {
-	page, err := pageRequest(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	res, err := s.Services.Projects.List(r.Context(), c, page)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, listOf(res, toProjectJSON))
+	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[*gatehouse.Project], error) {
+		return s.Services.Projects.List(r.Context(), c, page)
+	}, toProjectJSON)
 }
 
 func (s *Server) handleCreateProject(w http.ResponseWriter, r *http.Request, c *service.Caller) {
