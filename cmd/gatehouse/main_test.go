@@ -335,6 +335,9 @@ func TestMain(m *testing.M) {
 // binary builds cmd/gatehouse once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary: skipped under -short")
+	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("go is not on PATH")
