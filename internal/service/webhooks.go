@@ -150,7 +150,9 @@ func (s *Webhooks) List(ctx context.Context, c *Caller, page gatehouse.PageReque
 	if err != nil {
 		return gatehouse.Page[*gatehouse.WebhookEndpoint]{}, err
 	}
-	return gatehouse.MakePage(eps, page, func(x *gatehouse.WebhookEndpoint) gatehouse.Cursor { return gatehouse.Cursor{CreatedAt: x.CreatedAt, ID: x.ID} }), nil
+	return gatehouse.MakePage(eps, page, func(x *gatehouse.WebhookEndpoint) gatehouse.Cursor {
+		return gatehouse.Cursor{CreatedAt: x.CreatedAt, ID: x.ID}
+	}), nil
 }
 
 // Get returns one endpoint: api read; another organization's is 404.
@@ -303,7 +305,9 @@ func (s *Webhooks) Deliveries(ctx context.Context, c *Caller, endpointID string,
 	if err != nil {
 		return none, err
 	}
-	return gatehouse.MakePage(ds, page, func(x *gatehouse.WebhookDelivery) gatehouse.Cursor { return gatehouse.Cursor{CreatedAt: x.CreatedAt, ID: x.ID} }), nil
+	return gatehouse.MakePage(ds, page, func(x *gatehouse.WebhookDelivery) gatehouse.Cursor {
+		return gatehouse.Cursor{CreatedAt: x.CreatedAt, ID: x.ID}
+	}), nil
 }
 
 var errDeliveryNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Webhook delivery not found.")
