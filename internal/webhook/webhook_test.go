@@ -485,3 +485,46 @@ func TestRetrySchedule(t *testing.T) {
 		t.Fatalf("%d attempts over %v", len(webhook.Retry)+1, total)
 	}
 }
+
+// Two Gatehouse processes on one PostgreSQL database, each with its worker
+// running: every event reaches the endpoint exactly once.
+func TestTwoWorkersDeliverOnce(t *testing.T) {
+	var pg storetest.Engine
+	for _, e := range storetest.Engines(t) {
+		if e.Name == "postgres" {
+			pg = e
+		}
+	}
+	if pg.Name == "" {
+		t.Skip("GATEHOUSE_TEST_DATABASE_URL not set")
+	}
+	dsn := pg.NewDSN(t)
+	clock := apptest.NewClock()
+	a := newEnv(t, pg, apptest.Options{DSN: dsn, Clock: clock})
+	b := apptest.New(t, pg, apptest.Options{DSN: dsn, Clock: clock, WebhooksAllowPrivate: true})
+	b.Webhooks.Interval = 5 * time.Millisecond
+	a.Webhooks.Interval = 5 * time.Millisecond
+	a.Webhooks.Batch, b.Webhooks.Batch = 3, 3
+	a.endpoint(a.rc.URL, "project.*")
+	const n = 40
+	for i := range n {
+		a.CreateProject(a.token, a.org, fmt.Sprintf("P%d", i))
+	}
+	a.start(t)
+	b.Webhooks.Start()
+	t.Cleanup(b.Webhooks.Stop)
+	if !waitFor(10*time.Second, func() bool { return len(a.rc.events()) >= n }) {
+		t.Fatalf("received %d of %d", len(a.rc.events()), n)
+	}
+	time.Sleep(200 * time.Millisecond) // any duplicate would arrive now
+	seen := map[string]int{}
+	for _, r := range a.rc.events() {
+		seen[r.ID]++
+		if !r.Valid {
+			t.Errorf("%s: bad signature", r.ID)
+		}
+	}
+	if len(seen) != n || len(a.rc.events()) != n {
+		t.Fatalf("%d requests for %d distinct events, want %d each once", len(a.rc.events()), len(seen), n)
+	}
+}
