@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/postgres"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse/gatehouse/internal/webhook"
 )
 
 // Main is one running Gatehouse.
@@ -34,6 +35,7 @@ type Main struct {
 	Store    *store.Store
 	Services *service.Services
 	Worker   *mail.Worker
+	Webhooks *webhook.Worker
 	API      *api.Server
 	Registry *prometheus.Registry
 	// Now overrides the clock (tests).
@@ -126,8 +128,11 @@ func (m *Main) Open(ctx context.Context) error {
 				failures.WithLabelValues("retry").Inc()
 			}
 		}}
+	m.Webhooks = &webhook.Worker{Store: m.Store, Client: webhook.NewClient(m.Config.WebhooksAllowPrivate), Log: m.Log, Now: m.Now}
+	webhook.RegisterMetrics(m.Registry, m.Store, m.Webhooks)
 	m.Services = service.New(m.Store, service.Config{
 		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake,
+		WebhooksQueued: m.Webhooks.Wake, WebhooksAllowPrivate: m.Config.WebhooksAllowPrivate,
 	})
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
 		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.SMTPURL == ""}
@@ -155,6 +160,7 @@ func (m *Main) Start() error {
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
 	m.Worker.Start()
+	m.Webhooks.Start()
 	m.startBackground()
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -187,6 +193,9 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.Worker != nil {
 		m.Worker.Stop()
+	}
+	if m.Webhooks != nil {
+		m.Webhooks.Stop()
 	}
 	if m.stopBackground != nil {
 		m.stopBackground()

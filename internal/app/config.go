@@ -25,6 +25,9 @@ type Config struct {
 	MailFrom    string
 	SecretKey   string
 	LogLevel    slog.Level
+	// WebhooksAllowPrivate lets webhook URLs use http and reach loopback
+	// and private addresses (tests and local development only).
+	WebhooksAllowPrivate bool
 }
 
 // setting is one row of the configuration table: an environment key, its
@@ -97,6 +100,17 @@ var settings = []setting{
 	}},
 	{"GATEHOUSE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
+	}},
+	{"GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE", "webhooks-allow-private", "false", "let webhook URLs use http and loopback or private addresses (tests, local development)", func(c *Config, v string) error {
+		switch v {
+		case "true", "1":
+			c.WebhooksAllowPrivate = true
+		case "false", "0", "":
+			c.WebhooksAllowPrivate = false
+		default:
+			return fmt.Errorf("must be true or false")
+		}
+		return nil
 	}},
 }
 

@@ -65,6 +65,8 @@ type Options struct {
 	// SMTPURL configures real SMTP delivery.
 	SMTPURL string
 	Clock   *Clock
+	// WebhooksAllowPrivate lets webhooks reach httptest receivers.
+	WebhooksAllowPrivate bool
 }
 
 // FastHasher keeps argon2id but with test-sized memory, so suites stay quick.
@@ -85,7 +87,7 @@ func New(tb testing.TB, e storetest.Engine, opts ...Options) *Server {
 		dsn = e.NewDSN(tb)
 	}
 	cfg := app.Config{Addr: "127.0.0.1:0", BaseURL: "http://gatehouse.test", MailFrom: "Gatehouse <gatehouse@example.com>",
-		SecretKey: storetest.TestKey, SMTPURL: o.SMTPURL, LogLevel: slog.LevelDebug}
+		SecretKey: storetest.TestKey, SMTPURL: o.SMTPURL, LogLevel: slog.LevelDebug, WebhooksAllowPrivate: o.WebhooksAllowPrivate}
 	if e.Name == "postgres" {
 		cfg.DatabaseURL = dsn
 	} else {

@@ -25,6 +25,12 @@ type Config struct {
 	Now func() time.Time
 	// MailQueued is called after a commit that queued mail (wakes the worker).
 	MailQueued func()
+	// WebhooksQueued is called after a commit that queued webhook
+	// deliveries (wakes the webhook worker).
+	WebhooksQueued func()
+	// WebhooksAllowPrivate lets webhook URLs use http and private or
+	// loopback addresses (tests, local development).
+	WebhooksAllowPrivate bool
 }
 
 // Services bundles every area's service.
@@ -39,6 +45,7 @@ type Services struct {
 	Members     *Members
 	Keys        *Keys
 	Audits      *Audits
+	Webhooks    *Webhooks
 }
 
 // New builds the services over one store.
@@ -48,6 +55,9 @@ func New(st *store.Store, cfg Config) *Services {
 	}
 	if cfg.MailQueued == nil {
 		cfg.MailQueued = func() {}
+	}
+	if cfg.WebhooksQueued == nil {
+		cfg.WebhooksQueued = func() {}
 	}
 	if cfg.Hasher == nil {
 		cfg.Hasher = secret.NewHasher(secret.DefaultArgon2, 4)
@@ -72,6 +82,7 @@ func New(st *store.Store, cfg Config) *Services {
 		Members:     &Members{base: base, access: access, roles: roles, invitations: invitations},
 		Keys:        keys,
 		Audits:      &Audits{base: base},
+		Webhooks:    &Webhooks{base: base},
 	}
 }
 
@@ -101,11 +112,15 @@ func (b *base) audit(ctx context.Context, tx *store.Conn, actor gatehouse.Actor,
 			actor.Kind = gatehouse.ActorSystem
 		}
 	}
-	return tx.WriteAudit(ctx, &gatehouse.AuditEvent{
+	e := &gatehouse.AuditEvent{
 		OrgID: orgID, ActorKind: actor.Kind, ActorID: actor.ID, ActorName: actor.Name,
 		Action: action, TargetType: targetType, TargetID: targetID, Summary: raw,
 		IP: actor.IP, UserAgent: actor.UserAgent, RequestID: actor.RequestID, CreatedAt: b.now(),
-	})
+	}
+	if err := tx.WriteAudit(ctx, e); err != nil {
+		return err
+	}
+	return b.webhookEvent(ctx, tx, e)
 }
 
 // mail queues a message inside tx and wakes the worker after commit.

@@ -41,7 +41,7 @@ import (
 var openAPIPending []string
 
 // openAPITags are the tags an operation may carry.
-var openAPITags = []string{"Welcome", "Auth", "User", "Organizations", "Projects", "Folders", "Invitations", "Members", "Roles", "API keys", "Audits", "Dev"}
+var openAPITags = []string{"Welcome", "Auth", "User", "Organizations", "Projects", "Folders", "Invitations", "Members", "Roles", "API keys", "Webhooks", "Audits", "Dev"}
 
 // loadOpenAPI loads and validates the embedded document, as served.
 func loadOpenAPI(tb testing.TB) *openapi3.T {

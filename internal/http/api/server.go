@@ -84,6 +84,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerInvitations()
 	s.registerMembers()
 	s.registerKeys()
+	s.registerWebhooks()
 	s.registerAudits()
 	compat.Register(s.mux, s.Services, s.Log)
 	if s.Web != nil {

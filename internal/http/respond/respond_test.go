@@ -220,6 +220,7 @@ func TestStatus(t *testing.T) {
 		{gatehouse.ERATELIMITED, 429},
 		{gatehouse.EINTERNAL, 500},
 		{gatehouse.ENOTIMPLEMENTED, 501},
+		{gatehouse.EUNPROCESSABLE, 422},
 		{gatehouse.EUNAVAILABLE, 503},
 	}
 	useRequestIDs(t) // keeps 5xx log lines out of the test output

@@ -142,6 +142,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /api-keys", h.inOrg(h.keysPage))
 	h.handle(mux, "POST /api-keys", h.inOrg(h.createKey))
 	h.handle(mux, "POST /api-keys/{id}/revoke", h.inOrg(h.revokeKey))
+	h.registerWebhooks(mux)
 	h.handle(mux, "GET /audit", h.inOrg(h.auditPage))
 	h.handle(mux, "GET /sessions", h.authed(h.sessionsPage))
 	h.handle(mux, "POST /sessions/{id}/end", h.authed(h.endSession))
