@@ -39,6 +39,7 @@ type Services struct {
 	Members     *Members
 	Keys        *Keys
 	Audits      *Audits
+	Lookups     *Lookups
 }
 
 // New builds the services over one store.
@@ -72,6 +73,7 @@ func New(st *store.Store, cfg Config) *Services {
 		Members:     &Members{base: base, access: access, roles: roles, invitations: invitations},
 		Keys:        keys,
 		Audits:      &Audits{base: base},
+		Lookups:     newLookups(base, access),
 	}
 }
 
