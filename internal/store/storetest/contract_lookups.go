@@ -29,7 +29,7 @@ func runLookups(t *testing.T, e Engine) {
 		// Inserted out of time order: the listing sorts.
 		for i, u := range []*gatehouse.User{users[2], users[0]} {
 			m := &gatehouse.Membership{ID: newID(), OrgID: orgs[0].ID, UserID: u.ID, RoleID: gatehouse.RoleViewerID,
-				Grants: []gatehouse.Grant{{EntityType: "organizations", EntityID: orgs[0].ID, Name: "billing", Action: "read"}},
+				Grants:    []gatehouse.Grant{{EntityType: "organizations", EntityID: orgs[0].ID, Name: "billing", Action: "read"}},
 				CreatedAt: baseTime.Add(-1e9 * time.Duration(i))}
 			if err := tx.CreateMembership(ctx, m); err != nil {
 				return err
