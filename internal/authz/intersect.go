@@ -80,5 +80,6 @@ func Intersect(a, b *Set) *Set {
 			r.treeProj[i] = p
 		}
 	}
+	r.notesFromRefs()
 	return r
 }

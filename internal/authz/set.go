@@ -62,6 +62,9 @@ type Set struct {
 	folders  map[int32]int32  // tree folder index → index in fRefs
 	fRefs    []refs           // folder grants on one folder
 	fOrder   []int32          // folders keys in first-grant order
+	// contribs lists every (grant, place) contribution, for Explain; the
+	// arrays above keep only the earliest grant per bit, for Check.
+	contribs []contrib
 }
 
 var emptyTree = NewTree(nil)
@@ -110,13 +113,17 @@ func (s *Set) addGrant(orgID string, g *gatehouse.Grant, ord int32) {
 			return
 		}
 		if g.Name == gatehouse.OrgOwner {
-			if parseMask(g.Action) == All && s.owner == 0 {
-				s.owner = ord
+			if parseMask(g.Action) == All {
+				if s.owner == 0 {
+					s.owner = ord
+				}
+				s.note(place{kind: placeOwner}, All, ord)
 			}
 			return
 		}
 		if k := orgArea(g.Name); k >= 0 {
 			s.org[k].add(parseMask(g.Action), ord)
+			s.note(place{kind: placeOrg, area: uint8(k)}, parseMask(g.Action), ord)
 		}
 	case gatehouse.EntityProjects:
 		switch g.Name {
@@ -125,6 +132,7 @@ func (s *Set) addGrant(orgID string, g *gatehouse.Grant, ord int32) {
 			ar := s.projectRefs(g.EntityID)
 			for k := range ar {
 				ar[k].add(m, ord)
+				s.note(s.projectPlace(g.EntityID, k), m, ord)
 			}
 		case gatehouse.ProjectCustom:
 			capm := parseMask(g.Action)
@@ -140,6 +148,7 @@ func (s *Set) addGrant(orgID string, g *gatehouse.Grant, ord int32) {
 						ar = s.projectRefs(g.EntityID)
 					}
 					ar[k].add(parseMask(a.Action)&capm, ord)
+					s.note(s.projectPlace(g.EntityID, k), parseMask(a.Action)&capm, ord)
 					continue
 				}
 				if k != areaFolders {
@@ -184,6 +193,7 @@ func (s *Set) addFolder(projectID string, f *gatehouse.FolderGrant, capm Action,
 		s.fOrder = append(s.fOrder, fi)
 	}
 	s.fRefs[i].add(parseMask(f.Action)&capm, ord)
+	s.note(place{kind: placeFolder, idx: fi}, parseMask(f.Action)&capm, ord)
 }
 
 // Tree returns the folder snapshot the set was compiled against.

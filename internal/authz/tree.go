@@ -18,6 +18,11 @@ type Tree struct {
 	project  []int32          // index → index in projects
 	projects []string         // project index → project id
 	projIdx  map[string]int32 // project id → project index
+	// For look-ups: folder indices sorted by id, over the whole tree and per
+	// project, and each folder's children (see tree_index.go).
+	sorted    []int32
+	byProject [][]int32
+	children  [][]int32
 }
 
 // NewTree builds a snapshot. It never fails, and repairs inconsistent input
@@ -69,6 +74,7 @@ func NewTree(nodes []FolderNode) *Tree {
 			t.parent[i] = p
 		}
 	}
+	t.buildIndex()
 	return t
 }
 

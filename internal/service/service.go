@@ -46,6 +46,7 @@ type Services struct {
 	Keys        *Keys
 	Audits      *Audits
 	Webhooks    *Webhooks
+	Lookups     *Lookups
 }
 
 // New builds the services over one store.
@@ -83,6 +84,7 @@ func New(st *store.Store, cfg Config) *Services {
 		Keys:        keys,
 		Audits:      &Audits{base: base},
 		Webhooks:    &Webhooks{base: base},
+		Lookups:     newLookups(base, access),
 	}
 }
 

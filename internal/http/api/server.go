@@ -83,6 +83,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerFolders()
 	s.registerInvitations()
 	s.registerMembers()
+	s.registerLookups()
 	s.registerKeys()
 	s.registerWebhooks()
 	s.registerAudits()

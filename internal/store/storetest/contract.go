@@ -25,6 +25,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("OTPs", func(t *testing.T) { runOTPs(t, e) })
 	t.Run("ResetTokens", func(t *testing.T) { runResetTokens(t, e) })
 	t.Run("Restart", func(t *testing.T) { runRestart(t, e) })
+	t.Run("Lookups", func(t *testing.T) { runLookups(t, e) })
 	t.Run("ConcurrentAuditWriters", func(t *testing.T) { runConcurrentAudit(t, e) })
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, e) })
 }
