@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/cache"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
 )
@@ -25,6 +26,8 @@ type Config struct {
 	MailFrom    string
 	SecretKey   string
 	LogLevel    slog.Level
+	// CacheSize bounds every in-process cache together (estimated bytes).
+	CacheSize uint64
 }
 
 // setting is one row of the configuration table: an environment key, its
@@ -94,6 +97,11 @@ var settings = []setting{
 		}
 		c.SecretKey = v
 		return nil
+	}},
+	{"GATEHOUSE_CACHE_SIZE", "cache-size", "256MiB", "memory for every in-process cache together (trees, rights, sessions, API keys), like 64MiB or 1GiB", func(c *Config, v string) error {
+		n, err := cache.ParseSize(v)
+		c.CacheSize = n
+		return err
 	}},
 	{"GATEHOUSE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/cache"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -25,7 +26,13 @@ type Config struct {
 	Now func() time.Time
 	// MailQueued is called after a commit that queued mail (wakes the worker).
 	MailQueued func()
+	// CacheSize bounds every in-process cache together, in estimated bytes
+	// (GATEHOUSE_CACHE_SIZE); 0 means DefaultCacheSize.
+	CacheSize uint64
 }
+
+// DefaultCacheSize is GATEHOUSE_CACHE_SIZE's default.
+const DefaultCacheSize = 256 << 20
 
 // Services bundles every area's service.
 type Services struct {
@@ -39,6 +46,8 @@ type Services struct {
 	Members     *Members
 	Keys        *Keys
 	Audits      *Audits
+	// Cache is the bounded store under every in-process cache (for metrics).
+	Cache *cache.Shared
 }
 
 // New builds the services over one store.
@@ -52,7 +61,10 @@ func New(st *store.Store, cfg Config) *Services {
 	if cfg.Hasher == nil {
 		cfg.Hasher = secret.NewHasher(secret.DefaultArgon2, 4)
 	}
-	base := &base{store: st, cfg: cfg}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = DefaultCacheSize
+	}
+	base := &base{store: st, cfg: cfg, cache: cache.New(cfg.CacheSize)}
 	access := newAccess(base)
 	projects := &Projects{base: base, access: access}
 	auth := newAuth(base)
@@ -72,6 +84,7 @@ func New(st *store.Store, cfg Config) *Services {
 		Members:     &Members{base: base, access: access, roles: roles, invitations: invitations},
 		Keys:        keys,
 		Audits:      &Audits{base: base},
+		Cache:       base.cache,
 	}
 }
 
@@ -79,6 +92,7 @@ func New(st *store.Store, cfg Config) *Services {
 type base struct {
 	store *store.Store
 	cfg   Config
+	cache *cache.Shared
 }
 
 func (b *base) now() time.Time { return b.cfg.Now().UTC().Truncate(time.Microsecond) }
