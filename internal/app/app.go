@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/cache"
 	"github.com/gatehouse/gatehouse/internal/http/api"
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/web"
@@ -67,9 +68,10 @@ func (m *Main) startBackground() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := m.Services.Keys.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
-					m.Log.Warn("api keys: recording last use", "err", err)
-				}
+			case <-m.Services.Keys.FlushSoon(): // the batch is full
+			}
+			if err := m.Services.Keys.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
+				m.Log.Warn("api keys: recording last use", "err", err)
 			}
 		}
 	}()
@@ -133,7 +135,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Services = service.New(m.Store, service.Config{
 		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake,
 		WebhooksQueued: m.Webhooks.Wake, WebhooksAllowPrivate: m.Config.WebhooksAllowPrivate,
+		CacheSize: m.Config.CacheSize,
 	})
+	m.Registry.MustRegister(cache.NewCollector(m.Services.Cache))
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
 		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.SMTPURL == ""}
 	m.API.Web = web.New(web.Config{Services: m.Services, Store: m.Store, BaseURL: m.Config.BaseURL,

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/cache"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
 )
@@ -28,6 +29,8 @@ type Config struct {
 	// WebhooksAllowPrivate lets webhook URLs use http and reach loopback
 	// and private addresses (tests and local development only).
 	WebhooksAllowPrivate bool
+	// CacheSize bounds every in-process cache together (estimated bytes).
+	CacheSize uint64
 }
 
 // setting is one row of the configuration table: an environment key, its
@@ -97,6 +100,11 @@ var settings = []setting{
 		}
 		c.SecretKey = v
 		return nil
+	}},
+	{"GATEHOUSE_CACHE_SIZE", "cache-size", "256MiB", "memory for every in-process cache together (trees, rights, sessions, API keys), like 64MiB or 1GiB", func(c *Config, v string) error {
+		n, err := cache.ParseSize(v)
+		c.CacheSize = n
+		return err
 	}},
 	{"GATEHOUSE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))

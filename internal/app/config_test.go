@@ -21,7 +21,7 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "http://localhost:8080",
-			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo}
+			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo, CacheSize: 256 << 20}
 		if c != want {
 			t.Fatalf("defaults = %+v, want %+v", c, want)
 		}
@@ -37,6 +37,7 @@ func TestLoadConfig(t *testing.T) {
 			"GATEHOUSE_MAIL_FROM":    "Example <no-reply@example.com>",
 			"GATEHOUSE_SECRET_KEY":   testSecret,
 			"GATEHOUSE_LOG_LEVEL":    "debug",
+			"GATEHOUSE_CACHE_SIZE":   "1GiB",
 		}), &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
@@ -45,7 +46,7 @@ func TestLoadConfig(t *testing.T) {
 			DatabaseURL: "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
 			BaseURL:     "https://id.example.com", // trailing slash trimmed
 			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
-			SecretKey: testSecret, LogLevel: slog.LevelDebug}
+			SecretKey: testSecret, LogLevel: slog.LevelDebug, CacheSize: 1 << 30}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -67,6 +68,7 @@ func TestLoadConfig(t *testing.T) {
 			"-log-level", "error",
 			"-mail-from", "flag@example.com",
 			"-secret-key", "flag-secret-key-0123456789",
+			"-cache-size", "64MiB",
 		}, env(map[string]string{
 			"GATEHOUSE_ADDR":       "127.0.0.1:9000",
 			"GATEHOUSE_DATA_DIR":   "/env/data",
@@ -75,13 +77,14 @@ func TestLoadConfig(t *testing.T) {
 			"GATEHOUSE_MAIL_FROM":  "env@example.com",
 			"GATEHOUSE_SECRET_KEY": testSecret,
 			"GATEHOUSE_SMTP_URL":   "smtp://env.example.com:25",
+			"GATEHOUSE_CACHE_SIZE": "1GiB",
 		}), &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := Config{Addr: "127.0.0.1:7000", DataDir: "/flag/data", BaseURL: "https://flag.example.com",
 			SMTPURL:  "smtp://env.example.com:25", // no flag: the environment stands
-			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError}
+			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError, CacheSize: 64 << 20}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -109,6 +112,9 @@ func TestLoadConfig(t *testing.T) {
 			{name: "MailFromNoAt", env: map[string]string{"GATEHOUSE_MAIL_FROM": "gatehouse"}, wantVar: "GATEHOUSE_MAIL_FROM"},
 			{name: "SecretKeyShort", env: map[string]string{"GATEHOUSE_SECRET_KEY": "short-key"}, wantVar: "GATEHOUSE_SECRET_KEY", secret: "short-key"},
 			{name: "LogLevelUnknown", env: map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}, wantVar: "GATEHOUSE_LOG_LEVEL"},
+			{name: "CacheSizeNoUnit", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "lots"}, wantVar: "GATEHOUSE_CACHE_SIZE"},
+			{name: "CacheSizeNegative", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "-64MiB"}, wantVar: "GATEHOUSE_CACHE_SIZE"},
+			{name: "CacheSizeTooSmall", args: []string{"-cache-size", "4KiB"}, wantVar: "GATEHOUSE_CACHE_SIZE"},
 			{name: "DataDirEmptyFlag", args: []string{"-data-dir="}, wantVar: "GATEHOUSE_DATA_DIR"},
 			{name: "PostgresWithoutSecretKey", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse"}, wantVar: "GATEHOUSE_SECRET_KEY"},
 		}

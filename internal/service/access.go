@@ -4,39 +4,41 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/cache"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // Access compiles and caches principals' rights per organization. Every
-// authorization decision goes through a Caller built here. Caches are
-// dropped on notifications (store.Notify), which reach every process.
+// authorization decision goes through a Caller built here. Its caches are
+// views of the one bounded store (GATEHOUSE_CACHE_SIZE); entries are dropped
+// on notifications (store.Notify), which reach every process, and a load
+// that began before a notification is never stored.
 type Access struct {
 	*base
-	mu    sync.RWMutex
-	trees map[string]*authz.Tree     // org id → folder tree
-	projs map[string]map[string]bool // org id → its project ids
+	// orgs holds each organization's folder tree and project ids.
+	orgs *cache.Cache[*orgEntry]
+	// members holds (org, user) → compiled rights, tied to the orgs entry
+	// they were compiled against: a new tree or changed roles recompile.
+	members *cache.Cache[*memberEntry]
 	// current caches each user's current organization ("" for none).
-	current map[string]string
-	sets    map[memberKey]*compiledSet // (org, user) → rights
-	// gen counts invalidations; a cache fill that raced with one is dropped.
-	gen atomic.Uint64
+	current *cache.Cache[string]
 
-	// customRole and keyRights are filled by the roles and API key services.
-	customRole func(ctx context.Context, orgID, roleID string) (*gatehouse.Role, error)
-	keyRights  func(ctx context.Context, p *gatehouse.Principal, creator *authz.Set) (*authz.Set, error)
+	// keyRights is filled by the API key service.
+	keyRights func(ctx context.Context, p *gatehouse.Principal, creator *authz.Set) (*authz.Set, error)
 }
 
-type memberKey struct{ org, user string }
+type orgEntry struct {
+	tree     *authz.Tree
+	projects map[string]struct{}
+}
 
-type compiledSet struct {
+type memberEntry struct {
+	org        *orgEntry
 	set        *authz.Set
 	membership *gatehouse.Membership
-	sources    []authz.Source
 }
 
 // Notification messages.
@@ -44,180 +46,189 @@ func memberChanged(orgID, userID string) string { return "member:" + orgID + ":"
 func orgChanged(orgID string) string            { return "org:" + orgID }
 func treeChanged(orgID string) string           { return "tree:" + orgID }
 func sessionEnded(id string) string             { return "session:" + id }
+func userChanged(id string) string              { return "user:" + id }
 
 func newAccess(b *base) *Access {
-	a := &Access{base: b, trees: map[string]*authz.Tree{}, projs: map[string]map[string]bool{}, current: map[string]string{}, sets: map[memberKey]*compiledSet{}}
+	a := &Access{base: b,
+		orgs: cache.NewCache(b.cache, "trees", cache.Options[*orgEntry]{Weigh: func(e *orgEntry) int {
+			return e.tree.Size() + len(e.projects)*(36+48)
+		}}),
+		members: cache.NewCache(b.cache, "members", cache.Options[*memberEntry]{Weigh: func(e *memberEntry) int {
+			return e.set.Size() + membershipSize(e.membership)
+		}}),
+		current: cache.NewCache(b.cache, "current_org", cache.Options[string]{Weigh: func(s string) int { return len(s) }}),
+	}
 	b.store.Subscribe(a.invalidate)
 	return a
 }
 
-// invalidate drops what a notification says changed.
+// membershipSize estimates a membership's memory (its grants dominate).
+func membershipSize(m *gatehouse.Membership) int {
+	n := 256 + len(m.UserName) + len(m.UserEmail)
+	for _, g := range m.Grants {
+		n += 160 + len(g.EntityID)
+		for _, p := range g.Permission {
+			n += 64 + 72*len(p.Folders)
+		}
+	}
+	return n
+}
+
+// invalidate drops what a notification says changed. An organization's
+// rights-level change (its roles, or its deletion) drops the organization's
+// entry, which every member entry compiled against it then no longer
+// matches; nothing walks the cache.
 func (a *Access) invalidate(msg string) {
 	kind, rest, _ := strings.Cut(msg, ":")
-	if kind == "session" {
-		return
-	}
-	a.gen.Add(1)
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	switch kind {
 	case "member":
 		org, user, _ := strings.Cut(rest, ":")
-		delete(a.sets, memberKey{org, user})
-		delete(a.current, user)
+		a.members.Invalidate(org, user)
+		a.current.Invalidate(user, "")
 	case "user":
-		delete(a.current, rest)
-	case "tree":
-		delete(a.trees, rest) // sets recompile against the new tree on use
-		delete(a.projs, rest)
-	case "org":
-		delete(a.trees, rest)
-		delete(a.projs, rest)
-		a.current = map[string]string{} // members may have lost their current org
-		for k := range a.sets {
-			if k.org == rest {
-				delete(a.sets, k)
-			}
-		}
-	default: // store.FlushAll and anything unknown
-		a.trees = map[string]*authz.Tree{}
-		a.projs = map[string]map[string]bool{}
-		a.current = map[string]string{}
-		a.sets = map[memberKey]*compiledSet{}
+		a.current.Invalidate(rest, "")
+	case "tree", "org":
+		a.orgs.Invalidate(rest, "")
+	case store.FlushAll: // this process may have missed notifications
+		a.cache.Clear()
 	}
 }
 
-// Tree returns the organization's folder tree.
-func (a *Access) Tree(ctx context.Context, orgID string) (*authz.Tree, error) {
-	a.mu.RLock()
-	t, ok := a.trees[orgID]
-	a.mu.RUnlock()
-	if ok {
-		return t, nil
+// org returns the organization's cached tree and projects, loading both in
+// one query on a miss.
+func (a *Access) org(ctx context.Context, orgID string) (*orgEntry, error) {
+	if e, ok := a.orgs.Get(orgID, ""); ok {
+		return e, nil
 	}
-	gen := a.gen.Load()
-	fs, err := a.store.R().OrgFolders(ctx, orgID)
+	t := a.orgs.Begin(orgID, "")
+	shape, err := a.store.R().OrgShape(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
+	e := &orgEntry{tree: newTree(shape.Folders), projects: make(map[string]struct{}, len(shape.ProjectIDs))}
+	for _, id := range shape.ProjectIDs {
+		e.projects[id] = struct{}{}
+	}
+	a.orgs.Fill(t, orgID, "", e)
+	return e, nil
+}
+
+func newTree(fs []gatehouse.Folder) *authz.Tree {
 	nodes := make([]authz.FolderNode, len(fs))
 	for i, f := range fs {
 		nodes[i] = authz.FolderNode{ID: f.ID, ParentID: f.ParentID, ProjectID: f.ProjectID}
 	}
-	t = authz.NewTree(nodes)
-	a.mu.Lock()
-	if a.gen.Load() == gen {
-		a.trees[orgID] = t
+	return authz.NewTree(nodes)
+}
+
+// Tree returns the organization's folder tree.
+func (a *Access) Tree(ctx context.Context, orgID string) (*authz.Tree, error) {
+	e, err := a.org(ctx, orgID)
+	if err != nil {
+		return nil, err
 	}
-	a.mu.Unlock()
-	return t, nil
+	return e.tree, nil
 }
 
 // ProjectExists reports whether id is a project of the organization, from
-// a per-organization cache dropped whenever projects or folders change.
+// the organization's cached entry (dropped whenever projects or folders
+// change).
 func (a *Access) ProjectExists(ctx context.Context, orgID, id string) (bool, error) {
-	a.mu.RLock()
-	ids, ok := a.projs[orgID]
-	a.mu.RUnlock()
-	if ok {
-		return ids[id], nil
-	}
-	gen := a.gen.Load()
-	list, err := a.store.R().OrgProjectIDs(ctx, orgID)
+	e, err := a.org(ctx, orgID)
 	if err != nil {
 		return false, err
 	}
-	ids = make(map[string]bool, len(list))
-	for _, p := range list {
-		ids[p] = true
-	}
-	a.mu.Lock()
-	if a.gen.Load() == gen {
-		a.projs[orgID] = ids
-	}
-	a.mu.Unlock()
-	return ids[id], nil
+	_, ok := e.projects[id]
+	return ok, nil
 }
 
 // currentOrg returns the user's current organization, from a cache dropped
 // when they switch, join or leave.
 func (a *Access) currentOrg(ctx context.Context, userID string) (string, error) {
-	a.mu.RLock()
-	org, ok := a.current[userID]
-	a.mu.RUnlock()
-	if ok {
+	if org, ok := a.current.Get(userID, ""); ok {
 		return org, nil
 	}
-	gen := a.gen.Load()
+	t := a.current.Begin(userID, "")
 	u, err := a.store.R().UserByID(ctx, userID)
 	if err != nil {
 		return "", err
 	}
-	a.mu.Lock()
-	if a.gen.Load() == gen {
-		a.current[userID] = u.CurrentOrgID
-	}
-	a.mu.Unlock()
+	a.current.Fill(t, userID, "", u.CurrentOrgID)
 	return u.CurrentOrgID, nil
 }
-
-func userChanged(id string) string { return "user:" + id }
 
 var errOrgNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Organization not found.")
 
 // MemberRights returns a user's compiled rights in an organization and their
-// membership; not a member → not found.
+// membership; not a member → not found. A hit costs two cache look-ups and
+// no allocation; a miss one query for the organization (when it is not
+// cached either) and one for the membership with its role.
 func (a *Access) MemberRights(ctx context.Context, orgID, userID string) (*authz.Set, *gatehouse.Membership, error) {
-	tree, err := a.Tree(ctx, orgID)
+	org, err := a.org(ctx, orgID)
 	if err != nil {
 		return nil, nil, err
 	}
-	key := memberKey{orgID, userID}
-	a.mu.RLock()
-	cs, ok := a.sets[key]
-	a.mu.RUnlock()
-	if ok && cs.set.Tree() == tree {
-		return cs.set, cs.membership, nil
+	if e, ok := a.members.Get(orgID, userID); ok && e.org == org {
+		return e.set, e.membership, nil
 	}
-	gen := a.gen.Load()
-	var m *gatehouse.Membership
-	var sources []authz.Source
-	if ok {
-		m, sources = cs.membership, cs.sources // only the tree changed
-	} else {
-		m, err = a.store.R().Membership(ctx, orgID, userID)
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			return nil, nil, errOrgNotFound
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if sources, err = a.sources(ctx, orgID, m.RoleID, m.Grants); err != nil {
-			return nil, nil, err
-		}
+	t := a.members.Begin(orgID, userID)
+	m, role, err := a.store.R().MemberRights(ctx, orgID, userID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, nil, errOrgNotFound
 	}
-	set := authz.Compile(orgID, sources, tree)
-	a.mu.Lock()
-	if a.gen.Load() == gen {
-		a.sets[key] = &compiledSet{set: set, membership: m, sources: sources}
+	if err != nil {
+		return nil, nil, err
 	}
-	a.mu.Unlock()
+	roleID := m.RoleID
+	if _, builtin := gatehouse.BuiltinRole(roleID); role == nil && !builtin {
+		roleID = "" // a custom role deleted since: it grants nothing
+	}
+	set, err := a.Compile(ctx, CompileRequest{OrgID: orgID, RoleID: roleID, Grants: m.Grants, Role: role, Tree: org.tree})
+	if err != nil {
+		return nil, nil, err
+	}
+	a.members.Fill(t, orgID, userID, &memberEntry{org: org, set: set, membership: m})
 	return set, m, nil
 }
 
-// sources lists a role's grants then direct grants, labelled for granted_by.
-func (a *Access) sources(ctx context.Context, orgID, roleID string, grants []gatehouse.Grant) ([]authz.Source, error) {
-	var out []authz.Source
-	if roleID != "" {
-		role, err := a.role(ctx, orgID, roleID)
-		if err != nil {
+// CompileRequest says what to compile: a role and grants in an
+// organization, as a member, an invitation, a role or a key would hold them.
+type CompileRequest struct {
+	OrgID  string
+	RoleID string
+	Grants []gatehouse.Grant
+	// Role, when its ID is RoleID, stands in for the stored role: one
+	// changed inside the caller's transaction, or already loaded.
+	Role *gatehouse.Role
+	// Tree, when set, replaces the organization's cached tree (one read
+	// inside a transaction, uncommitted moves included: see treeIn).
+	Tree *authz.Tree
+}
+
+// Compile is the one way rights are compiled: the role's grants (labelled
+// "role:<name>") then the direct grants ("permissions"), against the
+// organization's folder tree. A role that no longer exists grants nothing.
+func (a *Access) Compile(ctx context.Context, r CompileRequest) (*authz.Set, error) {
+	tree := r.Tree
+	if tree == nil {
+		var err error
+		if tree, err = a.Tree(ctx, r.OrgID); err != nil {
 			return nil, err
 		}
-		if role != nil {
-			out = append(out, authz.Source{Label: "role:" + role.Name, Grants: role.GrantsFor(orgID)})
+	}
+	role := r.Role
+	if r.RoleID != "" && (role == nil || role.ID != r.RoleID) {
+		var err error
+		if role, err = a.role(ctx, r.OrgID, r.RoleID); err != nil {
+			return nil, err
 		}
 	}
-	return append(out, authz.Source{Label: "permissions", Grants: grants}), nil
+	var sources []authz.Source
+	if role != nil && r.RoleID != "" {
+		sources = append(sources, authz.Source{Label: "role:" + role.Name, Grants: role.GrantsFor(r.OrgID)})
+	}
+	sources = append(sources, authz.Source{Label: "permissions", Grants: r.Grants})
+	return authz.Compile(r.OrgID, sources, tree), nil
 }
 
 // role finds a built-in or custom role; nil when it no longer exists.
@@ -225,62 +236,25 @@ func (a *Access) role(ctx context.Context, orgID, roleID string) (*gatehouse.Rol
 	if r, ok := gatehouse.BuiltinRole(roleID); ok {
 		return &r, nil
 	}
-	if a.customRole == nil {
+	if !authz.IsUUID(roleID) {
 		return nil, nil
 	}
-	return a.customRole(ctx, orgID, roleID)
-}
-
-// Compile compiles a permission list on its own (what an invitation, role
-// or key would grant) against the organization's tree.
-func (a *Access) Compile(ctx context.Context, orgID, roleID string, grants []gatehouse.Grant) (*authz.Set, error) {
-	tree, err := a.Tree(ctx, orgID)
-	if err != nil {
-		return nil, err
+	role, err := a.store.R().Role(ctx, orgID, roleID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, nil
 	}
-	sources, err := a.sources(ctx, orgID, roleID, grants)
-	if err != nil {
-		return nil, err
-	}
-	return authz.Compile(orgID, sources, tree), nil
-}
-
-// compileWith is Compile with role standing in for the stored role of the
-// same id: a role changed inside the caller's transaction, which the cache
-// and the reader connection do not see yet.
-func (a *Access) compileWith(ctx context.Context, orgID, roleID string, grants []gatehouse.Grant, role *gatehouse.Role) (*authz.Set, error) {
-	if role == nil || roleID != role.ID {
-		return a.Compile(ctx, orgID, roleID, grants)
-	}
-	tree, err := a.Tree(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	sources := []authz.Source{{Label: "role:" + role.Name, Grants: role.GrantsFor(orgID)}, {Label: "permissions", Grants: grants}}
-	return authz.Compile(orgID, sources, tree), nil
+	return role, err
 }
 
 // treeIn builds the organization's folder tree as tx sees it, uncommitted
-// moves included (the cached tree is the one before them).
+// moves included (the cached tree is the one before them), for
+// CompileRequest.Tree.
 func (a *Access) treeIn(ctx context.Context, tx *store.Conn, orgID string) (*authz.Tree, error) {
-	fs, err := tx.OrgFolders(ctx, orgID)
+	shape, err := tx.OrgShape(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
-	nodes := make([]authz.FolderNode, len(fs))
-	for i, f := range fs {
-		nodes[i] = authz.FolderNode{ID: f.ID, ParentID: f.ParentID, ProjectID: f.ProjectID}
-	}
-	return authz.NewTree(nodes), nil
-}
-
-// compileOn compiles a role and grants against a given tree.
-func (a *Access) compileOn(ctx context.Context, tree *authz.Tree, orgID, roleID string, grants []gatehouse.Grant) (*authz.Set, error) {
-	sources, err := a.sources(ctx, orgID, roleID, grants)
-	if err != nil {
-		return nil, err
-	}
-	return authz.Compile(orgID, sources, tree), nil
+	return newTree(shape.Folders), nil
 }
 
 // Caller is a principal acting in one organization with its rights.
@@ -298,7 +272,9 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 	if orgID == "" {
 		orgID = p.OrgID
 	}
+	fromCurrent := false
 	if orgID == "" && p.Kind == gatehouse.PrincipalUser {
+		fromCurrent = true
 		var err error
 		if orgID, err = a.currentOrg(ctx, p.UserID); err != nil {
 			return nil, err
@@ -315,6 +291,17 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 		return nil, errOrgNotFound
 	}
 	set, _, err := a.MemberRights(ctx, orgID, p.UserID)
+	if fromCurrent && gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		// The cached current organization may have been deleted since:
+		// read it again, once.
+		a.current.Invalidate(p.UserID, "")
+		if fresh, err2 := a.currentOrg(ctx, p.UserID); err2 == nil && fresh != orgID {
+			if fresh == "" {
+				return a.Caller(ctx, actor, p, "") // no organization: the usual refusal
+			}
+			return a.Caller(ctx, actor, p, fresh)
+		}
+	}
 	if p.Kind == gatehouse.PrincipalAPIKey {
 		// A key whose creator left keeps working for nothing: its rights are
 		// capped by the creator's, which are now none.

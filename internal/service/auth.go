@@ -6,11 +6,11 @@ import (
 	_ "embed"
 	"net/mail"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/cache"
 	mailer "github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -75,7 +75,7 @@ func newAuth(b *base) *Auth {
 		loginByIP:      NewThrottle(6*time.Second, 20, b.now),
 		loginByAccount: NewThrottle(time.Minute, 5, b.now),
 		existsByIP:     NewThrottle(6*time.Second, 10, b.now),
-		cache:          newSessionCache(),
+		cache:          newSessionCache(b.cache),
 	}
 	// Unknown emails are checked against this hash, so that they take as
 	// long as a wrong password.
@@ -488,6 +488,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*gatehouse.Princ
 	if p, ok := a.cache.get(h, now); ok {
 		return p, nil
 	}
+	t := a.cache.begin(h)
 	s, err := a.store.R().SessionByAccessHash(ctx, h)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, errBadToken
@@ -507,7 +508,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*gatehouse.Princ
 	if err := a.store.Tx(ctx, func(tx *store.Conn) error { return tx.TouchSession(ctx, s.ID, now) }); err != nil {
 		return nil, err
 	}
-	a.cache.put(h, p, s.AccessExpiresAt, now)
+	a.cache.put(t, h, p, s.AccessExpiresAt, now)
 	return p, nil
 }
 
@@ -753,11 +754,11 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// sessionCache maps access-token hashes to principals for a short while.
+// sessionCache maps access-token hashes to principals for sessionCacheTTL
+// at most, in a view of the bounded store; an ended session is dropped by
+// its id.
 type sessionCache struct {
-	mu        sync.RWMutex
-	byHash    map[string]cachedSession
-	bySession map[string]string
+	c *cache.Cache[*cachedSession]
 }
 
 type cachedSession struct {
@@ -766,45 +767,33 @@ type cachedSession struct {
 	cachedAt time.Time
 }
 
-func newSessionCache() *sessionCache {
-	return &sessionCache{byHash: map[string]cachedSession{}, bySession: map[string]string{}}
+func newSessionCache(s *cache.Shared) *sessionCache {
+	return &sessionCache{c: cache.NewCache(s, "sessions", cache.Options[*cachedSession]{
+		Weigh: func(e *cachedSession) int { return 200 + len(e.p.UserID) + len(e.p.SessionID) + len(e.p.Name) },
+		Index: func(e *cachedSession) string { return e.p.SessionID },
+	})}
 }
 
 func (c *sessionCache) get(h string, now time.Time) (*gatehouse.Principal, bool) {
-	c.mu.RLock()
-	e, ok := c.byHash[h]
-	c.mu.RUnlock()
+	e, ok := c.c.Get(h, "")
 	if !ok || now.Sub(e.cachedAt) > sessionCacheTTL || !now.Before(e.expires) {
 		return nil, false
 	}
 	return e.p, true
 }
 
-func (c *sessionCache) put(h string, p *gatehouse.Principal, expires, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.byHash) > 100_000 { // bound memory; entries are cheap to rebuild
-		c.byHash, c.bySession = map[string]cachedSession{}, map[string]string{}
-	}
-	if old, ok := c.bySession[p.SessionID]; ok {
-		delete(c.byHash, old)
-	}
-	c.byHash[h] = cachedSession{p: p, expires: expires, cachedAt: now}
-	c.bySession[p.SessionID] = h
+// begin is taken before reading a session, for put.
+func (c *sessionCache) begin(h string) cache.Ticket { return c.c.Begin(h, "") }
+
+// put caches a session read after t, unless one ended in between.
+func (c *sessionCache) put(t cache.Ticket, h string, p *gatehouse.Principal, expires, now time.Time) {
+	c.c.Fill(t, h, "", &cachedSession{p: p, expires: expires, cachedAt: now})
 }
 
 // evict forgets sessions, so their next request goes to the database.
 func (c *sessionCache) evict(sessionIDs ...string) {
-	if len(sessionIDs) == 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, id := range sessionIDs {
-		if h, ok := c.bySession[id]; ok {
-			delete(c.byHash, h)
-			delete(c.bySession, id)
-		}
+		c.c.InvalidateIndex(id)
 	}
 }
 

@@ -147,7 +147,7 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if role != nil {
 			roleID = role.ID
 		}
-		req, err := s.access.Compile(ctx, c.OrgID, roleID, in.Grants)
+		req, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: roleID, Grants: in.Grants})
 		if err != nil {
 			return err
 		}
@@ -659,14 +659,14 @@ func (s *Invitations) inviterCoversWith(ctx context.Context, tx *store.Conn, inv
 	if err != nil {
 		return false, err
 	}
-	holder, err := s.access.compileWith(ctx, inv.OrgID, m.RoleID, m.Grants, changed)
+	holder, err := s.access.Compile(ctx, CompileRequest{OrgID: inv.OrgID, RoleID: m.RoleID, Grants: m.Grants, Role: changed})
 	if err != nil {
 		return false, err
 	}
 	if ok, _ := holder.Check(authz.Organization(), gatehouse.OrgMembers, authz.Write); !ok {
 		return false, nil
 	}
-	req, err := s.access.compileWith(ctx, inv.OrgID, inv.RoleID, inv.Grants, changed)
+	req, err := s.access.Compile(ctx, CompileRequest{OrgID: inv.OrgID, RoleID: inv.RoleID, Grants: inv.Grants, Role: changed})
 	if err != nil {
 		return false, err
 	}
@@ -753,11 +753,11 @@ func (s *Invitations) RevokeOrphanedByTree(ctx context.Context, tx *store.Conn, 
 		covered := false
 		m, err := tx.Membership(ctx, orgID, inv.CreatedBy)
 		if err == nil {
-			holder, err := s.access.compileOn(ctx, tree, orgID, m.RoleID, m.Grants)
+			holder, err := s.access.Compile(ctx, CompileRequest{OrgID: orgID, RoleID: m.RoleID, Grants: m.Grants, Tree: tree})
 			if err != nil {
 				return err
 			}
-			req, err := s.access.compileOn(ctx, tree, orgID, inv.RoleID, inv.Grants)
+			req, err := s.access.Compile(ctx, CompileRequest{OrgID: orgID, RoleID: inv.RoleID, Grants: inv.Grants, Tree: tree})
 			if err != nil {
 				return err
 			}

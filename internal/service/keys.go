@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/cache"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -20,13 +21,18 @@ type Keys struct {
 	*base
 	access *Access
 
-	mu    sync.RWMutex
-	cache map[string]cachedKey // secret hash → key
-	// used collects last-use times, written in batches by FlushLastUsed.
-	usedMu sync.Mutex
-	used   map[string]time.Time
+	// byHash caches secret hash → key, for sessionCacheTTL at most; a
+	// revoked key is dropped by id (every process hears of it).
+	byHash *cache.Cache[*cachedKey]
 	// sets memoises each key's capped rights (key id → keySetEntry).
-	sets sync.Map
+	sets *cache.Cache[*keySetEntry]
+	// used collects last-use times, written in batches by FlushLastUsed; at
+	// maxUsed entries it asks for an early flush (flushSoon) and records no
+	// more until then.
+	usedMu    sync.Mutex
+	used      map[string]time.Time
+	maxUsed   int
+	flushSoon chan struct{}
 }
 
 type cachedKey struct {
@@ -34,20 +40,27 @@ type cachedKey struct {
 	cachedAt time.Time
 }
 
+// FlushSoon is signalled when the batch of last-use times is full.
+func (k *Keys) FlushSoon() <-chan struct{} { return k.flushSoon }
+
 func apiKeyEnded(id string) string { return "apikey:" + id }
 
 func newKeys(b *base, access *Access) *Keys {
-	k := &Keys{base: b, access: access, cache: map[string]cachedKey{}, used: map[string]time.Time{}}
+	k := &Keys{base: b, access: access, used: map[string]time.Time{}, flushSoon: make(chan struct{}, 1),
+		// One entry (id, time, map slot) is ~128 bytes: 1/64 of the budget.
+		maxUsed: max(1024, int(b.cache.MaxBytes()/64/128)),
+		byHash: cache.NewCache(b.cache, "api_keys", cache.Options[*cachedKey]{
+			Weigh: func(c *cachedKey) int { return 400 + len(c.key.Name) + 200*len(c.key.Grants) },
+			Index: func(c *cachedKey) string { return c.key.ID },
+		}),
+		sets: cache.NewCache(b.cache, "api_key_rights", cache.Options[*keySetEntry]{
+			Weigh: func(e *keySetEntry) int { return 64 + e.set.Size() },
+		}),
+	}
 	b.store.Subscribe(func(msg string) {
-		if msg == store.FlushAll || strings.HasPrefix(msg, "apikey:") {
-			id := strings.TrimPrefix(msg, "apikey:")
-			k.mu.Lock()
-			for h, c := range k.cache {
-				if msg == store.FlushAll || c.key.ID == id {
-					delete(k.cache, h)
-				}
-			}
-			k.mu.Unlock()
+		if id, ok := strings.CutPrefix(msg, "apikey:"); ok {
+			k.byHash.InvalidateIndex(id)
+			k.sets.Invalidate(id, "")
 		}
 	})
 	access.keyRights = k.rights
@@ -68,11 +81,10 @@ func (k *Keys) rights(ctx context.Context, p *gatehouse.Principal, creator *auth
 	if err != nil {
 		return nil, err
 	}
-	if e, ok := k.sets.Load(p.APIKeyID); ok {
-		if e := e.(keySetEntry); e.tree == tree && e.creator == creator {
-			return e.set, nil
-		}
+	if e, ok := k.sets.Get(p.APIKeyID, ""); ok && e.tree == tree && e.creator == creator {
+		return e.set, nil
 	}
+	t := k.sets.Begin(p.APIKeyID, "")
 	key, err := k.store.R().APIKey(ctx, p.OrgID, p.APIKeyID)
 	if err != nil {
 		return nil, errBadKey
@@ -82,7 +94,7 @@ func (k *Keys) rights(ctx context.Context, p *gatehouse.Principal, creator *auth
 		creator = authz.Compile(p.OrgID, nil, tree) // creator gone: nothing
 	}
 	set := authz.Intersect(own, creator)
-	k.sets.Store(p.APIKeyID, keySetEntry{tree: tree, creator: creator, set: set})
+	k.sets.Fill(t, p.APIKeyID, "", &keySetEntry{tree: tree, creator: creator, set: set})
 	return set, nil
 }
 
@@ -92,11 +104,12 @@ var errBadKey = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "invalid
 func (k *Keys) Authenticate(ctx context.Context, secretText string) (*gatehouse.Principal, error) {
 	h := secret.HashToken(secretText)
 	now := k.now()
-	k.mu.RLock()
-	c, ok := k.cache[h]
-	k.mu.RUnlock()
-	key := c.key
-	if !ok || now.Sub(c.cachedAt) > sessionCacheTTL {
+	c, ok := k.byHash.Get(h, "")
+	var key *gatehouse.APIKey
+	if ok && now.Sub(c.cachedAt) <= sessionCacheTTL {
+		key = c.key
+	} else {
+		t := k.byHash.Begin(h, "")
 		var err error
 		key, err = k.store.R().APIKeyBySecretHash(ctx, h)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
@@ -105,20 +118,24 @@ func (k *Keys) Authenticate(ctx context.Context, secretText string) (*gatehouse.
 		if err != nil {
 			return nil, err
 		}
-		k.mu.Lock()
-		if len(k.cache) > 100_000 {
-			k.cache = map[string]cachedKey{}
-		}
-		k.cache[h] = cachedKey{key: key, cachedAt: now}
-		k.mu.Unlock()
+		k.byHash.Fill(t, h, "", &cachedKey{key: key, cachedAt: now})
 	}
 	if !key.ExpiresAt.IsZero() && !now.Before(key.ExpiresAt) {
 		return nil, &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "api_key_expired",
 			Message: "The API key expired on " + key.ExpiresAt.Format(time.RFC3339) + "; create a new one."}
 	}
 	k.usedMu.Lock()
-	k.used[key.ID] = now
+	if _, seen := k.used[key.ID]; seen || len(k.used) < k.maxUsed {
+		k.used[key.ID] = now
+	}
+	full := len(k.used) >= k.maxUsed
 	k.usedMu.Unlock()
+	if full {
+		select {
+		case k.flushSoon <- struct{}{}:
+		default:
+		}
+	}
 	return &gatehouse.Principal{Kind: gatehouse.PrincipalAPIKey, APIKeyID: key.ID, UserID: key.CreatedBy, OrgID: key.OrgID, Name: key.Name}, nil
 }
 
@@ -166,7 +183,7 @@ func (k *Keys) Create(ctx context.Context, c *Caller, in KeyInput) (*gatehouse.A
 		if err := k.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
 			return err
 		}
-		req, err := k.access.Compile(ctx, c.OrgID, "", in.Grants)
+		req, err := k.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, Grants: in.Grants})
 		if err != nil {
 			return err
 		}

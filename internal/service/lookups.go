@@ -119,8 +119,9 @@ func (l *Lookups) roster(ctx context.Context, orgID string) (*roster, error) {
 
 // sources is Access.sources with each role looked up once per roster.
 func (l *Lookups) sources(ctx context.Context, orgID string, m *gatehouse.Membership, roles map[string]*gatehouse.Role) ([]authz.Source, error) {
+	direct := []authz.Source{{Label: "permissions", Grants: m.Grants}}
 	if m.RoleID == "" {
-		return l.access.sources(ctx, orgID, "", m.Grants)
+		return direct, nil
 	}
 	role, ok := roles[m.RoleID]
 	if !ok {
@@ -131,7 +132,7 @@ func (l *Lookups) sources(ctx context.Context, orgID string, m *gatehouse.Member
 		roles[m.RoleID] = role
 	}
 	if role == nil {
-		return l.access.sources(ctx, orgID, "", m.Grants)
+		return direct, nil
 	}
 	return []authz.Source{{Label: "role:" + role.Name, Grants: role.GrantsFor(orgID)}, {Label: "permissions", Grants: m.Grants}}, nil
 }

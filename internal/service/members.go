@@ -86,7 +86,7 @@ func (s *Members) Get(ctx context.Context, c *Caller, userID string) (*MemberVie
 
 // isOwner reports whether a membership carries organization owner.
 func (s *Members) isOwner(ctx context.Context, m *gatehouse.Membership) (bool, error) {
-	set, err := s.access.Compile(ctx, m.OrgID, m.RoleID, m.Grants)
+	set, err := s.access.Compile(ctx, CompileRequest{OrgID: m.OrgID, RoleID: m.RoleID, Grants: m.Grants})
 	if err != nil {
 		return false, err
 	}
@@ -143,7 +143,7 @@ func (s *Members) UpdatePermissions(ctx context.Context, c *Caller, userID strin
 		if err != nil {
 			return err
 		}
-		current, err := s.access.Compile(ctx, c.OrgID, m.RoleID, m.Grants)
+		current, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: m.RoleID, Grants: m.Grants})
 		if err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ func (s *Members) UpdatePermissions(ctx context.Context, c *Caller, userID strin
 			}
 			roleID = role.ID
 		}
-		next, err := s.access.Compile(ctx, c.OrgID, roleID, in.Grants)
+		next, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: roleID, Grants: in.Grants})
 		if err != nil {
 			return err
 		}
@@ -221,7 +221,7 @@ func (s *Members) Remove(ctx context.Context, c *Caller, userID string) error {
 		if err != nil {
 			return err
 		}
-		current, err := s.access.Compile(ctx, c.OrgID, m.RoleID, m.Grants)
+		current, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: m.RoleID, Grants: m.Grants})
 		if err != nil {
 			return err
 		}

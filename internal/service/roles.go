@@ -20,18 +20,7 @@ type Roles struct {
 var roleNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,49}$`)
 
 func newRoles(b *base, access *Access) *Roles {
-	r := &Roles{base: b, access: access}
-	access.customRole = func(ctx context.Context, orgID, roleID string) (*gatehouse.Role, error) {
-		if !authz.IsUUID(roleID) {
-			return nil, nil
-		}
-		role, err := b.store.R().Role(ctx, orgID, roleID)
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			return nil, nil
-		}
-		return role, err
-	}
-	return r
+	return &Roles{base: b, access: access}
 }
 
 // Resolve finds a role by id or name (built-in or of the organization).
@@ -115,7 +104,7 @@ func (s *Roles) validate(ctx context.Context, tx *store.Conn, c *Caller, in Role
 	if err := s.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
 		return in, err
 	}
-	req, err := s.access.Compile(ctx, c.OrgID, "", in.Grants)
+	req, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, Grants: in.Grants})
 	if err != nil {
 		return in, err
 	}
@@ -165,7 +154,7 @@ func (s *Roles) Update(ctx context.Context, c *Caller, id string, in RoleInput) 
 		if r, err = tx.Role(ctx, c.OrgID, id); err != nil {
 			return err
 		}
-		current, err := s.access.Compile(ctx, c.OrgID, "", r.Grants)
+		current, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, Grants: r.Grants})
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/cache"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -31,7 +32,13 @@ type Config struct {
 	// WebhooksAllowPrivate lets webhook URLs use http and private or
 	// loopback addresses (tests, local development).
 	WebhooksAllowPrivate bool
+	// CacheSize bounds every in-process cache together, in estimated bytes
+	// (GATEHOUSE_CACHE_SIZE); 0 means DefaultCacheSize.
+	CacheSize uint64
 }
+
+// DefaultCacheSize is GATEHOUSE_CACHE_SIZE's default.
+const DefaultCacheSize = 256 << 20
 
 // Services bundles every area's service.
 type Services struct {
@@ -47,6 +54,8 @@ type Services struct {
 	Audits      *Audits
 	Webhooks    *Webhooks
 	Lookups     *Lookups
+	// Cache is the bounded store under every in-process cache (for metrics).
+	Cache *cache.Shared
 }
 
 // New builds the services over one store.
@@ -63,7 +72,10 @@ func New(st *store.Store, cfg Config) *Services {
 	if cfg.Hasher == nil {
 		cfg.Hasher = secret.NewHasher(secret.DefaultArgon2, 4)
 	}
-	base := &base{store: st, cfg: cfg}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = DefaultCacheSize
+	}
+	base := &base{store: st, cfg: cfg, cache: cache.New(cfg.CacheSize)}
 	access := newAccess(base)
 	projects := &Projects{base: base, access: access}
 	auth := newAuth(base)
@@ -85,6 +97,7 @@ func New(st *store.Store, cfg Config) *Services {
 		Audits:      &Audits{base: base},
 		Webhooks:    &Webhooks{base: base},
 		Lookups:     newLookups(base, access),
+		Cache:       base.cache,
 	}
 }
 
@@ -92,6 +105,7 @@ func New(st *store.Store, cfg Config) *Services {
 type base struct {
 	store *store.Store
 	cfg   Config
+	cache *cache.Shared
 }
 
 func (b *base) now() time.Time { return b.cfg.Now().UTC().Truncate(time.Microsecond) }

@@ -3,8 +3,6 @@ package service
 import (
 	"context"
 	"strings"
-
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // ended forgets sessions in this process's cache and tells the other
@@ -23,17 +21,8 @@ func (a *Auth) ended(ctx context.Context, ids ...string) {
 // subscribeSessions evicts sessions other processes ended.
 func (a *Auth) subscribeSessions() {
 	a.store.Subscribe(func(msg string) {
-		switch {
-		case msg == store.FlushAll:
-			a.cache.flush()
-		case strings.HasPrefix(msg, "session:"):
-			a.cache.evict(strings.TrimPrefix(msg, "session:"))
+		if id, ok := strings.CutPrefix(msg, "session:"); ok {
+			a.cache.evict(id) // store.FlushAll clears every view (Access)
 		}
 	})
-}
-
-func (c *sessionCache) flush() {
-	c.mu.Lock()
-	c.byHash, c.bySession = map[string]cachedSession{}, map[string]string{}
-	c.mu.Unlock()
 }

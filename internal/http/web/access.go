@@ -100,7 +100,7 @@ func (h *Handler) loadCatalog(ctx context.Context, c *service.Caller, withRoles 
 			return nil, err
 		}
 		for _, r := range roles {
-			set, err := h.svc.Access.Compile(ctx, c.OrgID, r.ID, nil)
+			set, err := h.svc.Access.Compile(ctx, service.CompileRequest{OrgID: c.OrgID, RoleID: r.ID, Grants: nil})
 			if err != nil {
 				return nil, err
 			}

@@ -69,7 +69,7 @@ func roleName(r *gatehouse.Role) string {
 func (h *Handler) memberRow(rc *reqCtx, m *service.MemberView, can caps, canDelete bool) (memberRow, error) {
 	row := memberRow{UserID: m.UserID, Name: m.UserName, Email: m.UserEmail, Role: roleName(m.Role), Joined: m.CreatedAt,
 		Self: m.UserID == rc.P.UserID}
-	set, err := h.svc.Access.Compile(rc.r.Context(), rc.Caller.OrgID, m.RoleID, m.Grants)
+	set, err := h.svc.Access.Compile(rc.r.Context(), service.CompileRequest{OrgID: rc.Caller.OrgID, RoleID: m.RoleID, Grants: m.Grants})
 	if err != nil {
 		return row, err
 	}

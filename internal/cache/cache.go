@@ -1,0 +1,303 @@
+// Package cache holds Gatehouse's in-process caches: typed views over one
+// shared, weighted, bounded store (W-TinyLFU, maypok86/otter), so a single
+// setting (GATEHOUSE_CACHE_SIZE) bounds the memory of every cache together.
+//
+// What it decides: an entry is kept while it fits in the budget and is hot
+// enough; a value loaded before an invalidation of its key is never stored
+// (generation check); each view counts hits, misses, evictions, entries
+// and estimated bytes for /metrics.
+package cache
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// entryOverhead estimates what one entry costs beyond its key's bytes and its
+// value: the cache node, the key header, the policy's bookkeeping.
+const entryOverhead = 160
+
+// key addresses an entry: the view it belongs to and up to two strings.
+type key struct {
+	view uint8
+	a, b string
+}
+
+// stored is what the shared cache holds: a typed item of one view.
+type stored interface {
+	meta() *itemMeta
+}
+
+type itemMeta struct {
+	view   uint8
+	weight uint32
+	// index is the secondary id of an indexed view's entry ("" for none).
+	index string
+}
+
+type item[V any] struct {
+	itemMeta
+	v V
+}
+
+func (i *item[V]) meta() *itemMeta { return &i.itemMeta }
+
+// indexRef is a zero-weight entry pointing from a secondary id to the
+// primary entry holding it (a session id to its token hash).
+type indexRef struct {
+	itemMeta
+	a, b   string
+	target stored
+}
+
+func (i *indexRef) meta() *itemMeta { return &i.itemMeta }
+
+// Shared is the one bounded store under every view.
+type Shared struct {
+	c       *otter.Cache[key, stored]
+	max     uint64
+	mu      sync.Mutex // guards views
+	views   []*counters
+	indexOf []uint8 // view → its index view (0: none)
+	locks   []*sync.Mutex
+	globals []*atomic.Uint64
+}
+
+// counters are one view's figures; padded so views do not share lines.
+type counters struct {
+	name                             string
+	hits, misses, evictions, entries atomic.Int64
+	bytes                            atomic.Int64
+	_                                [64]byte
+}
+
+// New makes the shared store bounded to maxBytes of estimated size.
+func New(maxBytes uint64) *Shared {
+	s := &Shared{max: maxBytes, views: []*counters{{name: "(none)"}}, indexOf: []uint8{0}}
+	s.c = otter.Must(&otter.Options[key, stored]{
+		MaximumWeight: maxBytes,
+		Weigher:       func(_ key, v stored) uint32 { return v.meta().weight },
+		OnAtomicDeletion: func(e otter.DeletionEvent[key, stored]) {
+			m := e.Value.meta()
+			c := s.views[m.view]
+			c.entries.Add(-1)
+			c.bytes.Add(-int64(m.weight))
+			if e.Cause.IsEviction() {
+				c.evictions.Add(1)
+			}
+		},
+		OnDeletion: func(e otter.DeletionEvent[key, stored]) {
+			// An indexed entry leaving takes its index entry with it, unless
+			// the index already points to a newer entry.
+			m := e.Value.meta()
+			if m.index == "" || e.Cause == otter.CauseReplacement {
+				return
+			}
+			ik := key{view: s.indexOf[m.view], a: m.index}
+			s.c.ComputeIfPresent(ik, func(old stored) (stored, otter.ComputeOp) {
+				if r, ok := old.(*indexRef); ok && r.target == e.Value {
+					return nil, otter.InvalidateOp
+				}
+				return old, otter.CancelOp
+			})
+		},
+	})
+	return s
+}
+
+// MaxBytes is the budget.
+func (s *Shared) MaxBytes() uint64 { return s.max }
+
+func (s *Shared) register(name string) uint8 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.views) == 255 {
+		panic("cache: too many views")
+	}
+	s.views = append(s.views, &counters{name: name})
+	s.indexOf = append(s.indexOf, 0)
+	return uint8(len(s.views) - 1)
+}
+
+// Stats is one view's figures.
+type Stats struct {
+	Name                                    string
+	Hits, Misses, Evictions, Entries, Bytes int64
+}
+
+// Stats returns every view's figures.
+func (s *Shared) Stats() []Stats {
+	s.mu.Lock()
+	views := s.views[1:]
+	s.mu.Unlock()
+	out := make([]Stats, 0, len(views))
+	for _, c := range views {
+		if c.name == "" {
+			continue // index views are counted with their view's entries
+		}
+		out = append(out, Stats{Name: c.name, Hits: c.hits.Load(), Misses: c.misses.Load(),
+			Evictions: c.evictions.Load(), Entries: c.entries.Load(), Bytes: c.bytes.Load()})
+	}
+	return out
+}
+
+// Clear drops every entry of every view. Only for a process that may have
+// missed invalidations (its PostgreSQL listener reconnected); never for size.
+func (s *Shared) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, mu := range s.locks {
+		mu.Lock()
+		s.globals[i].Add(1) // loads under way are not stored
+		defer mu.Unlock()
+	}
+	s.c.InvalidateAll()
+}
+
+const stripes = 64
+
+// Cache is a typed view of the shared store, with its own counters and
+// generations. Values must not change once stored.
+type Cache[V any] struct {
+	s      *Shared
+	view   uint8
+	weigh  func(V) int
+	index  func(V) string
+	c      *counters
+	seed   maphash.Seed
+	mu     sync.Mutex // orders fills against invalidations
+	global atomic.Uint64
+	gens   [stripes]atomic.Uint64
+}
+
+// Options configure a view.
+type Options[V any] struct {
+	// Weigh estimates a value's size in bytes (the key's are added).
+	Weigh func(V) int
+	// Index, when set, names a secondary id of each value, for
+	// InvalidateIndex (a session's id for a cache keyed by token hash).
+	Index func(V) string
+}
+
+// NewCache registers a view named name (the metrics' cache label).
+func NewCache[V any](s *Shared, name string, o Options[V]) *Cache[V] {
+	c := &Cache[V]{s: s, weigh: o.Weigh, index: o.Index, seed: maphash.MakeSeed()}
+	c.view = s.register(name)
+	c.c = s.views[c.view]
+	s.mu.Lock()
+	s.locks = append(s.locks, &c.mu)
+	s.globals = append(s.globals, &c.global)
+	s.mu.Unlock()
+	if o.Index != nil {
+		iv := s.register("")
+		s.mu.Lock()
+		s.indexOf[c.view] = iv
+		s.mu.Unlock()
+	}
+	return c
+}
+
+// Get returns the value under (a, b), counting a hit or a miss.
+func (c *Cache[V]) Get(a, b string) (V, bool) {
+	v, ok := c.s.c.GetIfPresent(key{c.view, a, b})
+	if !ok {
+		c.c.misses.Add(1)
+		var zero V
+		return zero, false
+	}
+	c.c.hits.Add(1)
+	return v.(*item[V]).v, true
+}
+
+// Ticket is the state of a key's generations before a load.
+type Ticket struct{ global, stripe uint64 }
+
+func (c *Cache[V]) stripe(a, b string) *atomic.Uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(a)
+	h.WriteString(b)
+	return &c.gens[h.Sum64()%stripes]
+}
+
+// Begin is called before loading (a, b) from the database; Fill with the
+// ticket stores the loaded value only if no invalidation of that key (or of
+// the whole view) came in between.
+func (c *Cache[V]) Begin(a, b string) Ticket {
+	return Ticket{global: c.global.Load(), stripe: c.stripe(a, b).Load()}
+}
+
+// Fill stores v under (a, b) unless an invalidation came after t was taken;
+// it reports whether v was stored.
+func (c *Cache[V]) Fill(t Ticket, a, b string, v V) bool {
+	w := entryOverhead + len(a) + len(b)
+	if c.weigh != nil {
+		w += c.weigh(v)
+	}
+	it := &item[V]{itemMeta: itemMeta{view: c.view, weight: uint32(min(w, 1<<31))}, v: v}
+	if c.index != nil {
+		it.index = c.index(v)
+		it.weight += uint32(entryOverhead + len(it.index)) // its index entry weighs nothing itself
+	}
+	st := c.stripe(a, b)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.global.Load() != t.global || st.Load() != t.stripe {
+		return false
+	}
+	c.c.entries.Add(1)
+	c.c.bytes.Add(int64(it.weight))
+	c.s.c.Set(key{c.view, a, b}, it)
+	if it.index != "" {
+		iv := c.s.indexOf[c.view]
+		c.s.c.Set(key{view: iv, a: it.index}, &indexRef{itemMeta: itemMeta{view: iv}, a: a, b: b, target: it})
+		c.s.views[iv].entries.Add(1)
+	}
+	return true
+}
+
+// Invalidate drops (a, b); a load of it already under way is not stored.
+func (c *Cache[V]) Invalidate(a, b string) {
+	st := c.stripe(a, b)
+	c.mu.Lock()
+	st.Add(1)
+	c.s.c.Invalidate(key{c.view, a, b})
+	c.mu.Unlock()
+}
+
+// InvalidateIndex drops the entry whose secondary id is id; every load under
+// way is not stored (its id is not known before it ends).
+func (c *Cache[V]) InvalidateIndex(id string) {
+	iv := c.s.indexOf[c.view]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.global.Add(1)
+	if r, ok := c.s.c.GetIfPresent(key{view: iv, a: id}); ok {
+		ref := r.(*indexRef)
+		c.s.c.Invalidate(key{c.view, ref.a, ref.b})
+		c.s.c.Invalidate(key{view: iv, a: id})
+	}
+}
+
+// InvalidateIf drops every entry of the view that match says; it walks the
+// whole store, so it serves rare changes only (an organization deleted).
+func (c *Cache[V]) InvalidateIf(match func(a, b string, v V) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.global.Add(1)
+	var drop []key
+	for k, v := range c.s.c.All() {
+		if k.view == c.view && match(k.a, k.b, v.(*item[V]).v) {
+			drop = append(drop, k)
+		}
+	}
+	for _, k := range drop {
+		c.s.c.Invalidate(k)
+	}
+}
+
+// Len is the view's entry count (approximate while deletions are pending).
+func (c *Cache[V]) Len() int64 { return c.c.entries.Load() }
