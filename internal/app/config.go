@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
 )
@@ -25,6 +26,8 @@ type Config struct {
 	MailFrom    string
 	SecretKey   string
 	LogLevel    slog.Level
+	// AccessLog says which requests get an access line.
+	AccessLog middleware.AccessLogMode
 }
 
 // setting is one row of the configuration table: an environment key, its
@@ -97,6 +100,11 @@ var settings = []setting{
 	}},
 	{"GATEHOUSE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
+	}},
+	{"GATEHOUSE_ACCESS_LOG", "access-log", "sampled", "sampled (every request but 1 in 100 successful permission checks, /health and /metrics), all, or errors (status 400 and above)", func(c *Config, v string) error {
+		m, err := middleware.ParseAccessLogMode(v)
+		c.AccessLog = m
+		return err
 	}},
 }
 

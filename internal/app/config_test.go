@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 )
 
 // env returns a getenv reading from m.
@@ -37,6 +39,7 @@ func TestLoadConfig(t *testing.T) {
 			"GATEHOUSE_MAIL_FROM":    "Example <no-reply@example.com>",
 			"GATEHOUSE_SECRET_KEY":   testSecret,
 			"GATEHOUSE_LOG_LEVEL":    "debug",
+			"GATEHOUSE_ACCESS_LOG":   "errors",
 		}), &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
@@ -45,7 +48,7 @@ func TestLoadConfig(t *testing.T) {
 			DatabaseURL: "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
 			BaseURL:     "https://id.example.com", // trailing slash trimmed
 			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
-			SecretKey: testSecret, LogLevel: slog.LevelDebug}
+			SecretKey: testSecret, LogLevel: slog.LevelDebug, AccessLog: middleware.AccessLogErrors}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -108,6 +111,8 @@ func TestLoadConfig(t *testing.T) {
 			{name: "SMTPURLNoHost", env: map[string]string{"GATEHOUSE_SMTP_URL": "smtp://"}, wantVar: "GATEHOUSE_SMTP_URL"},
 			{name: "MailFromNoAt", env: map[string]string{"GATEHOUSE_MAIL_FROM": "gatehouse"}, wantVar: "GATEHOUSE_MAIL_FROM"},
 			{name: "SecretKeyShort", env: map[string]string{"GATEHOUSE_SECRET_KEY": "short-key"}, wantVar: "GATEHOUSE_SECRET_KEY", secret: "short-key"},
+			{name: "AccessLogUnknown", env: map[string]string{"GATEHOUSE_ACCESS_LOG": "none"}, wantVar: "GATEHOUSE_ACCESS_LOG"},
+			{name: "AccessLogFlag", args: []string{"-access-log", "ALL"}, wantVar: "GATEHOUSE_ACCESS_LOG"},
 			{name: "LogLevelUnknown", env: map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}, wantVar: "GATEHOUSE_LOG_LEVEL"},
 			{name: "DataDirEmptyFlag", args: []string{"-data-dir="}, wantVar: "GATEHOUSE_DATA_DIR"},
 			{name: "PostgresWithoutSecretKey", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse"}, wantVar: "GATEHOUSE_SECRET_KEY"},
