@@ -139,7 +139,7 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	m.Registry.MustRegister(cache.NewCollector(m.Services.Cache))
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
-		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.SMTPURL == ""}
+		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.SMTPURL == "", AccessLog: m.Config.AccessLog}
 	m.API.Web = web.New(web.Config{Services: m.Services, Store: m.Store, BaseURL: m.Config.BaseURL,
 		DevMailbox: m.API.DevMailbox, Log: m.Log, Now: m.Now})
 	return nil

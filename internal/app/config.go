@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/cache"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
 )
@@ -31,6 +32,8 @@ type Config struct {
 	WebhooksAllowPrivate bool
 	// CacheSize bounds every in-process cache together (estimated bytes).
 	CacheSize uint64
+	// AccessLog says which requests get an access line.
+	AccessLog middleware.AccessLogMode
 }
 
 // setting is one row of the configuration table: an environment key, its
@@ -119,6 +122,11 @@ var settings = []setting{
 			return fmt.Errorf("must be true or false")
 		}
 		return nil
+	}},
+	{"GATEHOUSE_ACCESS_LOG", "access-log", "sampled", "sampled (every request but 1 in 100 successful permission checks, /health and /metrics), all, or errors (status 400 and above)", func(c *Config, v string) error {
+		m, err := middleware.ParseAccessLogMode(v)
+		c.AccessLog = m
+		return err
 	}},
 }
 

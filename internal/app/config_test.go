@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 )
 
 // env returns a getenv reading from m.
@@ -38,6 +40,7 @@ func TestLoadConfig(t *testing.T) {
 			"GATEHOUSE_SECRET_KEY":   testSecret,
 			"GATEHOUSE_LOG_LEVEL":    "debug",
 			"GATEHOUSE_CACHE_SIZE":   "1GiB",
+			"GATEHOUSE_ACCESS_LOG":   "errors",
 		}), &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
@@ -46,7 +49,7 @@ func TestLoadConfig(t *testing.T) {
 			DatabaseURL: "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
 			BaseURL:     "https://id.example.com", // trailing slash trimmed
 			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
-			SecretKey: testSecret, LogLevel: slog.LevelDebug, CacheSize: 1 << 30}
+			SecretKey: testSecret, LogLevel: slog.LevelDebug, CacheSize: 1 << 30, AccessLog: middleware.AccessLogErrors}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -111,6 +114,8 @@ func TestLoadConfig(t *testing.T) {
 			{name: "SMTPURLNoHost", env: map[string]string{"GATEHOUSE_SMTP_URL": "smtp://"}, wantVar: "GATEHOUSE_SMTP_URL"},
 			{name: "MailFromNoAt", env: map[string]string{"GATEHOUSE_MAIL_FROM": "gatehouse"}, wantVar: "GATEHOUSE_MAIL_FROM"},
 			{name: "SecretKeyShort", env: map[string]string{"GATEHOUSE_SECRET_KEY": "short-key"}, wantVar: "GATEHOUSE_SECRET_KEY", secret: "short-key"},
+			{name: "AccessLogUnknown", env: map[string]string{"GATEHOUSE_ACCESS_LOG": "none"}, wantVar: "GATEHOUSE_ACCESS_LOG"},
+			{name: "AccessLogFlag", args: []string{"-access-log", "ALL"}, wantVar: "GATEHOUSE_ACCESS_LOG"},
 			{name: "LogLevelUnknown", env: map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}, wantVar: "GATEHOUSE_LOG_LEVEL"},
 			{name: "CacheSizeNoUnit", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "lots"}, wantVar: "GATEHOUSE_CACHE_SIZE"},
 			{name: "CacheSizeNegative", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "-64MiB"}, wantVar: "GATEHOUSE_CACHE_SIZE"},

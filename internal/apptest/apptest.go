@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
@@ -67,6 +68,8 @@ type Options struct {
 	Clock   *Clock
 	// WebhooksAllowPrivate lets webhooks reach httptest receivers.
 	WebhooksAllowPrivate bool
+	// AccessLog sets GATEHOUSE_ACCESS_LOG (sampled when zero).
+	AccessLog middleware.AccessLogMode
 }
 
 // FastHasher keeps argon2id but with test-sized memory, so suites stay quick.
@@ -87,7 +90,8 @@ func New(tb testing.TB, e storetest.Engine, opts ...Options) *Server {
 		dsn = e.NewDSN(tb)
 	}
 	cfg := app.Config{Addr: "127.0.0.1:0", BaseURL: "http://gatehouse.test", MailFrom: "Gatehouse <gatehouse@example.com>",
-		SecretKey: storetest.TestKey, SMTPURL: o.SMTPURL, LogLevel: slog.LevelDebug, WebhooksAllowPrivate: o.WebhooksAllowPrivate}
+		SecretKey: storetest.TestKey, SMTPURL: o.SMTPURL, LogLevel: slog.LevelDebug, WebhooksAllowPrivate: o.WebhooksAllowPrivate,
+		AccessLog: o.AccessLog}
 	if e.Name == "postgres" {
 		cfg.DatabaseURL = dsn
 	} else {

@@ -34,6 +34,8 @@ type Server struct {
 	// its pages to the mux (they are not API routes, so Routes leaves them
 	// out) and answers GET / for browsers.
 	Web WebUI
+	// AccessLog says which requests get an access line (sampled by default).
+	AccessLog middleware.AccessLogMode
 
 	mux     *http.ServeMux
 	routes  []string
@@ -92,9 +94,14 @@ func (s *Server) Handler() http.Handler {
 		s.Web.Register(s.mux)
 	}
 
-	s.handler = middleware.Log(s.Log, s.metrics.Observe, http.HandlerFunc(s.route))
+	policy := &middleware.AccessLog{Mode: s.AccessLog, Quiet: QuietRoutes, Unlogged: s.metrics.Unlogged}
+	s.handler = middleware.LogWith(s.Log, policy, s.metrics.Observe, http.HandlerFunc(s.route))
 	return s.handler
 }
+
+// QuietRoutes are the routes whose successful answers the sampled access
+// log writes one in a hundred of: the hot permission check and the probes.
+var QuietRoutes = []string{"/v1/members/permissions/check", "/health", "/metrics"}
 
 // handle registers an API route and remembers it for the OpenAPI check.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {

@@ -105,6 +105,12 @@ type Observe func(r *http.Request, route string, status int, d time.Duration)
 // with wildcards is never logged, nor an unmatched one (a token under a
 // wrong method or a mistyped suffix), nor any query string.
 func Log(log *slog.Logger, observe Observe, next http.Handler) http.Handler {
+	return LogWith(log, nil, observe, next)
+}
+
+// LogWith is Log writing access lines only for the requests policy keeps
+// (every request when policy is nil).
+func LogWith(log *slog.Logger, policy *AccessLog, observe Observe, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -130,6 +136,12 @@ func Log(log *slog.Logger, observe Observe, next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			route := Route(r)
+			if observe != nil {
+				observe(r, route, status, d)
+			}
+			if !policy.keep(route, status) {
+				return
+			}
 			attrs := []slog.Attr{
 				slog.String("method", r.Method),
 				slog.String("route", route),
@@ -142,9 +154,6 @@ func Log(log *slog.Logger, observe Observe, next http.Handler) http.Handler {
 				attrs = append(attrs, slog.String("path", r.URL.Path))
 			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
-			if observe != nil {
-				observe(r, route, status, d)
-			}
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -28,6 +28,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Lookups", func(t *testing.T) { runLookups(t, e) })
 	t.Run("ConcurrentAuditWriters", func(t *testing.T) { runConcurrentAudit(t, e) })
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, e) })
+	t.Run("ListPlans", func(t *testing.T) { runListPlans(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
