@@ -27,6 +27,11 @@ type Dialect interface {
 	// SkipLocked is appended to a row-claiming subquery: "FOR UPDATE SKIP
 	// LOCKED" on PostgreSQL, "" on SQLite, whose single writer serialises claims.
 	SkipLocked() string
+	// ForUpdate is appended to a SELECT that locks the rows it reads until
+	// commit: "FOR NO KEY UPDATE" on PostgreSQL (rows that merely reference
+	// them stay insertable), "" on SQLite, whose write
+	// transactions (BEGIN IMMEDIATE) already run one at a time.
+	ForUpdate() string
 }
 
 // Box seals secrets held for later delivery (mail bodies) at rest.
