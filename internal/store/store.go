@@ -48,11 +48,18 @@ type Store struct {
 	box     Box
 	closers []func() error
 	subs    subscribers
+	audit   auditKeys
 }
 
 // New wraps opened connections. On PostgreSQL writer and reader are one pool.
+// A box that also holds an audit key (secret.Key does) seals the audit chain.
 func New(writer, reader *sql.DB, dialect Dialect, box Box) *Store {
-	return &Store{writer: writer, reader: reader, dialect: dialect, box: box}
+	s := &Store{writer: writer, reader: reader, dialect: dialect, box: box}
+	if k, ok := box.(AuditKeyer); ok {
+		id, key := k.AuditKey()
+		s.audit = auditKeys{current: id, keys: map[string][]byte{id: key}}
+	}
+	return s
 }
 
 // OnClose registers a function run by Close, after the pools close.
