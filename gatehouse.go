@@ -84,6 +84,7 @@ type AuditEvent struct {
 	Seq        int64
 	PrevHash   string
 	Hash       string
+	KeyID      string // the audit key that sealed Hash; "" for legacy plain SHA-256
 }
 
 // Outbox message statuses.

@@ -47,6 +47,7 @@ type Main struct {
 	server         *http.Server
 	listener       net.Listener
 	stopBackground func()
+	checkpoints    checkpoints
 }
 
 // startBackground runs periodic chores: writing API keys' last-use times.
@@ -58,6 +59,9 @@ func (m *Main) startBackground() {
 		<-done
 		// Last flush, so nothing batched is lost at shutdown.
 		_ = m.Services.Keys.FlushLastUsed(context.Background())
+	}
+	if every := m.Config.AuditCheckpointEvery; every > 0 {
+		go m.checkpointLoop(ctx, every)
 	}
 	go func() {
 		defer close(done)
@@ -102,6 +106,9 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Store, err = sqlite.Open(ctx, m.Config.DataDir, m.Key)
 	}
 	if err != nil {
+		return err
+	}
+	if err := m.openAudit(ctx); err != nil {
 		return err
 	}
 	var sender mail.Sender = mail.LocalSender{}

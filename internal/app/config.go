@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/cache"
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
@@ -34,6 +35,12 @@ type Config struct {
 	CacheSize uint64
 	// AccessLog says which requests get an access line.
 	AccessLog middleware.AccessLogMode
+	// OldSecretKeys are former secret keys, comma-separated: audit events
+	// sealed under them still verify; nothing new is sealed with them.
+	OldSecretKeys string
+	// AuditCheckpointEvery is how often changed audit chain heads are
+	// logged (audit.checkpoint); 0 never.
+	AuditCheckpointEvery time.Duration
 }
 
 // setting is one row of the configuration table: an environment key, its
@@ -109,6 +116,23 @@ var settings = []setting{
 		c.CacheSize = n
 		return err
 	}},
+	{"GATEHOUSE_OLD_SECRET_KEYS", "old-secret-keys", "", "former secret keys, comma-separated: audit events sealed under them keep verifying", func(c *Config, v string) error {
+		for _, k := range SplitKeys(v) {
+			if _, err := secret.NewKey(k); err != nil {
+				return err
+			}
+		}
+		c.OldSecretKeys = v
+		return nil
+	}},
+	{"GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL", "audit-checkpoint-interval", "5m", "how often each organization's changed audit chain head is logged (audit.checkpoint); 0 never", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || (d > 0 && d < time.Second) {
+			return fmt.Errorf("must be a duration of at least 1s, like 5m, or 0 to turn it off")
+		}
+		c.AuditCheckpointEvery = d
+		return nil
+	}},
 	{"GATEHOUSE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
 	}},
@@ -128,6 +152,17 @@ var settings = []setting{
 		c.AccessLog = m
 		return err
 	}},
+}
+
+// SplitKeys splits a comma-separated list of keys, dropping blanks.
+func SplitKeys(v string) []string {
+	var out []string
+	for _, k := range strings.Split(v, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // LoadConfig reads the environment, then flags (which win).

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 )
@@ -23,7 +24,7 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "http://localhost:8080",
-			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo, CacheSize: 256 << 20}
+			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo, CacheSize: 256 << 20, AuditCheckpointEvery: 5 * time.Minute}
 		if c != want {
 			t.Fatalf("defaults = %+v, want %+v", c, want)
 		}
@@ -49,7 +50,7 @@ func TestLoadConfig(t *testing.T) {
 			DatabaseURL: "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
 			BaseURL:     "https://id.example.com", // trailing slash trimmed
 			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
-			SecretKey: testSecret, LogLevel: slog.LevelDebug, CacheSize: 1 << 30, AccessLog: middleware.AccessLogErrors}
+			SecretKey: testSecret, LogLevel: slog.LevelDebug, CacheSize: 1 << 30, AccessLog: middleware.AccessLogErrors, AuditCheckpointEvery: 5 * time.Minute}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -87,7 +88,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		want := Config{Addr: "127.0.0.1:7000", DataDir: "/flag/data", BaseURL: "https://flag.example.com",
 			SMTPURL:  "smtp://env.example.com:25", // no flag: the environment stands
-			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError, CacheSize: 64 << 20}
+			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError, CacheSize: 64 << 20, AuditCheckpointEvery: 5 * time.Minute}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -116,6 +117,9 @@ func TestLoadConfig(t *testing.T) {
 			{name: "SecretKeyShort", env: map[string]string{"GATEHOUSE_SECRET_KEY": "short-key"}, wantVar: "GATEHOUSE_SECRET_KEY", secret: "short-key"},
 			{name: "AccessLogUnknown", env: map[string]string{"GATEHOUSE_ACCESS_LOG": "none"}, wantVar: "GATEHOUSE_ACCESS_LOG"},
 			{name: "AccessLogFlag", args: []string{"-access-log", "ALL"}, wantVar: "GATEHOUSE_ACCESS_LOG"},
+			{name: "OldSecretKeyShort", env: map[string]string{"GATEHOUSE_OLD_SECRET_KEYS": testSecret + ",short-old"}, wantVar: "GATEHOUSE_OLD_SECRET_KEYS", secret: "short-old"},
+			{name: "CheckpointIntervalGarbage", env: map[string]string{"GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL": "often"}, wantVar: "GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL"},
+			{name: "CheckpointIntervalTiny", env: map[string]string{"GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL": "10ms"}, wantVar: "GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL"},
 			{name: "LogLevelUnknown", env: map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}, wantVar: "GATEHOUSE_LOG_LEVEL"},
 			{name: "CacheSizeNoUnit", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "lots"}, wantVar: "GATEHOUSE_CACHE_SIZE"},
 			{name: "CacheSizeNegative", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "-64MiB"}, wantVar: "GATEHOUSE_CACHE_SIZE"},

@@ -53,8 +53,10 @@ func Code(n int) string {
 // Key is the server's secret key. It seals the outbox and keys the hashes of
 // low-entropy secrets (one-time codes), which a plain hash would not hide.
 type Key struct {
-	aead cipher.AEAD
-	mac  []byte
+	aead    cipher.AEAD
+	mac     []byte
+	audit   []byte
+	auditID string
 }
 
 // NewKey derives the sealing and MAC keys from a secret of any length
@@ -73,8 +75,16 @@ func NewKey(secret string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Key{aead: aead, mac: mac[:]}, nil
+	audit := sha256.Sum256([]byte("gatehouse-audit\x00" + secret))
+	id := sha256.Sum256(append([]byte("gatehouse-audit-id\x00"), audit[:]...))
+	return &Key{aead: aead, mac: mac[:], audit: audit[:], auditID: "k-" + hex.EncodeToString(id[:6])}, nil
 }
+
+// AuditKey returns the key sealing the audit chain (HMAC-SHA-256) and its
+// id, a fingerprint that names the key without revealing it. Each event
+// records the id of the key that sealed it, so events sealed under an older
+// secret key still verify when that key is configured as an old key.
+func (k *Key) AuditKey() (id string, key []byte) { return k.auditID, k.audit }
 
 // LoadOrCreateKeyFile reads the key kept in path, creating it (mode 0600)
 // with 32 random bytes when missing: the embedded default's key survives

@@ -130,6 +130,11 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 	var view *InvitationView
 	var token string
 	err := s.store.Tx(ctx, func(tx *store.Conn) error {
+		// The organization's lock first: the daily invitation budget is a
+		// count that must not change between reading and using it.
+		if err := tx.LockOrg(ctx, c.OrgID); err != nil {
+			return err
+		}
 		org, err := tx.OrgByID(ctx, c.OrgID)
 		if err != nil {
 			return err
@@ -523,6 +528,14 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 		now := s.now()
 		inv, err := tx.InvitationByID(ctx, id)
 		if err != nil {
+			return nil, err
+		}
+		// The organization's lock, then the invitation read again: accepting
+		// adds a member whose role and inviter other changes count on.
+		if err := tx.LockOrg(ctx, inv.OrgID); err != nil {
+			return nil, err
+		}
+		if inv, err = tx.InvitationByID(ctx, id); err != nil {
 			return nil, err
 		}
 		if st := inv.EffectiveStatus(now); st != gatehouse.InvitationPending {

@@ -139,6 +139,11 @@ func (s *Members) UpdatePermissions(ctx context.Context, c *Caller, userID strin
 	}
 	var view *MemberView
 	err := s.store.Tx(ctx, func(tx *store.Conn) error {
+		// The organization's lock first: the owner count below must not
+		// change before this transaction commits.
+		if err := tx.LockOrg(ctx, c.OrgID); err != nil {
+			return err
+		}
 		m, err := tx.Membership(ctx, c.OrgID, userID)
 		if err != nil {
 			return err
@@ -217,6 +222,11 @@ func (s *Members) Remove(ctx context.Context, c *Caller, userID string) error {
 		return errMemberNotFound
 	}
 	return s.store.Tx(ctx, func(tx *store.Conn) error {
+		// The organization's lock first: the owner count below must not
+		// change before this transaction commits.
+		if err := tx.LockOrg(ctx, c.OrgID); err != nil {
+			return err
+		}
 		m, err := tx.Membership(ctx, c.OrgID, userID)
 		if err != nil {
 			return err

@@ -150,6 +150,10 @@ func (s *Roles) Update(ctx context.Context, c *Caller, id string, in RoleInput) 
 	}
 	var r *gatehouse.Role
 	err := s.store.Tx(ctx, func(tx *store.Conn) error {
+		// Holders' rights change with the role: serialise with member changes.
+		if err := tx.LockOrg(ctx, c.OrgID); err != nil {
+			return err
+		}
 		var err error
 		if r, err = tx.Role(ctx, c.OrgID, id); err != nil {
 			return err
@@ -197,6 +201,10 @@ func (s *Roles) Delete(ctx context.Context, c *Caller, id string) error {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "Role not found.")
 	}
 	return s.store.Tx(ctx, func(tx *store.Conn) error {
+		// "Nobody holds it" must stay true until the role is gone.
+		if err := tx.LockOrg(ctx, c.OrgID); err != nil {
+			return err
+		}
 		r, err := tx.Role(ctx, c.OrgID, id)
 		if err != nil {
 			return err

@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -62,33 +64,52 @@ func (c *Conn) WriteAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 	if err != nil {
 		return c.wrap(err, "audit chain")
 	}
-	e.Hash = AuditHash(e)
+	if c.s.audit.current == "" {
+		return gatehouse.Internal(fmt.Errorf("WriteAudit: no audit key"))
+	}
+	e.KeyID = c.s.audit.current
+	e.Hash = AuditMAC(c.s.audit.keys[e.KeyID], e)
 	if _, err := c.exec(ctx, `UPDATE audit_chains SET last_hash = $2 WHERE chain_id = $1`, chain, e.Hash); err != nil {
 		return err
 	}
 	_, err = c.exec(ctx, `INSERT INTO audit_events (id, chain_id, seq, org_id, actor_kind, actor_id, actor_name, action,
-		target_type, target_id, summary, ip, user_agent, request_id, created_at, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		target_type, target_id, summary, ip, user_agent, request_id, created_at, prev_hash, hash, key_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		e.ID, chain, e.Seq, nullStr(e.OrgID), e.ActorKind, e.ActorID, e.ActorName, e.Action,
-		e.TargetType, e.TargetID, string(e.Summary), e.IP, e.UserAgent, e.RequestID, ts(e.CreatedAt), e.PrevHash, e.Hash)
+		e.TargetType, e.TargetID, string(e.Summary), e.IP, e.UserAgent, e.RequestID, ts(e.CreatedAt), e.PrevHash, e.Hash, e.KeyID)
 	return err
 }
 
-// AuditHash is SHA-256 over the previous hash and every recorded field, each
-// length-prefixed so that no two different events hash alike.
+// AuditHash is the legacy seal: plain SHA-256 over the previous hash and
+// every recorded field, each length-prefixed so that no two different events
+// hash alike. Anyone can recompute it, so it only verifies the carried-over
+// prefix of a chain (events written before HMAC sealing).
 func AuditHash(e *gatehouse.AuditEvent) string {
 	h := sha256.New()
+	writeAuditFields(h, e)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// AuditMAC seals an event: HMAC-SHA-256 under the audit key over the same
+// fields and the key's id. Without the key nobody can recompute it.
+func AuditMAC(key []byte, e *gatehouse.AuditEvent) string {
+	h := hmac.New(sha256.New, key)
+	writeAuditFields(h, e)
+	fmt.Fprintf(h, "%d:%s;", len(e.KeyID), e.KeyID)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func writeAuditFields(h io.Writer, e *gatehouse.AuditEvent) {
 	for _, f := range []string{
 		e.PrevHash, e.ID, fmt.Sprint(e.Seq), e.OrgID, e.ActorKind, e.ActorID, e.ActorName, e.Action,
 		e.TargetType, e.TargetID, string(e.Summary), e.IP, e.UserAgent, e.RequestID, fmt.Sprint(e.CreatedAt.UnixMicro()),
 	} {
 		fmt.Fprintf(h, "%d:%s;", len(f), f)
 	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 const auditColumns = `id, seq, COALESCE(org_id, ''), actor_kind, actor_id, actor_name, action, target_type, target_id,
-	summary, ip, user_agent, request_id, created_at, prev_hash, hash`
+	summary, ip, user_agent, request_id, created_at, prev_hash, hash, key_id`
 
 // AuditFilter selects audit events. OrgID "" selects the no-organization chain.
 type AuditFilter struct {
@@ -146,7 +167,7 @@ func scanAudit(rows *sql.Rows) (*gatehouse.AuditEvent, error) {
 	var summary string
 	var created int64
 	if err := rows.Scan(&e.ID, &e.Seq, &e.OrgID, &e.ActorKind, &e.ActorID, &e.ActorName, &e.Action, &e.TargetType, &e.TargetID,
-		&summary, &e.IP, &e.UserAgent, &e.RequestID, &created, &e.PrevHash, &e.Hash); err != nil {
+		&summary, &e.IP, &e.UserAgent, &e.RequestID, &created, &e.PrevHash, &e.Hash, &e.KeyID); err != nil {
 		return nil, err
 	}
 	e.Summary, e.CreatedAt = json.RawMessage(summary), fromTS(created)

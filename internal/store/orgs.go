@@ -38,6 +38,21 @@ func (c *Conn) OrgByID(ctx context.Context, id string) (*gatehouse.Organization,
 	return o, notFound(c.wrap(err, "org by id"), "Organization")
 }
 
+// LockOrg takes the organization's lock until the transaction ends
+// (SELECT … FOR UPDATE on PostgreSQL; on SQLite the single writer already
+// serialises write transactions). Every change that counts something of the
+// organization before it writes (owners, role holders, the invitation
+// budget) takes it first, so that two such changes cannot both read the
+// count before either has written. Not found when the organization is gone.
+func (c *Conn) LockOrg(ctx context.Context, id string) error {
+	if !c.inTx {
+		return gatehouse.Internal(fmt.Errorf("LockOrg outside a transaction"))
+	}
+	var got string
+	err := c.q.QueryRowContext(ctx, `SELECT id FROM organizations WHERE id = $1 `+c.s.dialect.ForUpdate(), id).Scan(&got)
+	return notFound(c.wrap(err, "lock org"), "Organization")
+}
+
 // UpdateOrg saves name, logo and settings.
 func (c *Conn) UpdateOrg(ctx context.Context, o *gatehouse.Organization) error {
 	_, err := c.exec(ctx, `UPDATE organizations SET name = $2, logo_url = $3, settings = $4, updated_at = $5 WHERE id = $1`,

@@ -27,6 +27,11 @@ type Dialect interface {
 	// SkipLocked is appended to a row-claiming subquery: "FOR UPDATE SKIP
 	// LOCKED" on PostgreSQL, "" on SQLite, whose single writer serialises claims.
 	SkipLocked() string
+	// ForUpdate is appended to a SELECT that locks the rows it reads until
+	// commit: "FOR NO KEY UPDATE" on PostgreSQL (rows that merely reference
+	// them stay insertable), "" on SQLite, whose write
+	// transactions (BEGIN IMMEDIATE) already run one at a time.
+	ForUpdate() string
 }
 
 // Box seals secrets held for later delivery (mail bodies) at rest.
@@ -43,11 +48,18 @@ type Store struct {
 	box     Box
 	closers []func() error
 	subs    subscribers
+	audit   auditKeys
 }
 
 // New wraps opened connections. On PostgreSQL writer and reader are one pool.
+// A box that also holds an audit key (secret.Key does) seals the audit chain.
 func New(writer, reader *sql.DB, dialect Dialect, box Box) *Store {
-	return &Store{writer: writer, reader: reader, dialect: dialect, box: box}
+	s := &Store{writer: writer, reader: reader, dialect: dialect, box: box}
+	if k, ok := box.(AuditKeyer); ok {
+		id, key := k.AuditKey()
+		s.audit = auditKeys{current: id, keys: map[string][]byte{id: key}}
+	}
+	return s
 }
 
 // OnClose registers a function run by Close, after the pools close.

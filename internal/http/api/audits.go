@@ -42,13 +42,14 @@ type auditJSON struct {
 	Seq            int64           `json:"seq"`
 	Hash           string          `json:"hash"`
 	PrevHash       string          `json:"prev_hash"`
+	KeyID          string          `json:"key_id"`
 }
 
 func toAuditJSON(e *gatehouse.AuditEvent) auditJSON {
 	return auditJSON{ID: e.ID, Time: e.CreatedAt, OrganizationID: e.OrgID,
 		Actor:  auditActorJSON{Kind: e.ActorKind, ID: optString(e.ActorID), Name: e.ActorName},
 		Action: e.Action, Target: auditTargetJSON{Type: e.TargetType, ID: e.TargetID}, Summary: e.Summary,
-		IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Seq: e.Seq, Hash: e.Hash, PrevHash: e.PrevHash}
+		IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Seq: e.Seq, Hash: e.Hash, PrevHash: e.PrevHash, KeyID: e.KeyID}
 }
 
 func auditFilter(r *http.Request) (store.AuditFilter, error) {
@@ -132,7 +133,16 @@ func (s *Server) exportAudits(w http.ResponseWriter, r *http.Request, c *service
 }
 
 func (s *Server) handleVerifyAudits(w http.ResponseWriter, r *http.Request, c *service.Caller) {
-	v, err := s.Services.Audits.Verify(r.Context(), c)
+	var checkpoint *service.ChainHead
+	if q := r.URL.Query(); q.Has("checkpoint") {
+		cp, err := service.ParseCheckpoint(q.Get("checkpoint"))
+		if err != nil {
+			respond.Error(w, r, err)
+			return
+		}
+		checkpoint = cp
+	}
+	v, err := s.Services.Audits.Verify(r.Context(), c, checkpoint)
 	if err != nil {
 		respond.Error(w, r, err)
 		return

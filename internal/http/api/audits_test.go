@@ -224,18 +224,18 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 				exec(t, srv, `DELETE FROM audit_events WHERE id = $1`, evs[len(evs)-1].ID)
 				return evs[len(evs)-1].Seq
 			}},
-			{"Inserted", "", func(t *testing.T, srv *apptest.Server, org string, evs []*gatehouse.AuditEvent) int64 {
+			{"Inserted", "unsealed event", func(t *testing.T, srv *apptest.Server, org string, evs []*gatehouse.AuditEvent) int64 {
 				// Shift the later events up and slip a forged one in, with a
 				// hash that is right for its own contents.
 				exec(t, srv, `UPDATE audit_events SET seq = seq + 1000 WHERE chain_id = $1 AND seq >= $2`, org, evs[2].Seq)
 				exec(t, srv, `UPDATE audit_events SET seq = seq - 999 WHERE chain_id = $1 AND seq >= 1000`, org)
 				forged := &gatehouse.AuditEvent{ID: uuid.NewString(), OrgID: org, Seq: evs[2].Seq, Action: "member.added", TargetType: "member",
 					TargetID: uuid.NewString(), Summary: json.RawMessage(`{}`), CreatedAt: evs[2].CreatedAt, PrevHash: evs[1].Hash}
-				forged.Hash = store.AuditHash(forged)
+				forged.Hash = store.AuditHash(forged) // plain SHA-256: no key at hand
 				exec(t, srv, `INSERT INTO audit_events (id, chain_id, seq, org_id, action, target_type, target_id, summary, created_at, prev_hash, hash)
 					VALUES ($1, $2, $3, $2, $4, $5, $6, '{}', $7, $8, $9)`, forged.ID, org, forged.Seq, forged.Action, forged.TargetType,
 					forged.TargetID, forged.CreatedAt.UnixMicro(), forged.PrevHash, forged.Hash)
-				return evs[2].Seq + 1 // the event after it no longer links
+				return evs[2].Seq // unsealed: only the key could seal it
 			}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
@@ -368,11 +368,12 @@ func seedAudit(t *testing.T, srv *apptest.Server, org string, n int) {
 		t.Fatal(err)
 	}
 	base := srv.Clock.Now()
+	keyID, key := storetest.MustKey(t).AuditKey()
 	const batch = 1000
 	for done := 0; done < n; done += batch {
 		var sb strings.Builder
 		sb.WriteString(`INSERT INTO audit_events (id, chain_id, seq, org_id, actor_kind, actor_id, actor_name, action, target_type, target_id,
-			summary, ip, user_agent, request_id, created_at, prev_hash, hash) VALUES `)
+			summary, ip, user_agent, request_id, created_at, prev_hash, hash, key_id) VALUES `)
 		var args []any
 		for i := done; i < min(done+batch, n); i++ {
 			seq++
@@ -380,13 +381,14 @@ func seedAudit(t *testing.T, srv *apptest.Server, org string, n int) {
 				Action: "project.updated", TargetType: "project", TargetID: uuid.NewString(),
 				Summary: json.RawMessage(`{"name":{"before":"An old project name","after":"A new project name"}}`),
 				IP:      "127.0.0.1", UserAgent: "seed/1.0", RequestID: "seed", CreatedAt: base.Add(time.Duration(i+1) * time.Millisecond), PrevHash: prev}
-			ev.Hash = store.AuditHash(ev)
+			ev.KeyID = keyID
+			ev.Hash = store.AuditMAC(key, ev)
 			prev = ev.Hash
 			if i > done {
 				sb.WriteString(", ")
 			}
 			sb.WriteByte('(')
-			for j := range 17 {
+			for j := range 18 {
 				if j > 0 {
 					sb.WriteString(", ")
 				}
@@ -401,7 +403,7 @@ func seedAudit(t *testing.T, srv *apptest.Server, org string, n int) {
 			}
 			sb.WriteByte(')')
 			args = append(args, ev.ID, org, ev.Seq, org, ev.ActorKind, ev.ActorID, ev.ActorName, ev.Action, ev.TargetType, ev.TargetID,
-				string(ev.Summary), ev.IP, ev.UserAgent, ev.RequestID, ev.CreatedAt.UnixMicro(), ev.PrevHash, ev.Hash)
+				string(ev.Summary), ev.IP, ev.UserAgent, ev.RequestID, ev.CreatedAt.UnixMicro(), ev.PrevHash, ev.Hash, ev.KeyID)
 		}
 		if _, err := db.ExecContext(ctx, sb.String(), args...); err != nil {
 			t.Fatal(err)

@@ -21,6 +21,7 @@ type dialect struct{}
 
 func (dialect) Name() string       { return "postgres" }
 func (dialect) SkipLocked() string { return "FOR UPDATE SKIP LOCKED" }
+func (dialect) ForUpdate() string  { return "FOR NO KEY UPDATE" }
 func (dialect) IsInvalidText(err error) bool {
 	var e *pgconn.PgError
 	// 22021: invalid byte sequence (NUL included); 22P05: untranslatable.

@@ -26,6 +26,7 @@ type dialect struct{}
 
 func (dialect) Name() string             { return "sqlite" }
 func (dialect) SkipLocked() string       { return "" }
+func (dialect) ForUpdate() string        { return "" }
 func (dialect) IsInvalidText(error) bool { return false }
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *sqlite.Error

@@ -29,6 +29,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("ConcurrentAuditWriters", func(t *testing.T) { runConcurrentAudit(t, e) })
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, e) })
 	t.Run("ListPlans", func(t *testing.T) { runListPlans(t, e) })
+	t.Run("Locks", func(t *testing.T) { runLocks(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.

@@ -64,6 +64,7 @@ func CheckAuditChain(tb testing.TB, events []*gatehouse.AuditEvent) {
 	tb.Helper()
 	prev := GenesisHash
 	seen := map[string]bool{}
+	keyID, key := MustKey(tb).AuditKey()
 	for i, e := range events {
 		if e.Seq != int64(i+1) {
 			tb.Fatalf("event %d has seq %d, want %d", i, e.Seq, i+1)
@@ -71,7 +72,10 @@ func CheckAuditChain(tb testing.TB, events []*gatehouse.AuditEvent) {
 		if e.PrevHash != prev {
 			tb.Fatalf("event seq %d: prev_hash %s, want %s (the previous hash)", e.Seq, e.PrevHash, prev)
 		}
-		if got := store.AuditHash(e); got != e.Hash {
+		if e.KeyID != keyID {
+			tb.Fatalf("event seq %d: sealed with key %q, want the current key %q", e.Seq, e.KeyID, keyID)
+		}
+		if got := store.AuditMAC(key, e); got != e.Hash {
 			tb.Fatalf("event seq %d: stored hash %s, recomputed %s", e.Seq, e.Hash, got)
 		}
 		if seen[e.ID] {

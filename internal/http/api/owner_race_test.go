@@ -1,0 +1,113 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/apptest"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+// TestOwnerRaces fires the three ways two owners can race each other out of
+// an organization (mutual demotion, mutual removal, both leaving) 50 times
+// each: an owner always remains and nothing answers 5xx. Without the
+// per-organization lock, PostgreSQL's READ COMMITTED lets both count two
+// owners before either has written.
+func TestOwnerRaces(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		srv := apptest.New(t, e)
+		aTok, aUser := srv.Signup("Ann Owner", "ann@example.com")
+		bTok, bUser := srv.Signup("Bob Owner", "bob@example.com")
+		aID, bID := aUser["id"].(string), bUser["id"].(string)
+		client := srv.HTTP.Client()
+		send := func(method, path, token, org string, body any) (int, error) {
+			var rd *bytes.Reader
+			if body != nil {
+				raw, _ := json.Marshal(body)
+				rd = bytes.NewReader(raw)
+			} else {
+				rd = bytes.NewReader(nil)
+			}
+			req, err := http.NewRequest(method, srv.URL+path, rd)
+			if err != nil {
+				return 0, err
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("X-Organization-Id", org)
+			if body != nil {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return 0, err
+			}
+			resp.Body.Close()
+			return resp.StatusCode, nil
+		}
+		type call struct {
+			method, path, token string
+			body                any
+		}
+		demote := map[string]any{"role": "admin"}
+		races := []struct {
+			name  string
+			calls [2]call
+		}{
+			{"Demote", [2]call{{"PUT", "/v1/members/" + bID + "/permissions", aTok, demote}, {"PUT", "/v1/members/" + aID + "/permissions", bTok, demote}}},
+			{"Remove", [2]call{{"DELETE", "/v1/members/" + bID, aTok, nil}, {"DELETE", "/v1/members/" + aID, bTok, nil}}},
+			{"Leave", [2]call{{"DELETE", "/v1/members/" + aID, aTok, nil}, {"DELETE", "/v1/members/" + bID, bTok, nil}}},
+		}
+		for _, race := range races {
+			t.Run(race.name, func(t *testing.T) {
+				for round := 0; round < 50; round++ {
+					org := srv.CreateOrg(aTok, fmt.Sprintf("%s race %d", race.name, round))
+					srv.JoinStore(org, bID, gatehouse.RoleOwnerID, nil)
+					var wg sync.WaitGroup
+					start := make(chan struct{})
+					status := [2]int{}
+					errs := [2]error{}
+					for i, c := range race.calls {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							<-start
+							status[i], errs[i] = send(c.method, c.path, c.token, org, c.body)
+						}()
+					}
+					close(start)
+					wg.Wait()
+					for i := range status {
+						if errs[i] != nil {
+							t.Fatalf("round %d: %v", round, errs[i])
+						}
+						if status[i] >= 500 {
+							t.Fatalf("round %d: a request answered %d", round, status[i])
+						}
+					}
+					owners := 0
+					for _, id := range []string{aID, bID} {
+						m, err := srv.Store.R().Membership(context.Background(), org, id)
+						if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+							continue
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+						if m.RoleID == gatehouse.RoleOwnerID {
+							owners++
+						}
+					}
+					if owners == 0 {
+						t.Fatalf("round %d: the organization has no owner left (answers %v)", round, status)
+					}
+				}
+			})
+		}
+	})
+}
