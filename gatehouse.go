@@ -54,6 +54,8 @@ type Session struct {
 	UserAgent        string
 	CreatedAt        time.Time
 	LastUsedAt       time.Time
+	// CurrentOrgID is the organization the session acts in ("" for none).
+	CurrentOrgID string
 }
 
 // Actor is who performs a change: a user or an API key, with where it came from.
@@ -137,6 +139,8 @@ type Principal struct {
 	APIKeyID  string // for keys
 	OrgID     string // a key's organization
 	Name      string
+	// CurrentOrgID is a session's current organization ("" for none).
+	CurrentOrgID string
 }
 
 // ID is the principal's own id: the user's or the key's.

@@ -20,8 +20,6 @@ type Access struct {
 	mu    sync.RWMutex
 	trees map[string]*authz.Tree     // org id → folder tree
 	projs map[string]map[string]bool // org id → its project ids
-	// current caches each user's current organization ("" for none).
-	current map[string]string
 	sets    map[memberKey]*compiledSet // (org, user) → rights
 	// gen counts invalidations; a cache fill that raced with one is dropped.
 	gen atomic.Uint64
@@ -46,7 +44,7 @@ func treeChanged(orgID string) string           { return "tree:" + orgID }
 func sessionEnded(id string) string             { return "session:" + id }
 
 func newAccess(b *base) *Access {
-	a := &Access{base: b, trees: map[string]*authz.Tree{}, projs: map[string]map[string]bool{}, current: map[string]string{}, sets: map[memberKey]*compiledSet{}}
+	a := &Access{base: b, trees: map[string]*authz.Tree{}, projs: map[string]map[string]bool{}, sets: map[memberKey]*compiledSet{}}
 	b.store.Subscribe(a.invalidate)
 	return a
 }
@@ -64,16 +62,12 @@ func (a *Access) invalidate(msg string) {
 	case "member":
 		org, user, _ := strings.Cut(rest, ":")
 		delete(a.sets, memberKey{org, user})
-		delete(a.current, user)
-	case "user":
-		delete(a.current, rest)
 	case "tree":
 		delete(a.trees, rest) // sets recompile against the new tree on use
 		delete(a.projs, rest)
 	case "org":
 		delete(a.trees, rest)
 		delete(a.projs, rest)
-		a.current = map[string]string{} // members may have lost their current org
 		for k := range a.sets {
 			if k.org == rest {
 				delete(a.sets, k)
@@ -82,7 +76,6 @@ func (a *Access) invalidate(msg string) {
 	default: // store.FlushAll and anything unknown
 		a.trees = map[string]*authz.Tree{}
 		a.projs = map[string]map[string]bool{}
-		a.current = map[string]string{}
 		a.sets = map[memberKey]*compiledSet{}
 	}
 }
@@ -139,29 +132,9 @@ func (a *Access) ProjectExists(ctx context.Context, orgID, id string) (bool, err
 	return ids[id], nil
 }
 
-// currentOrg returns the user's current organization, from a cache dropped
-// when they switch, join or leave.
-func (a *Access) currentOrg(ctx context.Context, userID string) (string, error) {
-	a.mu.RLock()
-	org, ok := a.current[userID]
-	a.mu.RUnlock()
-	if ok {
-		return org, nil
-	}
-	gen := a.gen.Load()
-	u, err := a.store.R().UserByID(ctx, userID)
-	if err != nil {
-		return "", err
-	}
-	a.mu.Lock()
-	if a.gen.Load() == gen {
-		a.current[userID] = u.CurrentOrgID
-	}
-	a.mu.Unlock()
-	return u.CurrentOrgID, nil
-}
 
-func userChanged(id string) string { return "user:" + id }
+var errNoOrganization = &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "no_organization",
+	Message: "No organization selected: send X-Organization-Id, or create or switch to an organization first."}
 
 var errOrgNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Organization not found.")
 
@@ -293,20 +266,19 @@ type Caller struct {
 
 // Caller resolves the organization a request acts in — the explicit one
 // (X-Organization-Id), else the key's, else the user's current one — and
-// loads the principal's rights there. Not a member → 404.
+// loads the principal's rights there. Not a member → 404. The current
+// organization belongs to the session (each sign-in keeps its own); when
+// the user has left it meanwhile, the session has none.
 func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse.Principal, orgID string) (*Caller, error) {
 	if orgID == "" {
 		orgID = p.OrgID
 	}
+	fromSession := false
 	if orgID == "" && p.Kind == gatehouse.PrincipalUser {
-		var err error
-		if orgID, err = a.currentOrg(ctx, p.UserID); err != nil {
-			return nil, err
-		}
+		orgID, fromSession = p.CurrentOrgID, true
 	}
 	if orgID == "" {
-		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "no_organization",
-			Message: "No organization selected: send X-Organization-Id, or create or switch to an organization first."}
+		return nil, errNoOrganization
 	}
 	if p.Kind == gatehouse.PrincipalAPIKey && p.OrgID != orgID {
 		return nil, errOrgNotFound
@@ -315,6 +287,9 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 		return nil, errOrgNotFound
 	}
 	set, _, err := a.MemberRights(ctx, orgID, p.UserID)
+	if fromSession && gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, errNoOrganization
+	}
 	if p.Kind == gatehouse.PrincipalAPIKey {
 		// A key whose creator left keeps working for nothing: its rights are
 		// capped by the creator's, which are now none.

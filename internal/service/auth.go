@@ -66,6 +66,7 @@ type Auth struct {
 	existsByIP     *Throttle
 	cache          *sessionCache
 	keys           *Keys
+	access         *Access
 	dummyHash      string
 }
 
@@ -390,6 +391,7 @@ func (a *Auth) openSession(ctx context.Context, tx *store.Conn, actor gatehouse.
 		AccessHash: secret.HashToken(access), AccessExpiresAt: now.Add(AccessTokenTTL),
 		RefreshHash: secret.HashToken(refresh), RefreshExpiresAt: now.Add(RefreshTokenTTL),
 		IP: actor.IP, UserAgent: truncate(actor.UserAgent, 512), CreatedAt: now, LastUsedAt: now,
+		CurrentOrgID: u.CurrentOrgID, // a new session starts where the user last chose
 	}
 	if err := tx.CreateSession(ctx, s); err != nil {
 		return nil, err
@@ -502,7 +504,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*gatehouse.Princ
 	if err != nil {
 		return nil, errBadToken
 	}
-	p := &gatehouse.Principal{Kind: gatehouse.PrincipalUser, UserID: u.ID, SessionID: s.ID, Name: u.Name}
+	p := &gatehouse.Principal{Kind: gatehouse.PrincipalUser, UserID: u.ID, SessionID: s.ID, Name: u.Name, CurrentOrgID: s.CurrentOrgID}
 	// last_used_at is written at most once per cache period per session.
 	if err := a.store.Tx(ctx, func(tx *store.Conn) error { return tx.TouchSession(ctx, s.ID, now) }); err != nil {
 		return nil, err

@@ -9,12 +9,12 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-const sessionColumns = `id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, ip, user_agent, created_at, last_used_at`
+const sessionColumns = `id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, ip, user_agent, created_at, last_used_at, COALESCE(current_org_id, '')`
 
 func scanSession(row interface{ Scan(...any) error }) (*gatehouse.Session, error) {
 	var s gatehouse.Session
 	var ae, re, created, used int64
-	if err := row.Scan(&s.ID, &s.UserID, &s.AccessHash, &ae, &s.RefreshHash, &re, &s.IP, &s.UserAgent, &created, &used); err != nil {
+	if err := row.Scan(&s.ID, &s.UserID, &s.AccessHash, &ae, &s.RefreshHash, &re, &s.IP, &s.UserAgent, &created, &used, &s.CurrentOrgID); err != nil {
 		return nil, err
 	}
 	s.AccessExpiresAt, s.RefreshExpiresAt, s.CreatedAt, s.LastUsedAt = fromTS(ae), fromTS(re), fromTS(created), fromTS(used)
@@ -23,8 +23,16 @@ func scanSession(row interface{ Scan(...any) error }) (*gatehouse.Session, error
 
 // CreateSession inserts a session.
 func (c *Conn) CreateSession(ctx context.Context, s *gatehouse.Session) error {
-	_, err := c.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		s.ID, s.UserID, s.AccessHash, ts(s.AccessExpiresAt), s.RefreshHash, ts(s.RefreshExpiresAt), s.IP, s.UserAgent, ts(s.CreatedAt), ts(s.LastUsedAt))
+	_, err := c.exec(ctx, `INSERT INTO sessions (id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, ip, user_agent,
+		created_at, last_used_at, current_org_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		s.ID, s.UserID, s.AccessHash, ts(s.AccessExpiresAt), s.RefreshHash, ts(s.RefreshExpiresAt), s.IP, s.UserAgent, ts(s.CreatedAt), ts(s.LastUsedAt),
+		nullStr(s.CurrentOrgID))
+	return err
+}
+
+// SetSessionOrg sets (or, with "", clears) the organization a session acts in.
+func (c *Conn) SetSessionOrg(ctx context.Context, sessionID, orgID string) error {
+	_, err := c.exec(ctx, `UPDATE sessions SET current_org_id = $2 WHERE id = $1`, sessionID, nullStr(orgID))
 	return err
 }
 
