@@ -20,7 +20,7 @@ type Access struct {
 	mu    sync.RWMutex
 	trees map[string]*authz.Tree     // org id → folder tree
 	projs map[string]map[string]bool // org id → its project ids
-	sets    map[memberKey]*compiledSet // (org, user) → rights
+	sets  map[memberKey]*compiledSet // (org, user) → rights
 	// gen counts invalidations; a cache fill that raced with one is dropped.
 	gen atomic.Uint64
 
@@ -131,7 +131,6 @@ func (a *Access) ProjectExists(ctx context.Context, orgID, id string) (bool, err
 	a.mu.Unlock()
 	return ids[id], nil
 }
-
 
 var errNoOrganization = &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "no_organization",
 	Message: "No organization selected: send X-Organization-Id, or create or switch to an organization first."}
