@@ -56,6 +56,11 @@ type Session struct {
 	LastUsedAt       time.Time
 	// CurrentOrgID is the organization the session acts in ("" for none).
 	CurrentOrgID string
+	// RefreshSeed and RefreshGen derive the session's tokens (with the
+	// secret key); RotatedAt is the last rotation (zero before any).
+	RefreshSeed string
+	RefreshGen  int64
+	RotatedAt   time.Time
 }
 
 // Actor is who performs a change: a user or an API key, with where it came from.
