@@ -54,6 +54,13 @@ type Session struct {
 	UserAgent        string
 	CreatedAt        time.Time
 	LastUsedAt       time.Time
+	// CurrentOrgID is the organization the session acts in ("" for none).
+	CurrentOrgID string
+	// RefreshSeed and RefreshGen derive the session's tokens (with the
+	// secret key); RotatedAt is the last rotation (zero before any).
+	RefreshSeed string
+	RefreshGen  int64
+	RotatedAt   time.Time
 }
 
 // Actor is who performs a change: a user or an API key, with where it came from.
@@ -138,6 +145,8 @@ type Principal struct {
 	APIKeyID  string // for keys
 	OrgID     string // a key's organization
 	Name      string
+	// CurrentOrgID is a session's current organization ("" for none).
+	CurrentOrgID string
 }
 
 // ID is the principal's own id: the user's or the key's.

@@ -1,10 +1,12 @@
 // Command gatehouse runs Gatehouse. Subcommands: serve (the default),
 // migrate, version. Configuration comes from GATEHOUSE_* environment
-// variables or the flag of the same name (gatehouse serve -h lists them).
+// variables or the flag of the same name (go run ./cmd/gatehouse serve -h lists them).
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,6 +42,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unknown command %q (commands: serve, migrate, version)", cmd)
 	}
 	cfg, err := app.LoadConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // the usage is printed; asking for it is no failure
+	}
 	if err != nil {
 		return err
 	}
@@ -57,6 +62,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	fmt.Fprintf(stderr, "Gatehouse is serving at %s\n", m.URL())
+	fmt.Fprintf(stderr, "Links in emails use %s\n", m.Config.BaseURL)
+	if u := m.DevMailboxURL(); u != "" {
+		fmt.Fprintf(stderr, "Development mailbox is ON: mail is not sent but readable at %s (loopback clients only)\n", u)
+	} else if cfg.SMTPURL == "" {
+		fmt.Fprintln(stderr, "Development mailbox is off and no SMTP is set: mail stays queued in the outbox")
+	}
 	<-ctx.Done()
 	m.Log.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)

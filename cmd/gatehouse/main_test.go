@@ -64,6 +64,7 @@ func engineEnv(t *testing.T, e storetest.Engine) map[string]string {
 	if e.Name == "postgres" {
 		env["GATEHOUSE_DATABASE_URL"] = e.NewDSN(t)
 		env["GATEHOUSE_SECRET_KEY"] = storetest.TestKey
+		env["GATEHOUSE_DEV_MAILBOX"] = "true" // these tests read the mailbox
 	}
 	return env
 }
@@ -507,6 +508,7 @@ func TestBinaryExitStatus(t *testing.T) {
 		{name: "OKVersion", args: []string{"version"}, wantStatus: 0, wantStdout: "gatehouse " + gatehouse.Version},
 		{name: "ErrDatabaseURL", env: map[string]string{"GATEHOUSE_DATABASE_URL": "not-a-url"}, wantStatus: 1, wantStderr: "GATEHOUSE_DATABASE_URL"},
 		{name: "ErrPostgresWithoutKey", args: []string{"serve"}, env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://u@127.0.0.1:1/db"}, wantStatus: 1, wantStderr: "GATEHOUSE_SECRET_KEY"},
+		{name: "ErrPostgresWithoutSMTP", args: []string{"serve"}, env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://u@127.0.0.1:1/db", "GATEHOUSE_SECRET_KEY": storetest.TestKey}, wantStatus: 1, wantStderr: "GATEHOUSE_SMTP_URL"},
 		{name: "ErrUnknownCommand", args: []string{"frobnicate"}, wantStatus: 1, wantStderr: "unknown command"},
 	}
 	for _, tt := range tests {

@@ -111,6 +111,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openAudit(ctx); err != nil {
 		return err
 	}
+	if err := m.deriveBaseURL(); err != nil {
+		return err
+	}
 	var sender mail.Sender = mail.LocalSender{}
 	if m.Config.SMTPURL != "" {
 		if sender, err = mail.NewSMTPSender(m.Config.SMTPURL, m.Config.MailFrom); err != nil {
@@ -146,7 +149,7 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	m.Registry.MustRegister(cache.NewCollector(m.Services.Cache))
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
-		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.SMTPURL == "", AccessLog: m.Config.AccessLog}
+		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.DevMailboxOn(), AccessLog: m.Config.AccessLog}
 	m.API.Web = web.New(web.Config{Services: m.Services, Store: m.Store, BaseURL: m.Config.BaseURL,
 		DevMailbox: m.API.DevMailbox, Log: m.Log, Now: m.Now})
 	return nil
@@ -157,11 +160,14 @@ func (m *Main) Handler() http.Handler { return m.API.Handler() }
 
 // Start listens on the configured address and starts the mail worker.
 func (m *Main) Start() error {
-	ln, err := net.Listen("tcp", m.Config.Addr)
-	if err != nil {
-		return fmt.Errorf("GATEHOUSE_ADDR: %w", err)
+	ln := m.listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
+			return fmt.Errorf("GATEHOUSE_ADDR: %w", err)
+		}
+		m.listener = ln
 	}
-	m.listener = ln
 	m.server = &http.Server{
 		Handler:           m.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -170,7 +176,11 @@ func (m *Main) Start() error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
-	m.Worker.Start()
+	// Without SMTP and without the development mailbox, mail stays queued
+	// in the outbox (gatehouse_outbox_queued in /metrics).
+	if m.Config.SMTPURL != "" || m.API.DevMailbox {
+		m.Worker.Start()
+	}
 	m.Webhooks.Start()
 	m.startBackground()
 	go func() {
@@ -178,7 +188,39 @@ func (m *Main) Start() error {
 			m.Log.Error("serve", "err", err)
 		}
 	}()
-	m.Log.Info("gatehouse listening", "url", m.URL(), "database", m.Store.Dialect().Name(), "version", gatehouse.Version, "dev_mailbox", m.API.DevMailbox)
+	m.Log.Info("gatehouse listening", "url", m.URL(), "base_url", m.Config.BaseURL, "database", m.Store.Dialect().Name(),
+		"version", gatehouse.Version, "dev_mailbox", m.DevMailboxURL())
+	return nil
+}
+
+// DevMailboxURL is where the development mailbox reads mail ("" when off).
+func (m *Main) DevMailboxURL() string {
+	if m.API == nil || !m.API.DevMailbox {
+		return ""
+	}
+	return m.URL() + "/dev/mail"
+}
+
+// deriveBaseURL fills an unset base URL from the address listened on,
+// http://localhost:<port>, so that links in emails reach this server. With
+// port 0 it listens now to learn the port (Start then serves on it).
+func (m *Main) deriveBaseURL() error {
+	if m.Config.BaseURL != "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("GATEHOUSE_ADDR: %w", err)
+	}
+	if port == "0" || port == "" {
+		ln, err := net.Listen("tcp", m.Config.Addr)
+		if err != nil {
+			return fmt.Errorf("GATEHOUSE_ADDR: %w", err)
+		}
+		m.listener = ln
+		port = fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	}
+	m.Config.BaseURL = "http://" + net.JoinHostPort("localhost", port)
 	return nil
 }
 
@@ -201,6 +243,8 @@ func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.server != nil {
 		errs = append(errs, m.server.Shutdown(ctx))
+	} else if m.listener != nil {
+		m.listener.Close()
 	}
 	if m.Worker != nil {
 		m.Worker.Stop()

@@ -41,6 +41,17 @@ type Config struct {
 	// AuditCheckpointEvery is how often changed audit chain heads are
 	// logged (audit.checkpoint); 0 never.
 	AuditCheckpointEvery time.Duration
+	// DevMailbox is "" (on exactly when SMTP is unset and the database is
+	// SQLite), "true" or "false".
+	DevMailbox string
+}
+
+// DevMailboxOn reports whether the development mailbox serves mail: never
+// with SMTP, and otherwise as GATEHOUSE_DEV_MAILBOX says (default: on).
+// LoadConfig has already refused PostgreSQL without SMTP or an explicit
+// GATEHOUSE_DEV_MAILBOX=true.
+func (c Config) DevMailboxOn() bool {
+	return c.SMTPURL == "" && c.DevMailbox != "false"
 }
 
 // setting is one row of the configuration table: an environment key, its
@@ -76,7 +87,10 @@ var settings = []setting{
 		c.DatabaseURL = v
 		return nil
 	}},
-	{"GATEHOUSE_BASE_URL", "base-url", "http://localhost:8080", "public URL, for links in emails", func(c *Config, v string) error {
+	{"GATEHOUSE_BASE_URL", "base-url", "", "public URL, for links in emails; unset means http://localhost:<port listened on>", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("must be an http:// or https:// URL")
@@ -132,6 +146,14 @@ var settings = []setting{
 		}
 		c.AuditCheckpointEvery = d
 		return nil
+	}},
+	{"GATEHOUSE_DEV_MAILBOX", "dev-mailbox", "", "true or false: keep unsent mail readable at /dev/mailbox and /dev/mail (loopback clients only); unset means on with SQLite and no SMTP", func(c *Config, v string) error {
+		switch v {
+		case "", "true", "false":
+			c.DevMailbox = v
+			return nil
+		}
+		return fmt.Errorf("must be true or false")
 	}},
 	{"GATEHOUSE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
@@ -191,6 +213,11 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if c.DatabaseURL != "" && c.SecretKey == "" {
 		return c, fmt.Errorf("GATEHOUSE_SECRET_KEY: required with PostgreSQL, where every process must share one key")
+	}
+	// A shared database is a deployment: its mail must leave, not wait in a
+	// mailbox, unless the operator says otherwise.
+	if c.DatabaseURL != "" && c.SMTPURL == "" && c.DevMailbox != "true" {
+		return c, fmt.Errorf("GATEHOUSE_SMTP_URL: required with PostgreSQL, so that mail is delivered (or set GATEHOUSE_DEV_MAILBOX=true to read it in the development mailbox)")
 	}
 	return c, nil
 }

@@ -23,7 +23,7 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "http://localhost:8080",
+		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "", // derived from the port listened on
 			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo, CacheSize: 256 << 20, AuditCheckpointEvery: 5 * time.Minute}
 		if c != want {
 			t.Fatalf("defaults = %+v, want %+v", c, want)
@@ -58,7 +58,8 @@ func TestLoadConfig(t *testing.T) {
 
 	t.Run("OKPostgresqlScheme", func(t *testing.T) {
 		c, err := LoadConfig(nil, env(map[string]string{
-			"GATEHOUSE_DATABASE_URL": "postgresql://gh@localhost/gatehouse", "GATEHOUSE_SECRET_KEY": testSecret}), &bytes.Buffer{})
+			"GATEHOUSE_DATABASE_URL": "postgresql://gh@localhost/gatehouse", "GATEHOUSE_SECRET_KEY": testSecret,
+			"GATEHOUSE_DEV_MAILBOX": "true"}), &bytes.Buffer{})
 		if err != nil || c.DatabaseURL != "postgresql://gh@localhost/gatehouse" {
 			t.Fatalf("config %+v, err %v", c, err)
 		}
@@ -125,6 +126,9 @@ func TestLoadConfig(t *testing.T) {
 			{name: "CacheSizeNegative", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "-64MiB"}, wantVar: "GATEHOUSE_CACHE_SIZE"},
 			{name: "CacheSizeTooSmall", args: []string{"-cache-size", "4KiB"}, wantVar: "GATEHOUSE_CACHE_SIZE"},
 			{name: "DataDirEmptyFlag", args: []string{"-data-dir="}, wantVar: "GATEHOUSE_DATA_DIR"},
+			{name: "PostgresWithoutSMTP", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse", "GATEHOUSE_SECRET_KEY": testSecret}, wantVar: "GATEHOUSE_SMTP_URL"},
+			{name: "PostgresDevMailboxFalse", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse", "GATEHOUSE_SECRET_KEY": testSecret, "GATEHOUSE_DEV_MAILBOX": "false"}, wantVar: "GATEHOUSE_SMTP_URL"},
+			{name: "DevMailboxNotABool", env: map[string]string{"GATEHOUSE_DEV_MAILBOX": "yes please"}, wantVar: "GATEHOUSE_DEV_MAILBOX"},
 			{name: "PostgresWithoutSecretKey", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse"}, wantVar: "GATEHOUSE_SECRET_KEY"},
 		}
 		for _, tt := range tests {
@@ -163,6 +167,27 @@ func TestLoadConfig(t *testing.T) {
 					t.Fatalf("error = %v, want it to mention %q", err, tt.want)
 				}
 			})
+		}
+	})
+
+	t.Run("OKDevMailbox", func(t *testing.T) {
+		for _, tt := range []struct {
+			env  map[string]string
+			want bool
+		}{
+			{nil, true}, // SQLite, no SMTP: the development default
+			{map[string]string{"GATEHOUSE_DEV_MAILBOX": "false"}, false},
+			{map[string]string{"GATEHOUSE_SMTP_URL": "smtp://mail.example.com:25"}, false},
+			{map[string]string{"GATEHOUSE_SMTP_URL": "smtp://mail.example.com:25", "GATEHOUSE_DEV_MAILBOX": "true"}, false},
+			{map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@db/gh", "GATEHOUSE_SECRET_KEY": testSecret, "GATEHOUSE_DEV_MAILBOX": "true"}, true},
+		} {
+			c, err := LoadConfig(nil, env(tt.env), &bytes.Buffer{})
+			if err != nil {
+				t.Fatalf("%v: %v", tt.env, err)
+			}
+			if c.DevMailboxOn() != tt.want {
+				t.Errorf("%v: DevMailboxOn = %v, want %v", tt.env, c.DevMailboxOn(), tt.want)
+			}
 		}
 	})
 

@@ -57,6 +57,8 @@ type Server struct {
 	Engine storetest.Engine
 	// Logs holds everything the server logged.
 	Logs *SyncBuffer
+
+	client *http.Client
 }
 
 // Options adjust a test server.
@@ -70,6 +72,11 @@ type Options struct {
 	WebhooksAllowPrivate bool
 	// AccessLog sets GATEHOUSE_ACCESS_LOG (sampled when zero).
 	AccessLog middleware.AccessLogMode
+	// Config, when set, adjusts the configuration before the server opens.
+	Config func(*app.Config)
+	// Listen serves through Main.Start on Config.Addr (instead of
+	// httptest), as the binary does.
+	Listen bool
 }
 
 // FastHasher keeps argon2id but with test-sized memory, so suites stay quick.
@@ -97,13 +104,24 @@ func New(tb testing.TB, e storetest.Engine, opts ...Options) *Server {
 	} else {
 		cfg.DataDir = dsn
 	}
+	if o.Config != nil {
+		o.Config(&cfg)
+	}
 	logs := &SyncBuffer{}
 	m := &app.Main{Config: cfg, Log: app.NewLogger(logs, slog.LevelDebug), Now: o.Clock.Now, Hasher: FastHasher}
 	if err := m.Open(context.Background()); err != nil {
 		tb.Fatalf("open gatehouse: %v", err)
 	}
+	if o.Listen {
+		if err := m.Start(); err != nil {
+			_ = m.Close(context.Background())
+			tb.Fatalf("start gatehouse: %v", err)
+		}
+		tb.Cleanup(func() { _ = m.Close(context.Background()) })
+		return &Server{Main: m, TB: tb, URL: m.URL(), Clock: o.Clock, Engine: e, Logs: logs, client: &http.Client{Timeout: time.Minute}}
+	}
 	hs := httptest.NewServer(m.Handler())
-	s := &Server{Main: m, TB: tb, HTTP: hs, URL: hs.URL, Clock: o.Clock, Engine: e, Logs: logs}
+	s := &Server{Main: m, TB: tb, HTTP: hs, URL: hs.URL, Clock: o.Clock, Engine: e, Logs: logs, client: hs.Client()}
 	tb.Cleanup(func() {
 		hs.Close()
 		_ = m.Close(context.Background())
@@ -191,7 +209,7 @@ func (s *Server) Do(r Req) *Response {
 	for k, v := range r.Header {
 		req.Header.Set(k, v)
 	}
-	resp, err := s.HTTP.Client().Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		s.TB.Fatal(err)
 	}

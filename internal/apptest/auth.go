@@ -247,3 +247,23 @@ func Problem(tb testing.TB, resp *Response, status int) map[string]any {
 	}
 	return p
 }
+
+// RowCounts returns the number of rows of every table of the server's
+// database (its own schema on PostgreSQL), by table.
+func (s *Server) RowCounts() map[string]int {
+	s.TB.Helper()
+	db := s.Store.ReaderDB()
+	q := `SELECT name FROM sqlite_master WHERE type = 'table'`
+	if s.Engine.Name == "postgres" {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	out := map[string]int{}
+	for _, table := range queryStrings(s.TB, db, q) {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM "` + table + `"`).Scan(&n); err != nil {
+			s.TB.Fatalf("count %s: %v", table, err)
+		}
+		out[table] = n
+	}
+	return out
+}

@@ -23,8 +23,6 @@ type Access struct {
 	// members holds (org, user) → compiled rights, tied to the orgs entry
 	// they were compiled against: a new tree or changed roles recompile.
 	members *cache.Cache[*memberEntry]
-	// current caches each user's current organization ("" for none).
-	current *cache.Cache[string]
 
 	// keyRights is filled by the API key service.
 	keyRights func(ctx context.Context, p *gatehouse.Principal, creator *authz.Set) (*authz.Set, error)
@@ -46,7 +44,6 @@ func memberChanged(orgID, userID string) string { return "member:" + orgID + ":"
 func orgChanged(orgID string) string            { return "org:" + orgID }
 func treeChanged(orgID string) string           { return "tree:" + orgID }
 func sessionEnded(id string) string             { return "session:" + id }
-func userChanged(id string) string              { return "user:" + id }
 
 func newAccess(b *base) *Access {
 	a := &Access{base: b,
@@ -56,7 +53,6 @@ func newAccess(b *base) *Access {
 		members: cache.NewCache(b.cache, "members", cache.Options[*memberEntry]{Weigh: func(e *memberEntry) int {
 			return e.set.Size() + membershipSize(e.membership)
 		}}),
-		current: cache.NewCache(b.cache, "current_org", cache.Options[string]{Weigh: func(s string) int { return len(s) }}),
 	}
 	b.store.Subscribe(a.invalidate)
 	return a
@@ -84,9 +80,6 @@ func (a *Access) invalidate(msg string) {
 	case "member":
 		org, user, _ := strings.Cut(rest, ":")
 		a.members.Invalidate(org, user)
-		a.current.Invalidate(user, "")
-	case "user":
-		a.current.Invalidate(rest, "")
 	case "tree", "org":
 		a.orgs.Invalidate(rest, "")
 	case store.FlushAll: // this process may have missed notifications
@@ -142,20 +135,8 @@ func (a *Access) ProjectExists(ctx context.Context, orgID, id string) (bool, err
 	return ok, nil
 }
 
-// currentOrg returns the user's current organization, from a cache dropped
-// when they switch, join or leave.
-func (a *Access) currentOrg(ctx context.Context, userID string) (string, error) {
-	if org, ok := a.current.Get(userID, ""); ok {
-		return org, nil
-	}
-	t := a.current.Begin(userID, "")
-	u, err := a.store.R().UserByID(ctx, userID)
-	if err != nil {
-		return "", err
-	}
-	a.current.Fill(t, userID, "", u.CurrentOrgID)
-	return u.CurrentOrgID, nil
-}
+var errNoOrganization = &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "no_organization",
+	Message: "No organization selected: send X-Organization-Id, or create or switch to an organization first."}
 
 var errOrgNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Organization not found.")
 
@@ -267,22 +248,19 @@ type Caller struct {
 
 // Caller resolves the organization a request acts in — the explicit one
 // (X-Organization-Id), else the key's, else the user's current one — and
-// loads the principal's rights there. Not a member → 404.
+// loads the principal's rights there. Not a member → 404. The current
+// organization belongs to the session (each sign-in keeps its own); when
+// the user has left it meanwhile, the session has none.
 func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse.Principal, orgID string) (*Caller, error) {
 	if orgID == "" {
 		orgID = p.OrgID
 	}
-	fromCurrent := false
+	fromSession := false
 	if orgID == "" && p.Kind == gatehouse.PrincipalUser {
-		fromCurrent = true
-		var err error
-		if orgID, err = a.currentOrg(ctx, p.UserID); err != nil {
-			return nil, err
-		}
+		orgID, fromSession = p.CurrentOrgID, true
 	}
 	if orgID == "" {
-		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "no_organization",
-			Message: "No organization selected: send X-Organization-Id, or create or switch to an organization first."}
+		return nil, errNoOrganization
 	}
 	if p.Kind == gatehouse.PrincipalAPIKey && p.OrgID != orgID {
 		return nil, errOrgNotFound
@@ -291,16 +269,8 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 		return nil, errOrgNotFound
 	}
 	set, _, err := a.MemberRights(ctx, orgID, p.UserID)
-	if fromCurrent && gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		// The cached current organization may have been deleted since:
-		// read it again, once.
-		a.current.Invalidate(p.UserID, "")
-		if fresh, err2 := a.currentOrg(ctx, p.UserID); err2 == nil && fresh != orgID {
-			if fresh == "" {
-				return a.Caller(ctx, actor, p, "") // no organization: the usual refusal
-			}
-			return a.Caller(ctx, actor, p, fresh)
-		}
+	if fromSession && gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, errNoOrganization
 	}
 	if p.Kind == gatehouse.PrincipalAPIKey {
 		// A key whose creator left keeps working for nothing: its rights are

@@ -513,7 +513,7 @@ func (s *Invitations) mine(ctx context.Context, p *gatehouse.Principal, id strin
 
 func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gatehouse.Principal, id string, in AcceptInput) (*AcceptResult, error) {
 	var res AcceptResult
-	var hash string
+	var hash, switched string
 	if p == nil && in.Password != "" {
 		// Hash outside the transaction: it is slow by design.
 		if ferr := validatePassword("password", in.Password); ferr != nil {
@@ -614,11 +614,21 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 		if err := tx.CreateMembership(ctx, m); err != nil {
 			return nil, err
 		}
-		if u.CurrentOrgID == "" {
-			if err := tx.SetCurrentOrg(ctx, u.ID, inv.OrgID, now); err != nil {
-				return nil, err
-			}
-			u.CurrentOrgID = inv.OrgID
+		// Accepting switches the accepting session only (and is the user's
+		// latest choice, where new sessions start).
+		if err := tx.SetCurrentOrg(ctx, u.ID, inv.OrgID, now); err != nil {
+			return nil, err
+		}
+		u.CurrentOrgID = inv.OrgID
+		switch {
+		case res.Tokens != nil:
+			err = tx.SetSessionOrg(ctx, res.Tokens.SessionID, inv.OrgID)
+		case p != nil && p.SessionID != "":
+			err = tx.SetSessionOrg(ctx, p.SessionID, inv.OrgID)
+			switched = p.SessionID
+		}
+		if err != nil {
+			return nil, err
 		}
 		a := actor
 		a.Kind, a.ID, a.Name = gatehouse.PrincipalUser, u.ID, u.Name
@@ -639,6 +649,9 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 	})
 	if err != nil {
 		return nil, err
+	}
+	if switched != "" {
+		s.auth.ended(ctx, switched) // cached principals carry the old organization
 	}
 	return &res, nil
 }

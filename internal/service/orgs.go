@@ -14,6 +14,7 @@ import (
 type Orgs struct {
 	*base
 	access *Access
+	auth   *Auth
 }
 
 func validateLogo(field, logo string) (string, *gatehouse.FieldError) {
@@ -28,8 +29,9 @@ func validateLogo(field, logo string) (string, *gatehouse.FieldError) {
 	return logo, nil
 }
 
-// Create makes an organization whose creator is its first owner, and their
-// current organization if they had none.
+// Create makes an organization whose creator is its first owner, and the
+// current organization of the calling session (and the user's choice for
+// new sessions) where there was none.
 func (s *Orgs) Create(ctx context.Context, actor gatehouse.Actor, p *gatehouse.Principal, name, logo string) (*gatehouse.Organization, error) {
 	if p.Kind != gatehouse.PrincipalUser {
 		return nil, errUserOnly
@@ -58,11 +60,19 @@ func (s *Orgs) Create(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 				return err
 			}
 		}
+		if p.SessionID != "" && p.CurrentOrgID == "" {
+			if err := tx.SetSessionOrg(ctx, p.SessionID, o.ID); err != nil {
+				return err
+			}
+		}
 		if err := tx.Notify(ctx, memberChanged(o.ID, p.UserID)); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actor, o.ID, "organization.created", "organization", o.ID, map[string]any{"name": o.Name})
 	})
+	if err == nil && p.SessionID != "" && p.CurrentOrgID == "" {
+		s.auth.ended(ctx, p.SessionID) // cached principals carry the old organization
+	}
 	return o, err
 }
 
@@ -155,7 +165,9 @@ func (s *Orgs) Delete(ctx context.Context, c *Caller) error {
 	})
 }
 
-// Switch makes an organization the user's current one; not a member → 404.
+// Switch makes an organization the calling session's current one, and the
+// one new sessions of the user start in; the user's other sessions stay
+// where they are. Not a member → 404.
 func (s *Orgs) Switch(ctx context.Context, actor gatehouse.Actor, p *gatehouse.Principal, orgID string) (*gatehouse.Organization, error) {
 	if p.Kind != gatehouse.PrincipalUser {
 		return nil, errUserOnly
@@ -175,20 +187,20 @@ func (s *Orgs) Switch(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 		if o, err = tx.OrgByID(ctx, orgID); err != nil {
 			return err
 		}
-		u, err := tx.UserByID(ctx, p.UserID)
-		if err != nil {
-			return err
-		}
 		if err := tx.SetCurrentOrg(ctx, p.UserID, orgID, s.now()); err != nil {
 			return err
 		}
-		if err := tx.Notify(ctx, userChanged(p.UserID)); err != nil {
+		if err := tx.SetSessionOrg(ctx, p.SessionID, orgID); err != nil {
 			return err
 		}
 		// A preference of the user's, so in the chain of events outside any
 		// organization, like the user's other changes.
 		return s.audit(ctx, tx, actor, "", "user.organization_switched", "user", p.UserID,
-			map[string]any{"organization_id": map[string]string{"before": u.CurrentOrgID, "after": orgID}})
+			map[string]any{"organization_id": map[string]string{"before": p.CurrentOrgID, "after": orgID}, "session_id": p.SessionID})
 	})
+	if err == nil {
+		// Every process forgets the cached session, whose organization changed.
+		s.auth.ended(ctx, p.SessionID)
+	}
 	return o, err
 }

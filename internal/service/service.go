@@ -83,11 +83,12 @@ func New(st *store.Store, cfg Config) *Services {
 	invitations := newInvitations(base, access, roles, auth)
 	keys := newKeys(base, access)
 	auth.keys = keys
+	auth.access = access
 	auth.subscribeSessions()
 	return &Services{
 		Auth:        auth,
 		Access:      access,
-		Orgs:        &Orgs{base: base, access: access},
+		Orgs:        &Orgs{base: base, access: access, auth: auth},
 		Projects:    projects,
 		Folders:     &Folders{base: base, access: access, projects: projects, invitations: invitations},
 		Roles:       roles,

@@ -12,12 +12,29 @@ import (
 // MaxAvatarBytes caps avatar uploads.
 const MaxAvatarBytes = 2 << 20
 
-// Me returns the caller's own account.
+// Me returns the caller's own account; its current organization is the
+// calling session's.
 func (a *Auth) Me(ctx context.Context, p *gatehouse.Principal) (*gatehouse.User, error) {
 	if p.Kind != gatehouse.PrincipalUser {
 		return nil, errUserOnly
 	}
-	return a.store.R().UserByID(ctx, p.UserID)
+	u, err := a.store.R().UserByID(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if p.SessionID != "" {
+		u.CurrentOrgID = p.CurrentOrgID
+		// A session cached before its user left the organization still
+		// names it for a moment: it has none.
+		if u.CurrentOrgID != "" && a.access != nil {
+			if _, _, err := a.access.MemberRights(ctx, u.CurrentOrgID, u.ID); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+				u.CurrentOrgID = ""
+			} else if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return u, nil
 }
 
 // UpdateMe changes the caller's profile. A nil field is left as it is.

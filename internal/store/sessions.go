@@ -9,22 +9,34 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-const sessionColumns = `id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, ip, user_agent, created_at, last_used_at`
+const sessionColumns = `id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, ip, user_agent, created_at, last_used_at, COALESCE(current_org_id, ''), refresh_seed, refresh_gen, rotated_at`
 
 func scanSession(row interface{ Scan(...any) error }) (*gatehouse.Session, error) {
 	var s gatehouse.Session
-	var ae, re, created, used int64
-	if err := row.Scan(&s.ID, &s.UserID, &s.AccessHash, &ae, &s.RefreshHash, &re, &s.IP, &s.UserAgent, &created, &used); err != nil {
+	var ae, re, created, used, rotated int64
+	if err := row.Scan(&s.ID, &s.UserID, &s.AccessHash, &ae, &s.RefreshHash, &re, &s.IP, &s.UserAgent, &created, &used, &s.CurrentOrgID,
+		&s.RefreshSeed, &s.RefreshGen, &rotated); err != nil {
 		return nil, err
 	}
 	s.AccessExpiresAt, s.RefreshExpiresAt, s.CreatedAt, s.LastUsedAt = fromTS(ae), fromTS(re), fromTS(created), fromTS(used)
+	if rotated != 0 {
+		s.RotatedAt = fromTS(rotated)
+	}
 	return &s, nil
 }
 
 // CreateSession inserts a session.
 func (c *Conn) CreateSession(ctx context.Context, s *gatehouse.Session) error {
-	_, err := c.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		s.ID, s.UserID, s.AccessHash, ts(s.AccessExpiresAt), s.RefreshHash, ts(s.RefreshExpiresAt), s.IP, s.UserAgent, ts(s.CreatedAt), ts(s.LastUsedAt))
+	_, err := c.exec(ctx, `INSERT INTO sessions (id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, ip, user_agent,
+		created_at, last_used_at, current_org_id, refresh_seed, refresh_gen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		s.ID, s.UserID, s.AccessHash, ts(s.AccessExpiresAt), s.RefreshHash, ts(s.RefreshExpiresAt), s.IP, s.UserAgent, ts(s.CreatedAt), ts(s.LastUsedAt),
+		nullStr(s.CurrentOrgID), s.RefreshSeed, s.RefreshGen)
+	return err
+}
+
+// SetSessionOrg sets (or, with "", clears) the organization a session acts in.
+func (c *Conn) SetSessionOrg(ctx context.Context, sessionID, orgID string) error {
+	_, err := c.exec(ctx, `UPDATE sessions SET current_org_id = $2 WHERE id = $1`, sessionID, nullStr(orgID))
 	return err
 }
 
@@ -46,25 +58,28 @@ func (c *Conn) SessionByID(ctx context.Context, id string) (*gatehouse.Session, 
 	return s, notFound(c.wrap(err, "session by id"), "Session")
 }
 
-// RotateSession replaces a session's tokens, remembering the old refresh
-// hash so that presenting it again is recognised as reuse. It fails with
-// not-found when oldRefreshHash is no longer current (a concurrent rotation).
-func (c *Conn) RotateSession(ctx context.Context, s *gatehouse.Session, oldRefreshHash string, now time.Time) error {
+// AdvanceSession moves a session to its next refresh generation: new
+// tokens (hashes), expiries, seed, client and rotated_at = now. It succeeds
+// only while the session is still at generation fromGen with refresh hash
+// fromHash, and fails with not-found otherwise (a concurrent rotation won).
+// Nothing is kept of the old tokens: s.RefreshGen says which are old.
+func (c *Conn) AdvanceSession(ctx context.Context, s *gatehouse.Session, fromGen int64, fromHash string, now time.Time) error {
 	res, err := c.exec(ctx, `UPDATE sessions SET access_hash = $2, access_expires_at = $3, refresh_hash = $4, refresh_expires_at = $5,
-		ip = $6, user_agent = $7, last_used_at = $8 WHERE id = $1 AND refresh_hash = $9`,
-		s.ID, s.AccessHash, ts(s.AccessExpiresAt), s.RefreshHash, ts(s.RefreshExpiresAt), s.IP, s.UserAgent, ts(now), oldRefreshHash)
+		ip = $6, user_agent = $7, last_used_at = $8, rotated_at = $8, refresh_seed = $9, refresh_gen = $10
+		WHERE id = $1 AND refresh_gen = $11 AND refresh_hash = $12`,
+		s.ID, s.AccessHash, ts(s.AccessExpiresAt), s.RefreshHash, ts(s.RefreshExpiresAt), s.IP, s.UserAgent, ts(now),
+		s.RefreshSeed, s.RefreshGen, fromGen, fromHash)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "Session not found.")
 	}
-	_, err = c.exec(ctx, `INSERT INTO used_refresh_tokens (hash, session_id, used_at) VALUES ($1, $2, $3)`, oldRefreshHash, s.ID, ts(now))
-	return err
+	return nil
 }
 
-// UsedRefreshSession returns the session id of a rotated-away refresh token,
-// "" when the hash was never a refresh token of a live session.
+// UsedRefreshSession returns the session id of a refresh token rotated away
+// before refresh generations existed (migration 00011), "" when none.
 func (c *Conn) UsedRefreshSession(ctx context.Context, h string) (string, error) {
 	var id string
 	err := c.q.QueryRowContext(ctx, `SELECT session_id FROM used_refresh_tokens WHERE hash = $1`, h).Scan(&id)

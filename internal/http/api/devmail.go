@@ -2,6 +2,7 @@ package api
 
 import (
 	"html/template"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -38,6 +39,31 @@ func (s *Server) devMessages(r *http.Request) ([]devMessage, error) {
 		out = append(out, devMessage{ID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, Status: m.Status, CreatedAt: m.CreatedAt})
 	}
 	return out, nil
+}
+
+// loopbackOnly serves h only to a client whose TCP peer is a loopback
+// address (someone on this machine); anyone else gets the 404 of an unknown
+// path. Only the connection's own peer counts: headers such as
+// X-Forwarded-For are the client's to write.
+func (s *Server) loopbackOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !LoopbackPeer(r.RemoteAddr) {
+			s.notFound(w, r)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// LoopbackPeer reports whether a request's RemoteAddr (ip:port, as
+// net/http sets it from the connection) is a loopback address.
+func LoopbackPeer(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // handleDevMailbox lists the local outbox, newest first. It exists only

@@ -75,8 +75,8 @@ func (s *Server) Handler() http.Handler {
 	s.handle("GET /openapi.json", s.handleOpenAPI)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	if s.DevMailbox {
-		s.handle("GET /dev/mailbox", s.handleDevMailbox)
-		s.handle("GET /dev/mail", s.handleDevMailPage)
+		s.handle("GET /dev/mailbox", s.loopbackOnly(s.handleDevMailbox))
+		s.handle("GET /dev/mail", s.loopbackOnly(s.handleDevMailPage))
 	}
 	s.registerAuth()
 	s.registerMe()
@@ -124,11 +124,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", probe.header.Get("Allow"))
 		respond.Error(w, r, gatehouse.Errorf(gatehouse.EMETHOD, "Method %s is not allowed here; allowed: %s.", r.Method, probe.header.Get("Allow")))
 	case http.StatusNotFound, 0:
-		if s.Web != nil && r.Method == http.MethodGet && wantsHTML(r) {
-			s.Web.NotFound(w, r)
-			return
-		}
-		respond.Error(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such endpoint."))
+		s.notFound(w, r)
 	default:
 		// A redirect (such as path cleaning): pass it on.
 		for k, v := range probe.header {
@@ -136,6 +132,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(probe.status)
 	}
+}
+
+// notFound answers a path that does not exist.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if s.Web != nil && r.Method == http.MethodGet && wantsHTML(r) {
+		s.Web.NotFound(w, r)
+		return
+	}
+	respond.Error(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such endpoint."))
 }
 
 // statusProbe captures what the mux would answer for an unmatched request.
