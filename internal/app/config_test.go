@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 )
@@ -23,7 +24,8 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "http://localhost:8080",
-			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo}
+			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo,
+			OutboxRetention: 168 * time.Hour, JanitorInterval: time.Minute}
 		if c != want {
 			t.Fatalf("defaults = %+v, want %+v", c, want)
 		}
@@ -31,15 +33,17 @@ func TestLoadConfig(t *testing.T) {
 
 	t.Run("OKEnv", func(t *testing.T) {
 		c, err := LoadConfig(nil, env(map[string]string{
-			"GATEHOUSE_ADDR":         "127.0.0.1:9000",
-			"GATEHOUSE_DATA_DIR":     "/var/lib/gatehouse",
-			"GATEHOUSE_DATABASE_URL": "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
-			"GATEHOUSE_BASE_URL":     "https://id.example.com/",
-			"GATEHOUSE_SMTP_URL":     "smtps://user:pass@mail.example.com:465",
-			"GATEHOUSE_MAIL_FROM":    "Example <no-reply@example.com>",
-			"GATEHOUSE_SECRET_KEY":   testSecret,
-			"GATEHOUSE_LOG_LEVEL":    "debug",
-			"GATEHOUSE_ACCESS_LOG":   "errors",
+			"GATEHOUSE_ADDR":             "127.0.0.1:9000",
+			"GATEHOUSE_DATA_DIR":         "/var/lib/gatehouse",
+			"GATEHOUSE_DATABASE_URL":     "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
+			"GATEHOUSE_BASE_URL":         "https://id.example.com/",
+			"GATEHOUSE_SMTP_URL":         "smtps://user:pass@mail.example.com:465",
+			"GATEHOUSE_MAIL_FROM":        "Example <no-reply@example.com>",
+			"GATEHOUSE_SECRET_KEY":       testSecret,
+			"GATEHOUSE_LOG_LEVEL":        "debug",
+			"GATEHOUSE_ACCESS_LOG":       "errors",
+			"GATEHOUSE_OUTBOX_RETENTION": "24h",
+			"GATEHOUSE_JANITOR_INTERVAL": "30s",
 		}), &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
@@ -48,7 +52,8 @@ func TestLoadConfig(t *testing.T) {
 			DatabaseURL: "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
 			BaseURL:     "https://id.example.com", // trailing slash trimmed
 			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
-			SecretKey: testSecret, LogLevel: slog.LevelDebug, AccessLog: middleware.AccessLogErrors}
+			SecretKey: testSecret, LogLevel: slog.LevelDebug, AccessLog: middleware.AccessLogErrors,
+			OutboxRetention: 24 * time.Hour, JanitorInterval: 30 * time.Second}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -84,7 +89,8 @@ func TestLoadConfig(t *testing.T) {
 		}
 		want := Config{Addr: "127.0.0.1:7000", DataDir: "/flag/data", BaseURL: "https://flag.example.com",
 			SMTPURL:  "smtp://env.example.com:25", // no flag: the environment stands
-			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError}
+			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError,
+			OutboxRetention: 168 * time.Hour, JanitorInterval: time.Minute}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -113,6 +119,9 @@ func TestLoadConfig(t *testing.T) {
 			{name: "SecretKeyShort", env: map[string]string{"GATEHOUSE_SECRET_KEY": "short-key"}, wantVar: "GATEHOUSE_SECRET_KEY", secret: "short-key"},
 			{name: "AccessLogUnknown", env: map[string]string{"GATEHOUSE_ACCESS_LOG": "none"}, wantVar: "GATEHOUSE_ACCESS_LOG"},
 			{name: "AccessLogFlag", args: []string{"-access-log", "ALL"}, wantVar: "GATEHOUSE_ACCESS_LOG"},
+			{name: "OutboxRetentionGarbage", env: map[string]string{"GATEHOUSE_OUTBOX_RETENTION": "a week"}, wantVar: "GATEHOUSE_OUTBOX_RETENTION"},
+			{name: "OutboxRetentionTooShort", env: map[string]string{"GATEHOUSE_OUTBOX_RETENTION": "1s"}, wantVar: "GATEHOUSE_OUTBOX_RETENTION"},
+			{name: "JanitorIntervalZero", env: map[string]string{"GATEHOUSE_JANITOR_INTERVAL": "0s"}, wantVar: "GATEHOUSE_JANITOR_INTERVAL"},
 			{name: "LogLevelUnknown", env: map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}, wantVar: "GATEHOUSE_LOG_LEVEL"},
 			{name: "DataDirEmptyFlag", args: []string{"-data-dir="}, wantVar: "GATEHOUSE_DATA_DIR"},
 			{name: "PostgresWithoutSecretKey", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse"}, wantVar: "GATEHOUSE_SECRET_KEY"},

@@ -27,6 +27,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Restart", func(t *testing.T) { runRestart(t, e) })
 	t.Run("ConcurrentAuditWriters", func(t *testing.T) { runConcurrentAudit(t, e) })
 	t.Run("ListPlans", func(t *testing.T) { runListPlans(t, e) })
+	t.Run("Retention", func(t *testing.T) { runRetention(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
