@@ -51,6 +51,7 @@ type harness struct {
 	projectID string
 
 	verdicts []verdict
+	logCount *countingWriter // bytes the server logged
 }
 
 // verdict is one target's outcome, repeated in the summary.
@@ -100,7 +101,8 @@ func (h *harness) start(ctx context.Context) error {
 		h.logOut = f
 		sink = f
 	}
-	h.m = &app.Main{Config: cfg, Log: app.NewLogger(&logTee{sink: sink, loud: h.stderr}, o.logLevel)}
+	h.logCount = &countingWriter{w: &logTee{sink: sink, loud: h.stderr}}
+	h.m = &app.Main{Config: cfg, Log: app.NewLogger(h.logCount, o.logLevel)}
 	if o.fastHash {
 		h.m.Hasher = benchHasher
 	}

@@ -74,6 +74,10 @@ type options struct {
 	logFile      string
 	profileDir   string
 	timeout      time.Duration
+	soak         time.Duration
+	soakRate     float64
+	soakConns    int
+	soakEvery    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -103,7 +107,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	logLevel := fs.String("log-level", "info", "server log level; the server's JSON log is encoded as in production, then discarded (see -log-file)")
 	fs.StringVar(&o.logFile, "log-file", "", "write the server's log here instead of discarding it (warnings and errors also go to stderr)")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles into this directory: cpu-<phase>-<round>.pprof per measured load run, cpu-seed.pprof, cpu-list.pprof (go tool pprof merges several files)")
-	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
+	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long (with -soak: at least the soak plus 10 minutes)")
+	fs.DurationVar(&o.soak, "soak", 0, "instead of (a)–(c), run a mixed workload this long (like 20m) at a bounded rate, printing resources and latencies per -soak-every, slopes, and a lost-writes check")
+	fs.Float64Var(&o.soakRate, "soak-rate", 300, "-soak: requests per second, at most")
+	fs.IntVar(&o.soakConns, "soak-conns", 8, "-soak: concurrent connections")
+	fs.DurationVar(&o.soakEvery, "soak-every", time.Minute, "-soak: interval between report rows")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -112,6 +120,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if err := o.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	if o.soak > 0 {
+		// Accepted invitations create accounts: cheap hashing keeps the
+		// soak about Gatehouse's growth, not argon2's CPU.
+		o.fastHash = true
+		o.timeout = max(o.timeout, o.soak+10*time.Minute)
+		if o.soakRate <= 0 || o.soakConns < 1 || o.soakEvery <= 0 {
+			return nil, fmt.Errorf("-soak-rate, -soak-conns and -soak-every must be positive")
+		}
 	}
 	if o.warmup < 0 {
 		o.warmup = min(o.duration/5, time.Second)
@@ -165,6 +182,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	h.header()
+	if o.soak > 0 {
+		return h.phaseSoak(ctx)
+	}
 	if !o.skipCheck {
 		if err := h.phaseCheck(ctx); err != nil {
 			return err

@@ -59,6 +59,8 @@ func TestFlags(t *testing.T) {
 		{"-conns", "0"},
 		{"-invitations", "0"},
 		{"-log-level", "loud"},
+		{"-soak", "1m", "-soak-rate", "0"},
+		{"-soak", "1m", "-soak-conns", "0"},
 		{"extra"},
 	} {
 		var errOut bytes.Buffer
@@ -72,5 +74,33 @@ func TestFlags(t *testing.T) {
 	}
 	if o.conns != 32 || o.invitations != 1_000_000 || o.targetPage != 10_000 || o.warmup <= 0 {
 		t.Errorf("defaults: %+v", o)
+	}
+}
+
+// TestSoak runs the soak mode for a few seconds on each engine: its rows,
+// slopes and lost-writes check must come out, with nothing lost.
+func TestSoak(t *testing.T) {
+	engines := map[string][]string{"sqlite": nil}
+	if url := os.Getenv(storetest.PostgresEnv); url != "" {
+		engines["postgres"] = []string{"-database-url", url}
+	}
+	for name, extra := range engines {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"-soak", "4s", "-soak-every", "1s", "-soak-rate", "200", "-soak-conns", "4"}, extra...)
+			var out, errOut bytes.Buffer
+			if err := run(t.Context(), args, &out, &errOut); err != nil {
+				t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+			}
+			s := out.String()
+			for _, want := range []string{"p50/p99 ms by kind", "slopes per minute", "per 1,000 writes", " 0 mismatches",
+				"audit chain: GET /v1/audits/verify → 200", "check ", "invite "} {
+				if !strings.Contains(s, want) {
+					t.Errorf("output lacks %q:\n%s", want, s)
+				}
+			}
+			if rows := regexp.MustCompile(`(?m)^\s+\d+\.\d+\s+\d+\s+0\s+`).FindAllString(s, -1); len(rows) < 3 {
+				t.Errorf("%d report rows without 5xx, want 3 or more:\n%s", len(rows), s)
+			}
+		})
 	}
 }

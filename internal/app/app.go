@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http/api"
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/web"
+	"github.com/gatehouse/gatehouse/internal/janitor"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/service"
@@ -37,6 +38,7 @@ type Main struct {
 	Services *service.Services
 	Worker   *mail.Worker
 	Webhooks *webhook.Worker
+	Janitor  *janitor.Janitor
 	API      *api.Server
 	Registry *prometheus.Registry
 	// Now overrides the clock (tests).
@@ -142,6 +144,17 @@ func (m *Main) Open(ctx context.Context) error {
 		}}
 	m.Webhooks = &webhook.Worker{Store: m.Store, Client: webhook.NewClient(m.Config.WebhooksAllowPrivate), Log: m.Log, Now: m.Now}
 	webhook.RegisterMetrics(m.Registry, m.Store, m.Webhooks)
+	purged := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_janitor_purged_total",
+		Help: "Rows the janitor deleted (invitation_tokens: tokens dropped, the invitation kept), by kind."}, []string{"kind"})
+	for _, k := range janitor.Kinds {
+		purged.WithLabelValues(k)
+	}
+	m.Registry.MustRegister(purged)
+	m.Janitor = &janitor.Janitor{Store: m.Store, Log: m.Log, Now: m.Now, OutboxRetention: m.Config.OutboxRetention,
+		Interval: m.Config.JanitorInterval, Purged: func(kind string, n int) { purged.WithLabelValues(kind).Add(float64(n)) }}
+	if m.Config.DevMailboxOn() {
+		m.Janitor.MailboxKeep = janitor.MailboxKeep
+	}
 	m.Services = service.New(m.Store, service.Config{
 		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake,
 		WebhooksQueued: m.Webhooks.Wake, WebhooksAllowPrivate: m.Config.WebhooksAllowPrivate,
@@ -182,6 +195,7 @@ func (m *Main) Start() error {
 		m.Worker.Start()
 	}
 	m.Webhooks.Start()
+	m.Janitor.Start()
 	m.startBackground()
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -251,6 +265,9 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.Webhooks != nil {
 		m.Webhooks.Stop()
+	}
+	if m.Janitor != nil {
+		m.Janitor.Stop()
 	}
 	if m.stopBackground != nil {
 		m.stopBackground()

@@ -35,6 +35,10 @@ type Config struct {
 	CacheSize uint64
 	// AccessLog says which requests get an access line.
 	AccessLog middleware.AccessLogMode
+	// OutboxRetention keeps delivered mail this long.
+	OutboxRetention time.Duration
+	// JanitorInterval is the time between the janitor's runs.
+	JanitorInterval time.Duration
 	// OldSecretKeys are former secret keys, comma-separated: audit events
 	// sealed under them still verify; nothing new is sealed with them.
 	OldSecretKeys string
@@ -173,6 +177,22 @@ var settings = []setting{
 		m, err := middleware.ParseAccessLogMode(v)
 		c.AccessLog = m
 		return err
+	}},
+	{"GATEHOUSE_OUTBOX_RETENTION", "outbox-retention", "168h", "how long delivered mail stays in the outbox before the janitor deletes it (1m or more)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return fmt.Errorf("must be a duration of at least 1m, like 168h")
+		}
+		c.OutboxRetention = d
+		return nil
+	}},
+	{"GATEHOUSE_JANITOR_INTERVAL", "janitor-interval", "1m", "time between the janitor's runs (1s to 24h)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return fmt.Errorf("must be a duration from 1s to 24h, like 1m")
+		}
+		c.JanitorInterval = d
+		return nil
 	}},
 }
 

@@ -24,7 +24,8 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "", // derived from the port listened on
-			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo, CacheSize: 256 << 20, AuditCheckpointEvery: 5 * time.Minute}
+			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo, CacheSize: 256 << 20, AuditCheckpointEvery: 5 * time.Minute,
+			OutboxRetention: 168 * time.Hour, JanitorInterval: time.Minute}
 		if c != want {
 			t.Fatalf("defaults = %+v, want %+v", c, want)
 		}
@@ -32,16 +33,18 @@ func TestLoadConfig(t *testing.T) {
 
 	t.Run("OKEnv", func(t *testing.T) {
 		c, err := LoadConfig(nil, env(map[string]string{
-			"GATEHOUSE_ADDR":         "127.0.0.1:9000",
-			"GATEHOUSE_DATA_DIR":     "/var/lib/gatehouse",
-			"GATEHOUSE_DATABASE_URL": "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
-			"GATEHOUSE_BASE_URL":     "https://id.example.com/",
-			"GATEHOUSE_SMTP_URL":     "smtps://user:pass@mail.example.com:465",
-			"GATEHOUSE_MAIL_FROM":    "Example <no-reply@example.com>",
-			"GATEHOUSE_SECRET_KEY":   testSecret,
-			"GATEHOUSE_LOG_LEVEL":    "debug",
-			"GATEHOUSE_CACHE_SIZE":   "1GiB",
-			"GATEHOUSE_ACCESS_LOG":   "errors",
+			"GATEHOUSE_ADDR":             "127.0.0.1:9000",
+			"GATEHOUSE_DATA_DIR":         "/var/lib/gatehouse",
+			"GATEHOUSE_DATABASE_URL":     "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
+			"GATEHOUSE_BASE_URL":         "https://id.example.com/",
+			"GATEHOUSE_SMTP_URL":         "smtps://user:pass@mail.example.com:465",
+			"GATEHOUSE_MAIL_FROM":        "Example <no-reply@example.com>",
+			"GATEHOUSE_SECRET_KEY":       testSecret,
+			"GATEHOUSE_LOG_LEVEL":        "debug",
+			"GATEHOUSE_CACHE_SIZE":       "1GiB",
+			"GATEHOUSE_ACCESS_LOG":       "errors",
+			"GATEHOUSE_OUTBOX_RETENTION": "24h",
+			"GATEHOUSE_JANITOR_INTERVAL": "30s",
 		}), &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
@@ -50,7 +53,8 @@ func TestLoadConfig(t *testing.T) {
 			DatabaseURL: "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
 			BaseURL:     "https://id.example.com", // trailing slash trimmed
 			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
-			SecretKey: testSecret, LogLevel: slog.LevelDebug, CacheSize: 1 << 30, AccessLog: middleware.AccessLogErrors, AuditCheckpointEvery: 5 * time.Minute}
+			SecretKey: testSecret, LogLevel: slog.LevelDebug, CacheSize: 1 << 30, AccessLog: middleware.AccessLogErrors, AuditCheckpointEvery: 5 * time.Minute,
+			OutboxRetention: 24 * time.Hour, JanitorInterval: 30 * time.Second}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -89,7 +93,8 @@ func TestLoadConfig(t *testing.T) {
 		}
 		want := Config{Addr: "127.0.0.1:7000", DataDir: "/flag/data", BaseURL: "https://flag.example.com",
 			SMTPURL:  "smtp://env.example.com:25", // no flag: the environment stands
-			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError, CacheSize: 64 << 20, AuditCheckpointEvery: 5 * time.Minute}
+			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError, CacheSize: 64 << 20, AuditCheckpointEvery: 5 * time.Minute,
+			OutboxRetention: 168 * time.Hour, JanitorInterval: time.Minute}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -121,6 +126,9 @@ func TestLoadConfig(t *testing.T) {
 			{name: "OldSecretKeyShort", env: map[string]string{"GATEHOUSE_OLD_SECRET_KEYS": testSecret + ",short-old"}, wantVar: "GATEHOUSE_OLD_SECRET_KEYS", secret: "short-old"},
 			{name: "CheckpointIntervalGarbage", env: map[string]string{"GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL": "often"}, wantVar: "GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL"},
 			{name: "CheckpointIntervalTiny", env: map[string]string{"GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL": "10ms"}, wantVar: "GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL"},
+			{name: "OutboxRetentionGarbage", env: map[string]string{"GATEHOUSE_OUTBOX_RETENTION": "a week"}, wantVar: "GATEHOUSE_OUTBOX_RETENTION"},
+			{name: "OutboxRetentionTooShort", env: map[string]string{"GATEHOUSE_OUTBOX_RETENTION": "1s"}, wantVar: "GATEHOUSE_OUTBOX_RETENTION"},
+			{name: "JanitorIntervalZero", env: map[string]string{"GATEHOUSE_JANITOR_INTERVAL": "0s"}, wantVar: "GATEHOUSE_JANITOR_INTERVAL"},
 			{name: "LogLevelUnknown", env: map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}, wantVar: "GATEHOUSE_LOG_LEVEL"},
 			{name: "CacheSizeNoUnit", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "lots"}, wantVar: "GATEHOUSE_CACHE_SIZE"},
 			{name: "CacheSizeNegative", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "-64MiB"}, wantVar: "GATEHOUSE_CACHE_SIZE"},

@@ -31,6 +31,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, e) })
 	t.Run("ListPlans", func(t *testing.T) { runListPlans(t, e) })
 	t.Run("Locks", func(t *testing.T) { runLocks(t, e) })
+	t.Run("Retention", func(t *testing.T) { runRetention(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
