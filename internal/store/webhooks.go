@@ -143,9 +143,29 @@ func (c *Conn) EnqueueWebhooks(ctx context.Context, e *gatehouse.AuditEvent) (in
 	if e.OrgID == "" {
 		return 0, nil
 	}
-	eps, err := c.webhookEndpoints(ctx, `SELECT `+webhookEndpointColumns+` FROM webhook_endpoints WHERE org_id = $1 AND enabled`, e.OrgID)
+	// Only ids and subscriptions: this runs on every audited change, so it
+	// opens no secrets.
+	rows, err := c.q.QueryContext(ctx, `SELECT id, events FROM webhook_endpoints WHERE org_id = $1 AND enabled`, e.OrgID)
 	if err != nil {
-		return 0, err
+		return 0, c.wrap(err, "webhook subscriptions")
+	}
+	var eps []*gatehouse.WebhookEndpoint
+	for rows.Next() {
+		var ep gatehouse.WebhookEndpoint
+		var events string
+		if err := rows.Scan(&ep.ID, &events); err != nil {
+			rows.Close()
+			return 0, c.wrap(err, "scan webhook subscription")
+		}
+		if err := json.Unmarshal([]byte(events), &ep.Events); err != nil {
+			rows.Close()
+			return 0, gatehouse.Internal(err)
+		}
+		eps = append(eps, &ep)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, c.wrap(err, "webhook subscription rows")
 	}
 	var payload []byte
 	n := 0
@@ -229,7 +249,9 @@ func (c *Conn) RecordWebhookAttempt(ctx context.Context, deliveryID string, r We
 	if len(r.Error) > 500 {
 		r.Error = r.Error[:500]
 	}
-	if _, err := c.exec(ctx, `INSERT INTO webhook_attempts (id, delivery_id, status_code, latency_ms, error, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+	// A delivery deleted with its endpoint meanwhile records nothing.
+	if _, err := c.exec(ctx, `INSERT INTO webhook_attempts (id, delivery_id, status_code, latency_ms, error, created_at)
+		SELECT $1, id, $3, $4, $5, $6 FROM webhook_deliveries WHERE id = $2`,
 		uuid.Must(uuid.NewV7()).String(), deliveryID, r.StatusCode, r.Latency.Milliseconds(), r.Error, ts(r.At)); err != nil {
 		return err
 	}

@@ -528,3 +528,28 @@ func TestTwoWorkersDeliverOnce(t *testing.T) {
 		t.Fatalf("%d requests for %d distinct events, want %d each once", len(a.rc.events()), len(seen), n)
 	}
 }
+
+// /metrics shows attempts by outcome, the queue depth and the oldest
+// pending delivery's age.
+func TestMetrics(t *testing.T) {
+	v := newEnv(t, storetest.SQLite())
+	v.rc.answer = func(n int, w http.ResponseWriter) bool { w.WriteHeader(http.StatusInternalServerError); return true }
+	v.endpoint(v.rc.URL, "member.*")
+	mustStoreEvent(t, v, "member.added")
+	mustStoreEvent(t, v, "member.updated")
+	v.Webhooks.Batch = 1
+	v.Webhooks.RunOnce(context.Background())
+	v.Clock.Advance(90 * time.Second)
+	resp := v.Do(apptest.Req{Method: "GET", Path: "/metrics"})
+	body := string(resp.Body)
+	for _, want := range []string{
+		`gatehouse_webhook_delivery_attempts_total{outcome="retry"} 1`,
+		`gatehouse_webhook_delivery_attempts_total{outcome="succeeded"} 0`,
+		"gatehouse_webhook_deliveries_pending 2",
+		"gatehouse_webhook_oldest_pending_seconds 90",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

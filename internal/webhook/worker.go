@@ -164,6 +164,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 // deliver makes one attempt at d and records it; it reports success.
 func (w *Worker) deliver(ctx context.Context, d *gatehouse.WebhookDelivery) bool {
 	ep, err := w.Store.R().WebhookEndpointByID(ctx, d.EndpointID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return false // deleted since the claim, with its deliveries
+	}
 	if err != nil {
 		w.Log.Error("webhooks: endpoint of a delivery", "delivery_id", d.ID, "err", err)
 		return false
