@@ -60,6 +60,12 @@ func TestHotPathPlans(t *testing.T) {
 				if err := tx.CreateUser(ctx, signer); err != nil {
 					return err
 				}
+				for i := range 300 { // custom roles, so that the planner knows the table has rows
+					if err := tx.CreateRole(ctx, store.SeedOrgID(i), store.SeedUserID(i*store.SeedUsersPerOrg), &gatehouse.Role{
+						ID: store.SeedUserID(800000 + i), Name: "editor", Grants: []gatehouse.Grant{}, CreatedAt: now, UpdatedAt: now}); err != nil {
+						return err
+					}
+				}
 				return tx.BulkInsertInvitations(ctx, invs)
 			}); err != nil {
 				t.Fatal(err)
@@ -125,8 +131,8 @@ func TestHotPathPlans(t *testing.T) {
 			st.Observe(nil)
 
 			// The detector itself: a look-up by an unindexed column is a scan.
-			if fullScan(e.Name, explain(t, st, e.Name, recorded{"probe", `SELECT id FROM folders WHERE name = $1`, []any{"x"}})) != "folders" {
-				t.Fatal("the plan check does not see a full scan")
+			if fullScan(e.Name, explain(t, st, e.Name, recorded{"probe", `SELECT id FROM folders WHERE updated_at = $1`, []any{int64(1)}})) != "folders" {
+				t.Fatalf("the plan check does not see a full scan:\n%s", explain(t, st, e.Name, recorded{"probe", `SELECT id FROM folders WHERE updated_at = $1`, []any{int64(1)}}))
 			}
 			checked := 0
 			for _, r := range got {
@@ -198,18 +204,49 @@ func explain(t *testing.T, st *store.Store, engine string, r recorded) string {
 
 var (
 	sqliteScan = regexp.MustCompile(`(?m)^\s*SCAN (\w+)`)
-	pgSeqScan  = regexp.MustCompile(`Seq Scan on (\w+)`)
+	pgScanNode = regexp.MustCompile(`(Seq Scan|Index Scan|Index Only Scan) (?:using \w+ )?on (\w+)|Bitmap Index Scan on (\w+)`)
 )
 
-// fullScan names a growing table the plan reads whole, or "".
+// fullScan names a growing table the plan reads whole, or "". On
+// PostgreSQL that is a Seq Scan, or an index scan without an Index Cond (a
+// walk of the whole index, which disabling sequential scans may choose).
 func fullScan(engine, plan string) string {
-	re := sqliteScan
-	if engine == "postgres" {
-		re = pgSeqScan
+	if engine != "postgres" {
+		for _, m := range sqliteScan.FindAllStringSubmatch(plan, -1) {
+			if growing[m[1]] {
+				return m[1]
+			}
+		}
+		return ""
 	}
-	for _, m := range re.FindAllStringSubmatch(plan, -1) {
-		if growing[m[1]] {
-			return m[1]
+	lines := strings.Split(plan, "\n")
+	for i, line := range lines {
+		m := pgScanNode.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		table := m[2]
+		if m[3] != "" {
+			table = "index " + m[3]
+		}
+		if m[1] == "Seq Scan" {
+			if growing[table] {
+				return table
+			}
+			continue
+		}
+		if m[3] == "" && !growing[table] {
+			continue
+		}
+		cond := false
+		for _, d := range lines[i+1:] {
+			if strings.Contains(d, "->") {
+				break
+			}
+			cond = cond || strings.Contains(d, "Index Cond:")
+		}
+		if !cond {
+			return table
 		}
 	}
 	return ""
