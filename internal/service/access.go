@@ -24,6 +24,9 @@ type Access struct {
 	// they were compiled against: a new tree or changed roles recompile.
 	members *cache.Cache[*memberEntry]
 
+	// loaded, in tests, runs between a miss's query and its fill.
+	loaded func(view string)
+
 	// keyRights is filled by the API key service.
 	keyRights func(ctx context.Context, p *gatehouse.Principal, creator *authz.Set) (*authz.Set, error)
 }
@@ -98,6 +101,9 @@ func (a *Access) org(ctx context.Context, orgID string) (*orgEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.loaded != nil {
+		a.loaded("trees")
+	}
 	e := &orgEntry{tree: newTree(shape.Folders), projects: make(map[string]struct{}, len(shape.ProjectIDs))}
 	for _, id := range shape.ProjectIDs {
 		e.projects[id] = struct{}{}
@@ -159,6 +165,9 @@ func (a *Access) MemberRights(ctx context.Context, orgID, userID string) (*authz
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if a.loaded != nil {
+		a.loaded("members")
 	}
 	roleID := m.RoleID
 	if _, builtin := gatehouse.BuiltinRole(roleID); role == nil && !builtin {

@@ -49,6 +49,51 @@ type Store struct {
 	closers []func() error
 	subs    subscribers
 	audit   auditKeys
+	// observe, when set (tests), sees every query before it runs.
+	observe func(query string, args []any)
+}
+
+// Observe makes fn see every query this store runs from now on, with its
+// arguments (for query-plan tests; nil stops). Set it before use, not
+// while queries run.
+func (s *Store) Observe(fn func(query string, args []any)) { s.observe = fn }
+
+// observed passes queries to the store's observer, then runs them.
+type observed struct {
+	querier
+	fn func(query string, args []any)
+}
+
+func (o observed) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	o.fn(q, args)
+	return o.querier.ExecContext(ctx, q, args...)
+}
+
+func (o observed) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	o.fn(q, args)
+	return o.querier.QueryContext(ctx, q, args...)
+}
+
+func (o observed) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	o.fn(q, args)
+	return o.querier.QueryRowContext(ctx, q, args...)
+}
+
+func (o observed) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	p, ok := o.querier.(interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("store: %T cannot prepare statements", o.querier)
+	}
+	return p.PrepareContext(ctx, q)
+}
+
+func (s *Store) wrapQ(q querier) querier {
+	if s.observe == nil {
+		return q
+	}
+	return observed{q, s.observe}
 }
 
 // New wraps opened connections. On PostgreSQL writer and reader are one pool.
@@ -107,7 +152,7 @@ type Conn struct {
 }
 
 // R returns a Conn on the reader pool, for reads outside a transaction.
-func (s *Store) R() *Conn { return &Conn{q: s.reader, s: s} }
+func (s *Store) R() *Conn { return &Conn{q: s.wrapQ(s.reader), s: s} }
 
 // Tx runs fn in a write transaction (BEGIN IMMEDIATE on SQLite). It commits
 // when fn returns nil and rolls back otherwise. Functions registered with
@@ -117,7 +162,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Conn) error) error {
 	if err != nil {
 		return gatehouse.Internal(fmt.Errorf("begin: %w", err))
 	}
-	c := &Conn{q: tx, s: s, inTx: true}
+	c := &Conn{q: s.wrapQ(tx), s: s, inTx: true}
 	if err := fn(c); err != nil {
 		_ = tx.Rollback()
 		return err
