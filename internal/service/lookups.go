@@ -104,7 +104,11 @@ func (l *Lookups) roster(ctx context.Context, orgID string) (*roster, error) {
 			return nil, err
 		}
 		r.members[i] = rosterMember{m: m, set: authz.Compile(orgID, sources, tree)}
-		r.byUser[m.UserID] = i
+	}
+	// Sorted by user id: look-ups over members page in that order.
+	slices.SortFunc(r.members, func(a, b rosterMember) int { return strings.Compare(a.m.UserID, b.m.UserID) })
+	for i := range r.members {
+		r.byUser[r.members[i].m.UserID] = i
 	}
 	l.mu.Lock()
 	if l.gen.Load() == gen {
@@ -424,32 +428,63 @@ func (l *Lookups) LookupSubjects(ctx context.Context, c *Caller, q SubjectQuery,
 	if err != nil {
 		return empty, err
 	}
-	var all []Subject
 	keys, err := l.store.R().OrgAPIKeys(ctx, c.OrgID)
 	if err != nil {
 		return empty, err
 	}
+	slices.SortFunc(keys, func(a, b *gatehouse.APIKey) int { return strings.Compare(a.ID, b.ID) })
 	now := l.now()
+	limit := page.Limit
+	if limit <= 0 {
+		limit = gatehouse.DefaultPageLimit
+	}
+	after := ""
+	if page.After != nil {
+		after = page.After.ID
+	}
+	// Walk keys then members (the roster is sorted by user id), past the
+	// cursor, until one more than a page is allowed; only the page is
+	// explained.
+	type hit struct {
+		s   Subject
+		set *authz.Set
+	}
+	var hits []hit
 	for _, k := range keys {
-		if !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) {
+		if len(hits) > limit {
+			break
+		}
+		if "api_key:"+k.ID <= after || (!k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)) {
 			continue // an expired key authenticates as nothing
 		}
 		set := l.keySet(c.OrgID, r, k)
 		if ok, _ := set.Check(res, q.Name, action); ok {
-			all = append(all, Subject{Kind: "api_key", ID: k.ID, Name: k.Name, Via: reasons(set.Explain(res, q.Name, action))})
+			hits = append(hits, hit{Subject{Kind: "api_key", ID: k.ID, Name: k.Name}, set})
 		}
 	}
-	slices.SortFunc(all, func(a, b Subject) int { return strings.Compare(a.ID, b.ID) })
-	var users []Subject
-	for _, rm := range r.members {
+	start := 0
+	if strings.HasPrefix(after, "user:") {
+		id := strings.TrimPrefix(after, "user:")
+		start = sort.Search(len(r.members), func(i int) bool { return r.members[i].m.UserID > id })
+	}
+	for i := start; i < len(r.members) && len(hits) <= limit; i++ {
+		rm := &r.members[i]
 		if ok, _ := rm.set.Check(res, q.Name, action); ok {
-			users = append(users, Subject{Kind: "user", ID: rm.m.UserID, Name: rm.m.UserName, Email: rm.m.UserEmail, Via: reasons(rm.set.Explain(res, q.Name, action))})
+			hits = append(hits, hit{Subject{Kind: "user", ID: rm.m.UserID, Name: rm.m.UserName, Email: rm.m.UserEmail}, rm.set})
 		}
 	}
-	slices.SortFunc(users, func(a, b Subject) int { return strings.Compare(a.ID, b.ID) })
-	all = append(all, users...)
-	items, next := pageByKey(all, page, func(s Subject) string { return s.Kind + ":" + s.ID })
-	return gatehouse.Page[Subject]{Items: items, NextCursor: next}, nil
+	out := gatehouse.Page[Subject]{}
+	if len(hits) > limit {
+		hits = hits[:limit]
+		last := hits[limit-1].s
+		out.NextCursor = gatehouse.Cursor{ID: last.Kind + ":" + last.ID}.Encode()
+	}
+	out.Items = make([]Subject, len(hits))
+	for i, h := range hits {
+		h.s.Via = reasons(h.set.Explain(res, q.Name, action))
+		out.Items[i] = h.s
+	}
+	return out, nil
 }
 
 // keySet is an API key's rights as the check computes them (Keys.rights):
