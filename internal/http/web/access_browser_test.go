@@ -78,7 +78,7 @@ func TestBrowserAccess(t *testing.T) {
 	}
 	admin.step("move focus away", chromedp.Focus(chromedp.CSS("#access-member")))
 	var x, y float64
-	if _, err := fmt.Sscan(admin.eval(`(() => { const r = document.querySelector(` + fmt.Sprintf("%q", row+" .act-read") + `).getBoundingClientRect(); return (r.left + r.width / 2) + " " + (r.top + r.height / 2); })()`), &x, &y); err != nil {
+	if _, err := fmt.Sscan(admin.eval(`(() => { const r = document.querySelector(`+fmt.Sprintf("%q", row+" .act-read")+`).getBoundingClientRect(); return (r.left + r.width / 2) + " " + (r.top + r.height / 2); })()`), &x, &y); err != nil {
 		t.Fatal(err)
 	}
 	admin.step("hover", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y))
