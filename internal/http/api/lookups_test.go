@@ -273,3 +273,56 @@ func lkMust(t *testing.T, w *ivWorld, want int, method, path, token string, body
 	t.Helper()
 	return ivStatus(t, want, lkDo(t, w, method, path, token, body))
 }
+
+// TestLookupsAcrossProcesses: two servers on one PostgreSQL database; the
+// look-ups answered by B follow changes made through A (a member's grants,
+// a folder move) by notification, as the check does.
+func TestLookupsAcrossProcesses(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		if e.Name != "postgres" {
+			t.Skip("several processes share a database only on PostgreSQL")
+		}
+		dsn := e.NewDSN(t)
+		a := apptest.New(t, e, apptest.Options{DSN: dsn})
+		b := apptest.New(t, e, apptest.Options{DSN: dsn})
+		wa := opNewWorld(t, a)
+		wb := *wa
+		wb.srv = b
+		subjects := func(folder string) []string {
+			resp := wb.do(wa.owner, "POST", "/v1/members/permissions/lookup-subjects",
+				map[string]any{"entity_type": "folders", "entity_id": folder, "name": "folders", "action": "delete"})
+			items, _ := ivData(t, ivStatus(t, 200, resp))
+			var ids []string
+			for _, it := range items {
+				ids = append(ids, it["id"].(string))
+			}
+			return ids
+		}
+		resources := func(m *apptest.Member) []string {
+			resp := wb.do(m, "POST", "/v1/members/permissions/lookup-resources",
+				map[string]any{"entity_type": "folders", "project_id": wa.p1, "name": "folders", "action": "read"})
+			items, _ := ivData(t, ivStatus(t, 200, resp))
+			var ids []string
+			for _, it := range items {
+				ids = append(ids, it["entity_id"].(string))
+			}
+			return ids
+		}
+		// Prime B: the custom member deletes in A and reads A and A1.
+		if !slices.Contains(subjects(wa.fA1), wa.custom.UserID) || !slices.Contains(resources(wa.custom), wa.fA1) {
+			t.Fatal("before the changes, B does not see the custom member's folder grant")
+		}
+		opMust(t, a, 200, wa.req(wa.owner, "POST", "/v1/projects/"+wa.p1+"/folders/"+wa.fA1+"/move", map[string]any{"parent_id": nil}))
+		opEventually(t, "B's lookup-resources still lists the moved folder", func() bool { return !slices.Contains(resources(wa.custom), wa.fA1) })
+		opEventually(t, "B's lookup-subjects still lists the custom member on the moved folder", func() bool {
+			return !slices.Contains(subjects(wa.fA1), wa.custom.UserID)
+		})
+		if !slices.Contains(subjects(wa.fA), wa.custom.UserID) {
+			t.Fatal("the custom member lost folder A")
+		}
+		a.SetStoreRights(wa.org, wa.custom.UserID, "", nil)
+		opEventually(t, "B's lookup-subjects still lists a member whose grant was removed", func() bool {
+			return !slices.Contains(subjects(wa.fA), wa.custom.UserID)
+		})
+	})
+}
