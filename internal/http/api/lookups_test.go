@@ -79,6 +79,9 @@ func TestLookupsAPI(t *testing.T) {
 				map[string]any{"entity_type": "folders", "project_id": w.otherProj, "name": "folders", "action": "read"}), 404, "")
 			ivProblem(t, lkDo(t, w, "GET", "/v1/members/not-a-member/access", w.owner, nil), 404, "")
 			ivProblem(t, w.do("GET", "/v1/members/"+w.ownerID+"/nothing", w.owner, nil), 404, "")
+			if resp := w.do("GET", "/v1/members/"+w.ownerID+"/permissions", w.owner, nil); resp.Status != 405 || resp.Header.Get("Allow") != "PUT" {
+				t.Errorf("GET permissions: %d, Allow %q", resp.Status, resp.Header.Get("Allow"))
+			}
 		})
 
 		t.Run("OKResourcesEqualChecks", func(t *testing.T) {
@@ -227,6 +230,33 @@ func TestLookupsAPI(t *testing.T) {
 				if !seen[m] {
 					t.Errorf("no rows for %s", m)
 				}
+			}
+		})
+		t.Run("OKAPIKeyAsksWithinItsGrants", func(t *testing.T) {
+			key := lkMust(t, w, 201, "POST", "/v1/api-keys", w.owner, map[string]any{"name": "ci", "permissions": []any{
+				ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "read")))}})
+			secret := key["secret"].(string)
+			items, _ := ivData(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-resources", secret,
+				map[string]any{"entity_type": "folders", "name": "folders", "action": "read"}))
+			var got []string
+			for _, it := range items {
+				got = append(got, it["entity_id"].(string))
+				if it["via"] != "api_key.permissions[0]" {
+					t.Errorf("via %v", it["via"])
+				}
+			}
+			want := []string{w.folder, w.sub}
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("key's folders %v, want %v", got, want)
+			}
+			ivProblem(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-resources", secret,
+				map[string]any{"user_id": w.ownerID, "entity_type": "folders", "name": "folders", "action": "read"}), 403, "forbidden")
+			// The key is a subject too.
+			subj, _ := ivData(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
+				map[string]any{"entity_type": "folders", "entity_id": w.sub, "name": "folders", "action": "read"}))
+			if subj[0]["kind"] != "api_key" || subj[0]["id"] != key["id"] {
+				t.Errorf("first subject %v, want the key", subj[0])
 			}
 		})
 		t.Run("OKSeesChangesAtOnce", func(t *testing.T) {
