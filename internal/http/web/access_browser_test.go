@@ -85,7 +85,8 @@ func TestBrowserAccess(t *testing.T) {
 	if v := admin.eval(fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).display`, row+" .act-read .why")); v != "block" {
 		t.Fatalf("reason not shown on hover: %s", v)
 	}
-	admin.shot("15-access-member", false)
+	admin.step("move focus away", chromedp.Focus(chromedp.CSS("#access-member")))
+	admin.shot("15-access-member", true)
 
 	// Who can do what in "2026 launch".
 	admin.choose("#access-target", "2026 launch")
@@ -105,7 +106,7 @@ func TestBrowserAccess(t *testing.T) {
 	if txt := admin.eval(`(Array.from(document.querySelectorAll("#who-grid tbody tr")).find(r => r.innerText.includes("Olivia Owner")).querySelector(".act-delete .why")).textContent`); !strings.Contains(txt, "organization owner") {
 		t.Fatalf("owner's delete reason %q", txt)
 	}
-	admin.shot("16-access-who", false)
+	admin.shot("16-access-who", true)
 
 	// The review, as the download button fetches it.
 	csv := admin.eval(`(() => { const x = new XMLHttpRequest(); x.open("GET", document.querySelector("#download-review").getAttribute("href"), false); x.send(); return x.status + "\n" + x.getResponseHeader("Content-Type") + "\n" + x.responseText; })()`)
