@@ -17,127 +17,17 @@ import (
 // from compiled sets (internal/authz), never by one check per resource.
 // A member's own look-ups use the very set the check uses
 // (Access.MemberRights); look-ups over every member use a roster of the
-// organization's compiled members, dropped on the same notifications as
-// the check's caches, so both see a change at once on every process.
+// organization's compiled members (roster.go), updated on the same
+// notifications as the check's caches, so both see a change at once on
+// every process.
 type Lookups struct {
 	*base
 	access *Access
 
 	mu      sync.RWMutex
-	rosters map[string]*roster // org id → compiled members
+	rosters map[string]*roster         // org id → compiled members
+	stale   map[string]map[string]bool // org id → members to reload
 	gen     atomic.Uint64
-}
-
-// roster is every member of one organization compiled against one tree.
-type roster struct {
-	tree     *authz.Tree
-	projects []string // the organization's project ids, sorted
-	members  []rosterMember
-	byUser   map[string]int
-}
-
-type rosterMember struct {
-	m   *gatehouse.Membership
-	set *authz.Set
-}
-
-// maxRosters bounds the roster cache; past it the cache starts over.
-const maxRosters = 256
-
-func newLookups(b *base, access *Access) *Lookups {
-	l := &Lookups{base: b, access: access, rosters: map[string]*roster{}}
-	b.store.Subscribe(l.invalidate)
-	return l
-}
-
-// invalidate drops the rosters a notification may have changed: a member's
-// rights, the organization's roles, projects or folders.
-func (l *Lookups) invalidate(msg string) {
-	kind, rest, _ := strings.Cut(msg, ":")
-	switch kind {
-	case "session", "user", "apikey":
-		return // API keys are read per request, not kept in rosters
-	}
-	l.gen.Add(1)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch kind {
-	case "member":
-		org, _, _ := strings.Cut(rest, ":")
-		delete(l.rosters, org)
-	case "org", "tree":
-		delete(l.rosters, rest)
-	default:
-		l.rosters = map[string]*roster{}
-	}
-}
-
-// roster returns the organization's compiled members against its current
-// tree: one query for every member, compiled with each role loaded once.
-func (l *Lookups) roster(ctx context.Context, orgID string) (*roster, error) {
-	tree, err := l.access.Tree(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	l.mu.RLock()
-	r, ok := l.rosters[orgID]
-	l.mu.RUnlock()
-	if ok && r.tree == tree {
-		return r, nil
-	}
-	gen := l.gen.Load()
-	conn := l.store.R()
-	ms, err := conn.OrgMemberships(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	projects, err := conn.OrgProjectIDs(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	slices.Sort(projects)
-	r = &roster{tree: tree, projects: projects, members: make([]rosterMember, len(ms)), byUser: make(map[string]int, len(ms))}
-	roles := map[string]*gatehouse.Role{}
-	for i, m := range ms {
-		sources, err := l.sources(ctx, orgID, m, roles)
-		if err != nil {
-			return nil, err
-		}
-		r.members[i] = rosterMember{m: m, set: authz.Compile(orgID, sources, tree)}
-	}
-	// Sorted by user id: look-ups over members page in that order.
-	slices.SortFunc(r.members, func(a, b rosterMember) int { return strings.Compare(a.m.UserID, b.m.UserID) })
-	for i := range r.members {
-		r.byUser[r.members[i].m.UserID] = i
-	}
-	l.mu.Lock()
-	if l.gen.Load() == gen {
-		if len(l.rosters) >= maxRosters {
-			l.rosters = map[string]*roster{}
-		}
-		l.rosters[orgID] = r
-	}
-	l.mu.Unlock()
-	return r, nil
-}
-
-// sources is Access.sources with each role looked up once per roster.
-func (l *Lookups) sources(ctx context.Context, orgID string, m *gatehouse.Membership, roles map[string]*gatehouse.Role) ([]authz.Source, error) {
-	if m.RoleID == "" {
-		return l.access.sources(ctx, orgID, "", m.Grants)
-	}
-	role, ok := roles[m.RoleID]
-	if !ok {
-		var err error
-		if role, err = l.access.role(ctx, orgID, m.RoleID); err != nil {
-			return nil, err
-		}
-		roles[m.RoleID] = role
-	}
-	if role == nil {
-		return l.access.sources(ctx, orgID, "", m.Grants)
-	}
-	return []authz.Source{{Label: "role:" + role.Name, Grants: role.GrantsFor(orgID)}, {Label: "permissions", Grants: m.Grants}}, nil
 }
 
 // mayReview reports whether the caller may see other members' access:

@@ -142,6 +142,17 @@ func BenchmarkLookups(b *testing.B) {
 					w.serve(b, "/v1/members/permissions/lookup-subjects?limit=100", body)
 				})
 			})
+			b.Run("subjects-1000-members-after-member-change", func(b *testing.B) {
+				// One member's rights changed: only that member is reloaded.
+				body := map[string]any{"entity_type": "folders", "entity_id": w.folders[505], "name": "folders", "action": "read"}
+				b.ReportAllocs()
+				i := 0
+				lbCPU(b, func() {
+					i++
+					w.srv.Store.Dispatch("member:" + w.org + ":" + w.members[i%len(w.members)])
+					w.serve(b, "/v1/members/permissions/lookup-subjects?limit=100", body)
+				})
+			})
 		})
 	}
 }
