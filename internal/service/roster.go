@@ -32,13 +32,14 @@ func newLookups(b *base, access *Access) *Lookups {
 }
 
 // invalidate updates the rosters after a notification: a member's rights
-// changed (that member is reloaded on next use), the organization's roles
-// changed or it was deleted (its roster is dropped). A new folder tree is
-// seen by comparing trees on use (members are recompiled, not reloaded).
+// changed or they were renamed (that member is reloaded on next use); the
+// organization's roles changed or it was deleted (its roster is dropped).
+// A new folder tree is seen by comparing trees on use (members are
+// recompiled, not reloaded).
 func (l *Lookups) invalidate(msg string) {
 	kind, rest, _ := strings.Cut(msg, ":")
 	switch kind {
-	case "session", "user", "apikey":
+	case "session", "apikey":
 		return // API keys are read per request, not kept in rosters
 	}
 	l.gen.Add(1)
@@ -52,6 +53,15 @@ func (l *Lookups) invalidate(msg string) {
 				l.stale[org] = map[string]bool{}
 			}
 			l.stale[org][user] = true
+		}
+	case "user": // renamed, or switched organization: names shown are reloaded
+		for org, r := range l.rosters {
+			if _, ok := r.byUser[rest]; ok {
+				if l.stale[org] == nil {
+					l.stale[org] = map[string]bool{}
+				}
+				l.stale[org][rest] = true
+			}
 		}
 	case "tree":
 	case "org":

@@ -273,6 +273,12 @@ func TestLookupsAPI(t *testing.T) {
 			if !has() {
 				t.Fatal("Fay's new grant is not seen")
 			}
+			// A new name shows at once too.
+			ivStatus(t, 200, w.srv.Do(apptest.Req{Method: "PATCH", Path: "/v1/me", Token: folderTok, Body: map[string]any{"name": "Fay Renamed"}}))
+			items, _ := ivData(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner, body))
+			if !slices.ContainsFunc(items, func(it map[string]any) bool { return it["name"] == "Fay Renamed" }) {
+				t.Fatalf("the new name is not shown: %v", items)
+			}
 		})
 	})
 }
