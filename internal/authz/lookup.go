@@ -1,6 +1,10 @@
 package authz
 
-import "github.com/gatehouse/gatehouse"
+import (
+	"slices"
+
+	"github.com/gatehouse/gatehouse"
+)
 
 // This file holds the reverse operations on a compiled Set: which resources
 // it allows (LookupFolders, LookupProjects) and every grant behind an
@@ -105,7 +109,7 @@ func (s *Set) Explain(res Resource, area string, action Action) []Reason {
 	var want [5]bool // by kind
 	k := -1
 	var proj int32 = -1
-	var folders map[int32]int // folder index → distance from res
+	var folders []int32 // the folder and its ancestors
 	switch res.Kind {
 	case KindOrganization:
 		want[placeOwner-1] = true
@@ -134,9 +138,8 @@ func (s *Set) Explain(res Resource, area string, action Action) []Reason {
 		k = areaFolders
 		want[placeOwner-1], want[placeStar-1], want[placeProject-1], want[placeFolder-1] = true, true, true, true
 		proj = s.treeProj[s.tree.project[fi]]
-		folders = map[int32]int{}
-		for a, d := fi, 0; a >= 0; a, d = s.tree.parent[a], d+1 {
-			folders[a] = d
+		for a := fi; a >= 0; a = s.tree.parent[a] {
+			folders = append(folders, a)
 		}
 	default:
 		return nil
@@ -166,7 +169,7 @@ func (s *Set) Explain(res Resource, area string, action Action) []Reason {
 			}
 			r.Scope = ScopeProject
 		case placeFolder:
-			if _, ok := folders[c.at.idx]; !ok {
+			if !slices.Contains(folders, c.at.idx) {
 				continue
 			}
 			r.Scope, r.FolderID = ScopeFolder, s.tree.ids[c.at.idx]

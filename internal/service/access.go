@@ -47,6 +47,7 @@ func memberChanged(orgID, userID string) string { return "member:" + orgID + ":"
 func orgChanged(orgID string) string            { return "org:" + orgID }
 func treeChanged(orgID string) string           { return "tree:" + orgID }
 func sessionEnded(id string) string             { return "session:" + id }
+func userChanged(id string) string              { return "user:" + id }
 
 func newAccess(b *base) *Access {
 	a := &Access{base: b,

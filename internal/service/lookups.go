@@ -17,124 +17,17 @@ import (
 // from compiled sets (internal/authz), never by one check per resource.
 // A member's own look-ups use the very set the check uses
 // (Access.MemberRights); look-ups over every member use a roster of the
-// organization's compiled members, dropped on the same notifications as
-// the check's caches, so both see a change at once on every process.
+// organization's compiled members (roster.go), updated on the same
+// notifications as the check's caches, so both see a change at once on
+// every process.
 type Lookups struct {
 	*base
 	access *Access
 
 	mu      sync.RWMutex
-	rosters map[string]*roster // org id → compiled members
+	rosters map[string]*roster         // org id → compiled members
+	stale   map[string]map[string]bool // org id → members to reload
 	gen     atomic.Uint64
-}
-
-// roster is every member of one organization compiled against one tree.
-type roster struct {
-	tree     *authz.Tree
-	projects []string // the organization's project ids, sorted
-	members  []rosterMember
-	byUser   map[string]int
-}
-
-type rosterMember struct {
-	m   *gatehouse.Membership
-	set *authz.Set
-}
-
-// maxRosters bounds the roster cache; past it the cache starts over.
-const maxRosters = 256
-
-func newLookups(b *base, access *Access) *Lookups {
-	l := &Lookups{base: b, access: access, rosters: map[string]*roster{}}
-	b.store.Subscribe(l.invalidate)
-	return l
-}
-
-// invalidate drops the rosters a notification may have changed: a member's
-// rights, the organization's roles, projects or folders.
-func (l *Lookups) invalidate(msg string) {
-	kind, rest, _ := strings.Cut(msg, ":")
-	switch kind {
-	case "session", "user", "apikey":
-		return // API keys are read per request, not kept in rosters
-	}
-	l.gen.Add(1)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch kind {
-	case "member":
-		org, _, _ := strings.Cut(rest, ":")
-		delete(l.rosters, org)
-	case "org", "tree":
-		delete(l.rosters, rest)
-	default:
-		l.rosters = map[string]*roster{}
-	}
-}
-
-// roster returns the organization's compiled members against its current
-// tree: one query for every member, compiled with each role loaded once.
-func (l *Lookups) roster(ctx context.Context, orgID string) (*roster, error) {
-	tree, err := l.access.Tree(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	l.mu.RLock()
-	r, ok := l.rosters[orgID]
-	l.mu.RUnlock()
-	if ok && r.tree == tree {
-		return r, nil
-	}
-	gen := l.gen.Load()
-	conn := l.store.R()
-	ms, err := conn.OrgMemberships(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	projects, err := conn.OrgProjectIDs(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	slices.Sort(projects)
-	r = &roster{tree: tree, projects: projects, members: make([]rosterMember, len(ms)), byUser: make(map[string]int, len(ms))}
-	roles := map[string]*gatehouse.Role{}
-	for i, m := range ms {
-		sources, err := l.sources(ctx, orgID, m, roles)
-		if err != nil {
-			return nil, err
-		}
-		r.members[i] = rosterMember{m: m, set: authz.Compile(orgID, sources, tree)}
-		r.byUser[m.UserID] = i
-	}
-	l.mu.Lock()
-	if l.gen.Load() == gen {
-		if len(l.rosters) >= maxRosters {
-			l.rosters = map[string]*roster{}
-		}
-		l.rosters[orgID] = r
-	}
-	l.mu.Unlock()
-	return r, nil
-}
-
-// sources is Access.sources with each role looked up once per roster.
-func (l *Lookups) sources(ctx context.Context, orgID string, m *gatehouse.Membership, roles map[string]*gatehouse.Role) ([]authz.Source, error) {
-	direct := []authz.Source{{Label: "permissions", Grants: m.Grants}}
-	if m.RoleID == "" {
-		return direct, nil
-	}
-	role, ok := roles[m.RoleID]
-	if !ok {
-		var err error
-		if role, err = l.access.role(ctx, orgID, m.RoleID); err != nil {
-			return nil, err
-		}
-		roles[m.RoleID] = role
-	}
-	if role == nil {
-		return direct, nil
-	}
-	return []authz.Source{{Label: "role:" + role.Name, Grants: role.GrantsFor(orgID)}, {Label: "permissions", Grants: m.Grants}}, nil
 }
 
 // mayReview reports whether the caller may see other members' access:
@@ -425,32 +318,63 @@ func (l *Lookups) LookupSubjects(ctx context.Context, c *Caller, q SubjectQuery,
 	if err != nil {
 		return empty, err
 	}
-	var all []Subject
 	keys, err := l.store.R().OrgAPIKeys(ctx, c.OrgID)
 	if err != nil {
 		return empty, err
 	}
+	slices.SortFunc(keys, func(a, b *gatehouse.APIKey) int { return strings.Compare(a.ID, b.ID) })
 	now := l.now()
+	limit := page.Limit
+	if limit <= 0 {
+		limit = gatehouse.DefaultPageLimit
+	}
+	after := ""
+	if page.After != nil {
+		after = page.After.ID
+	}
+	// Walk keys then members (the roster is sorted by user id), past the
+	// cursor, until one more than a page is allowed; only the page is
+	// explained.
+	type hit struct {
+		s   Subject
+		set *authz.Set
+	}
+	var hits []hit
 	for _, k := range keys {
-		if !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) {
+		if len(hits) > limit {
+			break
+		}
+		if "api_key:"+k.ID <= after || (!k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)) {
 			continue // an expired key authenticates as nothing
 		}
 		set := l.keySet(c.OrgID, r, k)
 		if ok, _ := set.Check(res, q.Name, action); ok {
-			all = append(all, Subject{Kind: "api_key", ID: k.ID, Name: k.Name, Via: reasons(set.Explain(res, q.Name, action))})
+			hits = append(hits, hit{Subject{Kind: "api_key", ID: k.ID, Name: k.Name}, set})
 		}
 	}
-	slices.SortFunc(all, func(a, b Subject) int { return strings.Compare(a.ID, b.ID) })
-	var users []Subject
-	for _, rm := range r.members {
+	start := 0
+	if strings.HasPrefix(after, "user:") {
+		id := strings.TrimPrefix(after, "user:")
+		start = sort.Search(len(r.members), func(i int) bool { return r.members[i].m.UserID > id })
+	}
+	for i := start; i < len(r.members) && len(hits) <= limit; i++ {
+		rm := &r.members[i]
 		if ok, _ := rm.set.Check(res, q.Name, action); ok {
-			users = append(users, Subject{Kind: "user", ID: rm.m.UserID, Name: rm.m.UserName, Email: rm.m.UserEmail, Via: reasons(rm.set.Explain(res, q.Name, action))})
+			hits = append(hits, hit{Subject{Kind: "user", ID: rm.m.UserID, Name: rm.m.UserName, Email: rm.m.UserEmail}, rm.set})
 		}
 	}
-	slices.SortFunc(users, func(a, b Subject) int { return strings.Compare(a.ID, b.ID) })
-	all = append(all, users...)
-	items, next := pageByKey(all, page, func(s Subject) string { return s.Kind + ":" + s.ID })
-	return gatehouse.Page[Subject]{Items: items, NextCursor: next}, nil
+	out := gatehouse.Page[Subject]{}
+	if len(hits) > limit {
+		hits = hits[:limit]
+		last := hits[limit-1].s
+		out.NextCursor = gatehouse.Cursor{ID: last.Kind + ":" + last.ID}.Encode()
+	}
+	out.Items = make([]Subject, len(hits))
+	for i, h := range hits {
+		h.s.Via = reasons(h.set.Explain(res, q.Name, action))
+		out.Items[i] = h.s
+	}
+	return out, nil
 }
 
 // keySet is an API key's rights as the check computes them (Keys.rights):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
@@ -240,3 +241,90 @@ func cell(s string) string {
 	}
 	return s
 }
+
+// MemberRef names a member for pickers.
+type MemberRef struct {
+	UserID, Name, Email string
+}
+
+// Reviewable lists the members whose access the caller may see: everyone
+// with members or audit read, else only themself. Sorted by name.
+func (l *Lookups) Reviewable(ctx context.Context, c *Caller) ([]MemberRef, error) {
+	if mayReview(c) != nil {
+		if c.Principal.Kind != gatehouse.PrincipalUser {
+			return nil, nil
+		}
+		m, err := l.store.R().Membership(ctx, c.OrgID, c.Principal.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return []MemberRef{{UserID: m.UserID, Name: m.UserName, Email: m.UserEmail}}, nil
+	}
+	r, err := l.roster(ctx, c.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MemberRef, len(r.members))
+	for i, rm := range r.members {
+		out[i] = MemberRef{UserID: rm.m.UserID, Name: rm.m.UserName, Email: rm.m.UserEmail}
+	}
+	slices.SortStableFunc(out, func(a, b MemberRef) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	return out, nil
+}
+
+// FolderRight is one folder of a tree the member holds per-folder rights
+// in, with the actions they hold there and why.
+type FolderRight struct {
+	FolderID, ProjectID, Name string
+	Depth                     int
+	Actions                   []ActionAccess
+}
+
+// FolderRights lists, in tree order (parents first, siblings by id), every
+// folder of the projects where the member holds a folder grant, each with
+// the actions the check allows there and every grant behind them. Same
+// authorization as MemberAccess.
+func (l *Lookups) FolderRights(ctx context.Context, c *Caller, userID string) ([]FolderRight, error) {
+	set, err := l.subjectSet(ctx, c, userID)
+	if err != nil {
+		return nil, err
+	}
+	n, err := l.names(ctx, c.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	tree := set.Tree()
+	var projects []string
+	for _, f := range set.FolderGrants() {
+		if p, ok := tree.Project(f); ok && !slices.Contains(projects, p) {
+			projects = append(projects, p)
+		}
+	}
+	slices.Sort(projects)
+	var out []FolderRight
+	for _, p := range projects {
+		for _, root := range tree.Folders(p) {
+			if parent, _ := tree.Parent(root); parent != "" {
+				continue
+			}
+			for _, id := range tree.Subtree(root) {
+				out = append(out, FolderRight{FolderID: id, ProjectID: p, Name: n.folder[id], Depth: len(tree.Ancestors(id)),
+					Actions: actionsOn(set, authz.Folder(id), gatehouse.AreaFolders)})
+			}
+		}
+	}
+	return out, nil
+}
+
+// ProjectNames returns the organization's project names by id (for
+// display).
+func (l *Lookups) ProjectNames(ctx context.Context, c *Caller) (map[string]string, []string, error) {
+	n, err := l.names(ctx, c.OrgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return n.project, n.projects, nil
+}
+
+// MayReview reports whether the caller may see other members' access.
+func (l *Lookups) MayReview(c *Caller) bool { return mayReview(c) == nil }

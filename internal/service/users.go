@@ -62,6 +62,10 @@ func (a *Auth) UpdateMe(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 		if err := tx.UpdateUserProfile(ctx, u.ID, n, now); err != nil {
 			return err
 		}
+		// Look-ups show members' names from a cache (Lookups' rosters).
+		if err := tx.Notify(ctx, userChanged(u.ID)); err != nil {
+			return err
+		}
 		before := u.Name
 		u.Name, u.UpdatedAt = n, now
 		return a.audit(ctx, tx, actor, "", "user.updated", "user", u.ID, map[string]any{"name": map[string]string{"before": before, "after": n}})

@@ -74,7 +74,13 @@ func (s *Server) handleLookupSubjects(w http.ResponseWriter, r *http.Request, c 
 }
 
 func (s *Server) handleMemberAccess(w http.ResponseWriter, r *http.Request, c *service.Caller) {
-	if r.PathValue("part") != "access" {
+	switch r.PathValue("part") {
+	case "access":
+	case "permissions": // PUT only, as before the wider pattern
+		w.Header().Set("Allow", "PUT")
+		respond.Error(w, r, gatehouse.Errorf(gatehouse.EMETHOD, "Method %s is not allowed here; allowed: PUT.", r.Method))
+		return
+	default:
 		respond.Error(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such endpoint."))
 		return
 	}

@@ -25,6 +25,7 @@ type lpWorld struct {
 	members  []string            // user ids, the owner first
 	roles    []string            // custom role ids
 	keys     []*gatehouse.Principal
+	joined   int
 }
 
 func (w *lpWorld) caller(p *gatehouse.Principal) *service.Caller {
@@ -140,11 +141,12 @@ func lpSetup(t *testing.T, e storetest.Engine, seed uint64) *lpWorld {
 	return w
 }
 
-// mutate changes the world: a folder move, a member's rights, or a role.
+// mutate changes the world: a folder move, a member's rights, a role, a
+// member leaving or joining.
 func (w *lpWorld) mutate() {
 	ctx := context.Background()
 	w.owner = w.caller(&gatehouse.Principal{Kind: gatehouse.PrincipalUser, UserID: w.members[0]})
-	switch w.r.IntN(3) {
+	switch w.r.IntN(5) {
 	case 0:
 		p := w.projects[w.r.IntN(len(w.projects))]
 		fs := w.folders[p]
@@ -157,6 +159,20 @@ func (w *lpWorld) mutate() {
 	case 1:
 		m := w.members[1+w.r.IntN(len(w.members)-1)]
 		w.srv.SetStoreRights(w.org, m, w.role(), w.grants())
+	case 3:
+		// A member leaves (one at least stays besides the owner).
+		if len(w.members) > 2 {
+			i := 1 + w.r.IntN(len(w.members)-1)
+			if err := w.srv.Services.Members.Remove(ctx, w.owner, w.members[i]); err != nil {
+				w.t.Fatal(err)
+			}
+			w.members = slices.Delete(w.members, i, i+1)
+		}
+	case 4:
+		// Someone joins.
+		w.joined++
+		m := w.srv.AddStoreMember(w.org, fmt.Sprintf("Joiner %d", w.joined), fmt.Sprintf("j%d@example.com", w.joined), w.role(), w.grants())
+		w.members = append(w.members, m.UserID)
 	case 2:
 		i := w.r.IntN(len(w.roles))
 		if _, err := w.srv.Services.Roles.Update(ctx, w.owner, w.roles[i], service.RoleInput{Name: fmt.Sprintf("role%d", i), Grants: w.grants(), GrantsSet: true}); err != nil {

@@ -79,6 +79,9 @@ func TestLookupsAPI(t *testing.T) {
 				map[string]any{"entity_type": "folders", "project_id": w.otherProj, "name": "folders", "action": "read"}), 404, "")
 			ivProblem(t, lkDo(t, w, "GET", "/v1/members/not-a-member/access", w.owner, nil), 404, "")
 			ivProblem(t, w.do("GET", "/v1/members/"+w.ownerID+"/nothing", w.owner, nil), 404, "")
+			if resp := w.do("GET", "/v1/members/"+w.ownerID+"/permissions", w.owner, nil); resp.Status != 405 || resp.Header.Get("Allow") != "PUT" {
+				t.Errorf("GET permissions: %d, Allow %q", resp.Status, resp.Header.Get("Allow"))
+			}
 		})
 
 		t.Run("OKResourcesEqualChecks", func(t *testing.T) {
@@ -229,6 +232,33 @@ func TestLookupsAPI(t *testing.T) {
 				}
 			}
 		})
+		t.Run("OKAPIKeyAsksWithinItsGrants", func(t *testing.T) {
+			key := lkMust(t, w, 201, "POST", "/v1/api-keys", w.owner, map[string]any{"name": "ci", "permissions": []any{
+				ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "read")))}})
+			secret := key["secret"].(string)
+			items, _ := ivData(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-resources", secret,
+				map[string]any{"entity_type": "folders", "name": "folders", "action": "read"}))
+			var got []string
+			for _, it := range items {
+				got = append(got, it["entity_id"].(string))
+				if it["via"] != "api_key.permissions[0]" {
+					t.Errorf("via %v", it["via"])
+				}
+			}
+			want := []string{w.folder, w.sub}
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("key's folders %v, want %v", got, want)
+			}
+			ivProblem(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-resources", secret,
+				map[string]any{"user_id": w.ownerID, "entity_type": "folders", "name": "folders", "action": "read"}), 403, "forbidden")
+			// The key is a subject too.
+			subj, _ := ivData(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
+				map[string]any{"entity_type": "folders", "entity_id": w.sub, "name": "folders", "action": "read"}))
+			if subj[0]["kind"] != "api_key" || subj[0]["id"] != key["id"] {
+				t.Errorf("first subject %v, want the key", subj[0])
+			}
+		})
 		t.Run("OKSeesChangesAtOnce", func(t *testing.T) {
 			body := map[string]any{"entity_type": "folders", "entity_id": w.folder2, "name": "folders", "action": "read"}
 			has := func() bool {
@@ -242,6 +272,12 @@ func TestLookupsAPI(t *testing.T) {
 				ivProj(w.proj2, "custom", "", ivFolders(ivFolder(w.folder2, "read")))}})
 			if !has() {
 				t.Fatal("Fay's new grant is not seen")
+			}
+			// A new name shows at once too.
+			ivStatus(t, 200, w.srv.Do(apptest.Req{Method: "PATCH", Path: "/v1/me", Token: folderTok, Body: map[string]any{"name": "Fay Renamed"}}))
+			items, _ := ivData(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner, body))
+			if !slices.ContainsFunc(items, func(it map[string]any) bool { return it["name"] == "Fay Renamed" }) {
+				t.Fatalf("the new name is not shown: %v", items)
 			}
 		})
 	})
@@ -272,4 +308,57 @@ func lkDo(t *testing.T, w *ivWorld, method, path, token string, body any) *appte
 func lkMust(t *testing.T, w *ivWorld, want int, method, path, token string, body any) map[string]any {
 	t.Helper()
 	return ivStatus(t, want, lkDo(t, w, method, path, token, body))
+}
+
+// TestLookupsAcrossProcesses: two servers on one PostgreSQL database; the
+// look-ups answered by B follow changes made through A (a member's grants,
+// a folder move) by notification, as the check does.
+func TestLookupsAcrossProcesses(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		if e.Name != "postgres" {
+			t.Skip("several processes share a database only on PostgreSQL")
+		}
+		dsn := e.NewDSN(t)
+		a := apptest.New(t, e, apptest.Options{DSN: dsn})
+		b := apptest.New(t, e, apptest.Options{DSN: dsn})
+		wa := opNewWorld(t, a)
+		wb := *wa
+		wb.srv = b
+		subjects := func(folder string) []string {
+			resp := wb.do(wa.owner, "POST", "/v1/members/permissions/lookup-subjects",
+				map[string]any{"entity_type": "folders", "entity_id": folder, "name": "folders", "action": "delete"})
+			items, _ := ivData(t, ivStatus(t, 200, resp))
+			var ids []string
+			for _, it := range items {
+				ids = append(ids, it["id"].(string))
+			}
+			return ids
+		}
+		resources := func(m *apptest.Member) []string {
+			resp := wb.do(m, "POST", "/v1/members/permissions/lookup-resources",
+				map[string]any{"entity_type": "folders", "project_id": wa.p1, "name": "folders", "action": "read"})
+			items, _ := ivData(t, ivStatus(t, 200, resp))
+			var ids []string
+			for _, it := range items {
+				ids = append(ids, it["entity_id"].(string))
+			}
+			return ids
+		}
+		// Prime B: the custom member deletes in A and reads A and A1.
+		if !slices.Contains(subjects(wa.fA1), wa.custom.UserID) || !slices.Contains(resources(wa.custom), wa.fA1) {
+			t.Fatal("before the changes, B does not see the custom member's folder grant")
+		}
+		opMust(t, a, 200, wa.req(wa.owner, "POST", "/v1/projects/"+wa.p1+"/folders/"+wa.fA1+"/move", map[string]any{"parent_id": nil}))
+		opEventually(t, "B's lookup-resources still lists the moved folder", func() bool { return !slices.Contains(resources(wa.custom), wa.fA1) })
+		opEventually(t, "B's lookup-subjects still lists the custom member on the moved folder", func() bool {
+			return !slices.Contains(subjects(wa.fA1), wa.custom.UserID)
+		})
+		if !slices.Contains(subjects(wa.fA), wa.custom.UserID) {
+			t.Fatal("the custom member lost folder A")
+		}
+		a.SetStoreRights(wa.org, wa.custom.UserID, "", nil)
+		opEventually(t, "B's lookup-subjects still lists a member whose grant was removed", func() bool {
+			return !slices.Contains(subjects(wa.fA), wa.custom.UserID)
+		})
+	})
 }

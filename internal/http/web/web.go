@@ -144,6 +144,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "POST /api-keys/{id}/revoke", h.inOrg(h.revokeKey))
 	h.registerWebhooks(mux)
 	h.handle(mux, "GET /audit", h.inOrg(h.auditPage))
+	h.handle(mux, "GET /access", h.inOrg(h.accessPage))
+	h.handle(mux, "GET /access/review.csv", h.inOrg(h.accessReview))
 	h.handle(mux, "GET /sessions", h.authed(h.sessionsPage))
 	h.handle(mux, "POST /sessions/{id}/end", h.authed(h.endSession))
 }
