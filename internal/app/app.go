@@ -45,6 +45,24 @@ type Main struct {
 	listener       net.Listener
 	stopBackground func()
 	checkpoints    checkpoints
+
+	metricsServer   *http.Server
+	metricsListener net.Listener
+}
+
+// metricsMux serves /metrics (and nothing else) on the metrics listener.
+func (m *Main) metricsMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.API.MetricsHandler())
+	return mux
+}
+
+// MetricsURL is where the separate metrics listener answers ("" without one).
+func (m *Main) MetricsURL() string {
+	if m.metricsListener == nil {
+		return ""
+	}
+	return "http://" + m.metricsListener.Addr().String() + "/metrics"
 }
 
 // startBackground runs periodic chores: writing API keys' last-use times.
@@ -99,7 +117,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Config.DatabaseURL != "" {
 		m.Store, err = postgres.Open(ctx, m.Config.DatabaseURL, m.Key)
 	} else {
-		m.Store, err = sqlite.Open(ctx, m.Config.DataDir, m.Key)
+		m.Store, err = sqlite.OpenWith(ctx, m.Config.DataDir, m.Key, sqlite.Options{Synchronous: m.Config.SQLiteSynchronous})
 	}
 	if err != nil {
 		return err
@@ -137,7 +155,7 @@ func (m *Main) Open(ctx context.Context) error {
 		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake,
 	})
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
-		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.SMTPURL == ""}
+		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.SMTPURL == "", MetricsElsewhere: m.Config.MetricsAddr != ""}
 	m.API.Web = web.New(web.Config{Services: m.Services, Store: m.Store, BaseURL: m.Config.BaseURL,
 		DevMailbox: m.API.DevMailbox, Log: m.Log, Now: m.Now})
 	return nil
@@ -160,6 +178,21 @@ func (m *Main) Start() error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	if m.Config.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", m.Config.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("GATEHOUSE_METRICS_ADDR: %w", err)
+		}
+		m.metricsListener = mln
+		m.metricsServer = &http.Server{Handler: m.metricsMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := m.metricsServer.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.Log.Error("serve metrics", "err", err)
+			}
+		}()
+		m.Log.Info("metrics listening", "addr", mln.Addr().String())
 	}
 	m.Worker.Start()
 	m.startBackground()
@@ -191,6 +224,9 @@ func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.server != nil {
 		errs = append(errs, m.server.Shutdown(ctx))
+	}
+	if m.metricsServer != nil {
+		errs = append(errs, m.metricsServer.Shutdown(ctx))
 	}
 	if m.Worker != nil {
 		m.Worker.Stop()

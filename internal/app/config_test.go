@@ -22,7 +22,7 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "http://localhost:8080",
-			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo, AuditCheckpointEvery: 5 * time.Minute}
+			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo, AuditCheckpointEvery: 5 * time.Minute, SQLiteSynchronous: "normal"}
 		if c != want {
 			t.Fatalf("defaults = %+v, want %+v", c, want)
 		}
@@ -46,7 +46,7 @@ func TestLoadConfig(t *testing.T) {
 			DatabaseURL: "postgres://gh@db.internal:5432/gatehouse?sslmode=require",
 			BaseURL:     "https://id.example.com", // trailing slash trimmed
 			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
-			SecretKey: testSecret, LogLevel: slog.LevelDebug, AuditCheckpointEvery: 5 * time.Minute}
+			SecretKey: testSecret, LogLevel: slog.LevelDebug, AuditCheckpointEvery: 5 * time.Minute, SQLiteSynchronous: "normal"}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -82,7 +82,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		want := Config{Addr: "127.0.0.1:7000", DataDir: "/flag/data", BaseURL: "https://flag.example.com",
 			SMTPURL:  "smtp://env.example.com:25", // no flag: the environment stands
-			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError, AuditCheckpointEvery: 5 * time.Minute}
+			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError, AuditCheckpointEvery: 5 * time.Minute, SQLiteSynchronous: "normal"}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -112,6 +112,8 @@ func TestLoadConfig(t *testing.T) {
 			{name: "OldSecretKeyShort", env: map[string]string{"GATEHOUSE_OLD_SECRET_KEYS": testSecret + ",short-old"}, wantVar: "GATEHOUSE_OLD_SECRET_KEYS", secret: "short-old"},
 			{name: "CheckpointIntervalGarbage", env: map[string]string{"GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL": "often"}, wantVar: "GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL"},
 			{name: "CheckpointIntervalTiny", env: map[string]string{"GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL": "10ms"}, wantVar: "GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL"},
+			{name: "MetricsAddrNoPort", env: map[string]string{"GATEHOUSE_METRICS_ADDR": "localhost"}, wantVar: "GATEHOUSE_METRICS_ADDR"},
+			{name: "SQLiteSynchronousUnknown", env: map[string]string{"GATEHOUSE_SQLITE_SYNCHRONOUS": "off"}, wantVar: "GATEHOUSE_SQLITE_SYNCHRONOUS"},
 			{name: "LogLevelUnknown", env: map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}, wantVar: "GATEHOUSE_LOG_LEVEL"},
 			{name: "DataDirEmptyFlag", args: []string{"-data-dir="}, wantVar: "GATEHOUSE_DATA_DIR"},
 			{name: "PostgresWithoutSecretKey", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse"}, wantVar: "GATEHOUSE_SECRET_KEY"},
