@@ -27,6 +27,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Restart", func(t *testing.T) { runRestart(t, e) })
 	t.Run("ConcurrentAuditWriters", func(t *testing.T) { runConcurrentAudit(t, e) })
 	t.Run("Locks", func(t *testing.T) { runLocks(t, e) })
+	t.Run("OTPQuotas", func(t *testing.T) { runOTPQuotas(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
