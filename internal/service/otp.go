@@ -175,4 +175,3 @@ func validateCode(code string) *gatehouse.FieldError {
 	}
 	return nil
 }
-
