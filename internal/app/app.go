@@ -50,6 +50,24 @@ type Main struct {
 	listener       net.Listener
 	stopBackground func()
 	checkpoints    checkpoints
+
+	metricsServer   *http.Server
+	metricsListener net.Listener
+}
+
+// metricsMux serves /metrics (and nothing else) on the metrics listener.
+func (m *Main) metricsMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.API.MetricsHandler())
+	return mux
+}
+
+// MetricsURL is where the separate metrics listener answers ("" without one).
+func (m *Main) MetricsURL() string {
+	if m.metricsListener == nil {
+		return ""
+	}
+	return "http://" + m.metricsListener.Addr().String() + "/metrics"
 }
 
 // startBackground runs periodic chores: writing API keys' last-use times.
@@ -105,7 +123,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Config.DatabaseURL != "" {
 		m.Store, err = postgres.Open(ctx, m.Config.DatabaseURL, m.Key)
 	} else {
-		m.Store, err = sqlite.Open(ctx, m.Config.DataDir, m.Key)
+		m.Store, err = sqlite.OpenWith(ctx, m.Config.DataDir, m.Key, sqlite.Options{Synchronous: m.Config.SQLiteSynchronous})
 	}
 	if err != nil {
 		return err
@@ -162,7 +180,8 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	m.Registry.MustRegister(cache.NewCollector(m.Services.Cache))
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
-		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.DevMailboxOn(), AccessLog: m.Config.AccessLog}
+		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.DevMailboxOn(), AccessLog: m.Config.AccessLog,
+		MetricsElsewhere: m.Config.MetricsAddr != ""}
 	m.API.Web = web.New(web.Config{Services: m.Services, Store: m.Store, BaseURL: m.Config.BaseURL,
 		DevMailbox: m.API.DevMailbox, Log: m.Log, Now: m.Now})
 	return nil
@@ -188,6 +207,21 @@ func (m *Main) Start() error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	if m.Config.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", m.Config.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("GATEHOUSE_METRICS_ADDR: %w", err)
+		}
+		m.metricsListener = mln
+		m.metricsServer = &http.Server{Handler: m.metricsMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := m.metricsServer.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.Log.Error("serve metrics", "err", err)
+			}
+		}()
+		m.Log.Info("metrics listening", "addr", mln.Addr().String())
 	}
 	// Without SMTP and without the development mailbox, mail stays queued
 	// in the outbox (gatehouse_outbox_queued in /metrics).
@@ -259,6 +293,9 @@ func (m *Main) Close(ctx context.Context) error {
 		errs = append(errs, m.server.Shutdown(ctx))
 	} else if m.listener != nil {
 		m.listener.Close()
+	}
+	if m.metricsServer != nil {
+		errs = append(errs, m.metricsServer.Shutdown(ctx))
 	}
 	if m.Worker != nil {
 		m.Worker.Stop()

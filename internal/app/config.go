@@ -45,6 +45,12 @@ type Config struct {
 	// AuditCheckpointEvery is how often changed audit chain heads are
 	// logged (audit.checkpoint); 0 never.
 	AuditCheckpointEvery time.Duration
+	// MetricsAddr, when set, serves /metrics on a listener of its own (and
+	// never on the main one); unset, the main listener serves it to
+	// loopback peers only.
+	MetricsAddr string
+	// SQLiteSynchronous is "normal" or "full" (see sqlite.Options).
+	SQLiteSynchronous string
 	// DevMailbox is "" (on exactly when SMTP is unset and the database is
 	// SQLite), "true" or "false".
 	DevMailbox string
@@ -158,6 +164,24 @@ var settings = []setting{
 			return nil
 		}
 		return fmt.Errorf("must be true or false")
+	}},
+	{"GATEHOUSE_METRICS_ADDR", "metrics-addr", "", "host:port of a separate listener for /metrics; unset serves /metrics on the main listener to loopback peers only", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port, like 127.0.0.1:9090")
+		}
+		c.MetricsAddr = v
+		return nil
+	}},
+	{"GATEHOUSE_SQLITE_SYNCHRONOUS", "sqlite-synchronous", "normal", "SQLite durability: normal (acknowledged writes survive a crash, not a power cut) or full (they survive a power cut too)", func(c *Config, v string) error {
+		switch strings.ToLower(v) {
+		case "normal", "full":
+			c.SQLiteSynchronous = strings.ToLower(v)
+			return nil
+		}
+		return fmt.Errorf("must be normal or full")
 	}},
 	{"GATEHOUSE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))

@@ -25,7 +25,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "", // derived from the port listened on
 			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo, CacheSize: 256 << 20, AuditCheckpointEvery: 5 * time.Minute,
-			OutboxRetention: 168 * time.Hour, JanitorInterval: time.Minute}
+			OutboxRetention: 168 * time.Hour, JanitorInterval: time.Minute, SQLiteSynchronous: "normal"}
 		if c != want {
 			t.Fatalf("defaults = %+v, want %+v", c, want)
 		}
@@ -54,7 +54,7 @@ func TestLoadConfig(t *testing.T) {
 			BaseURL:     "https://id.example.com", // trailing slash trimmed
 			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
 			SecretKey: testSecret, LogLevel: slog.LevelDebug, CacheSize: 1 << 30, AccessLog: middleware.AccessLogErrors, AuditCheckpointEvery: 5 * time.Minute,
-			OutboxRetention: 24 * time.Hour, JanitorInterval: 30 * time.Second}
+			OutboxRetention: 24 * time.Hour, JanitorInterval: 30 * time.Second, SQLiteSynchronous: "normal"}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -94,7 +94,7 @@ func TestLoadConfig(t *testing.T) {
 		want := Config{Addr: "127.0.0.1:7000", DataDir: "/flag/data", BaseURL: "https://flag.example.com",
 			SMTPURL:  "smtp://env.example.com:25", // no flag: the environment stands
 			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError, CacheSize: 64 << 20, AuditCheckpointEvery: 5 * time.Minute,
-			OutboxRetention: 168 * time.Hour, JanitorInterval: time.Minute}
+			OutboxRetention: 168 * time.Hour, JanitorInterval: time.Minute, SQLiteSynchronous: "normal"}
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -129,6 +129,8 @@ func TestLoadConfig(t *testing.T) {
 			{name: "OutboxRetentionGarbage", env: map[string]string{"GATEHOUSE_OUTBOX_RETENTION": "a week"}, wantVar: "GATEHOUSE_OUTBOX_RETENTION"},
 			{name: "OutboxRetentionTooShort", env: map[string]string{"GATEHOUSE_OUTBOX_RETENTION": "1s"}, wantVar: "GATEHOUSE_OUTBOX_RETENTION"},
 			{name: "JanitorIntervalZero", env: map[string]string{"GATEHOUSE_JANITOR_INTERVAL": "0s"}, wantVar: "GATEHOUSE_JANITOR_INTERVAL"},
+			{name: "MetricsAddrNoPort", env: map[string]string{"GATEHOUSE_METRICS_ADDR": "localhost"}, wantVar: "GATEHOUSE_METRICS_ADDR"},
+			{name: "SQLiteSynchronousUnknown", env: map[string]string{"GATEHOUSE_SQLITE_SYNCHRONOUS": "off"}, wantVar: "GATEHOUSE_SQLITE_SYNCHRONOUS"},
 			{name: "LogLevelUnknown", env: map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}, wantVar: "GATEHOUSE_LOG_LEVEL"},
 			{name: "CacheSizeNoUnit", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "lots"}, wantVar: "GATEHOUSE_CACHE_SIZE"},
 			{name: "CacheSizeNegative", env: map[string]string{"GATEHOUSE_CACHE_SIZE": "-64MiB"}, wantVar: "GATEHOUSE_CACHE_SIZE"},

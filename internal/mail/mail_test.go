@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -344,5 +345,42 @@ func TestSMTPServer(t *testing.T) {
 	}
 	if p := parseMail(t, msgs[0].Data); p.Subject != "hi" || p.Text != ".leading dot\nbody\n" {
 		t.Fatalf("parsed %+v", p)
+	}
+}
+
+// TestMessageIDStable: every attempt at one outbox message carries the same
+// Message-ID (its id at the sender's domain), so that a copy sent again
+// after a cut-off recording is dropped by mail systems; another message
+// carries another.
+func TestMessageIDStable(t *testing.T) {
+	srv := startSMTP(t, nil)
+	s, err := gmail.NewSMTPSender(srv.URL(), "Gatehouse <g@example.com>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := &gatehouse.OutboxMessage{ID: "0193a7c2-0000-7000-8000-000000000001", To: "ada@example.com", Subject: "hi", Text: "body"}
+	other := &gatehouse.OutboxMessage{ID: "0193a7c2-0000-7000-8000-000000000002", To: "ada@example.com", Subject: "hi", Text: "body"}
+	for _, m := range []*gatehouse.OutboxMessage{one, one, other} {
+		if err := s.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 3 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	ids := make([]string, 3)
+	for i, m := range msgs {
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = msg.Header.Get("Message-Id")
+	}
+	if want := "<" + one.ID + "@example.com>"; ids[0] != want || ids[1] != want {
+		t.Fatalf("Message-IDs of two attempts: %q, %q; want %q", ids[0], ids[1], want)
+	}
+	if ids[2] == ids[0] {
+		t.Fatalf("two messages share Message-ID %q", ids[2])
 	}
 }

@@ -3,8 +3,10 @@ package mail
 import (
 	"context"
 	"fmt"
+	netmail "net/mail"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -81,11 +83,26 @@ func (s *SMTPSender) Send(ctx context.Context, m *gatehouse.OutboxMessage) error
 		return fmt.Errorf("to address: %w", err)
 	}
 	msg.Subject(m.Subject)
-	msg.SetMessageID()
+	// One Message-ID per outbox message, the same on every retry: delivery
+	// is at least once (a send whose recording was cut off is sent again),
+	// and mail systems drop the copy by this id.
+	msg.SetMessageIDWithValue(MessageID(m, s.From))
 	msg.SetDate()
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
 	return s.client.DialAndSendWithContext(ctx, msg)
+}
+
+// MessageID is the Message-ID (without angle brackets) of an outbox message:
+// its id at the sender's domain, so every attempt carries the same one.
+func MessageID(m *gatehouse.OutboxMessage, from string) string {
+	domain := "localhost"
+	if a, err := netmail.ParseAddress(from); err == nil {
+		if _, d, ok := strings.Cut(a.Address, "@"); ok && d != "" {
+			domain = d
+		}
+	}
+	return m.ID + "@" + domain
 }

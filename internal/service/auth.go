@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
-	mailer "github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -163,7 +162,7 @@ func (a *Auth) Register(ctx context.Context, actor gatehouse.Actor, in RegisterI
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		if _, err := a.issueOTP(ctx, tx, u, PurposeVerifyEmail); err != nil {
+		if _, err := a.issueOTP(ctx, tx, u, PurposeVerifyEmail, actor.IP); err != nil {
 			return err
 		}
 		actor.Kind, actor.ID, actor.Name = gatehouse.PrincipalUser, u.ID, u.Name
@@ -175,127 +174,6 @@ func (a *Auth) Register(ctx context.Context, actor gatehouse.Actor, in RegisterI
 	return u, nil
 }
 
-// issueOTP stores a fresh code for u (which may be nil for an unknown
-// address: the row still counts toward resend limits, so limits answer alike
-// whether or not an account exists) and mails it when u is set.
-func (a *Auth) issueOTP(ctx context.Context, tx *store.Conn, u *gatehouse.User, purpose string) (string, error) {
-	code := secret.Code(6)
-	now := a.now()
-	email := ""
-	if u != nil {
-		email = store.NormalizeEmail(u.Email)
-	}
-	o := &store.OTP{ID: newID(), Email: email, Purpose: purpose, CodeHash: a.cfg.Key.MAC("otp", email, purpose, code), ExpiresAt: now.Add(OTPTTL), CreatedAt: now}
-	if err := tx.CreateOTP(ctx, o); err != nil {
-		return "", err
-	}
-	if u == nil {
-		return code, nil
-	}
-	tmpl := "verify_email"
-	if purpose == PurposeResetPassword {
-		tmpl = "reset_password"
-	}
-	m, err := mailer.Compose(tmpl, u.Email, map[string]any{"Name": u.Name, "Code": code, "ValidMinutes": int(OTPTTL.Minutes())})
-	if err != nil {
-		return "", gatehouse.Internal(err)
-	}
-	m.Kind, m.RefID = "user", u.ID
-	return code, a.mail(ctx, tx, m)
-}
-
-// checkResendLimits allows one code a minute and five an hour per address and purpose.
-func (a *Auth) checkResendLimits(ctx context.Context, tx *store.Conn, email, purpose string) error {
-	now := a.now()
-	// A code sent exactly an hour ago no longer counts, so that a client
-	// honouring Retry-After succeeds (times are stored to the microsecond).
-	times, err := tx.OTPsSince(ctx, store.NormalizeEmail(email), purpose, now.Add(-time.Hour+time.Microsecond))
-	if err != nil {
-		return err
-	}
-	if len(times) > 0 && now.Sub(times[0]) < time.Minute {
-		return rateLimited("A code was sent less than a minute ago; wait before asking for another.", time.Minute-now.Sub(times[0]))
-	}
-	if len(times) >= 5 {
-		oldest := times[len(times)-1]
-		return rateLimited("Five codes were sent in the last hour; wait before asking for another.", time.Hour-now.Sub(oldest))
-	}
-	return nil
-}
-
-// ResendOTP mails a new code. It answers the same whether or not the
-// account exists (or, for verify_email, is already verified).
-func (a *Auth) ResendOTP(ctx context.Context, actor gatehouse.Actor, email, purpose string) error {
-	email, eerr := ValidateEmail("email", email)
-	var perr *gatehouse.FieldError
-	if purpose != PurposeVerifyEmail && purpose != PurposeResetPassword {
-		perr = &gatehouse.FieldError{Field: "purpose", Message: "must be verify_email or reset_password"}
-	}
-	if err := fields(eerr, perr); err != nil {
-		return err
-	}
-	return a.store.Tx(ctx, func(tx *store.Conn) error {
-		if err := a.checkResendLimits(ctx, tx, email, purpose); err != nil {
-			return err
-		}
-		u, err := tx.UserByEmail(ctx, email)
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND || (u != nil && purpose == PurposeVerifyEmail && u.EmailVerified) {
-			u, err = nil, nil
-		}
-		if err != nil {
-			return err
-		}
-		if u == nil {
-			// Count the request against the address all the same.
-			o := &store.OTP{ID: newID(), Email: store.NormalizeEmail(email), Purpose: purpose, CodeHash: a.cfg.Key.MAC("void", newID()), ExpiresAt: a.now(), CreatedAt: a.now()}
-			return tx.CreateOTP(ctx, o)
-		}
-		_, err = a.issueOTP(ctx, tx, u, purpose)
-		return err
-	})
-}
-
-var errBadCode = gatehouse.Invalid("The code is wrong or has expired; request a new one if needed.",
-	gatehouse.FieldError{Field: "otp", Message: "is wrong or has expired"})
-
-// useOTP checks a code inside tx. A wrong code counts as a try that sticks
-// (the caller commits refusals); the fifth wrong try kills the code.
-func (a *Auth) useOTP(ctx context.Context, tx *store.Conn, email, purpose, code string) (refusal, err error) {
-	o, err := tx.LatestOTP(ctx, store.NormalizeEmail(email), purpose)
-	if err != nil {
-		return nil, err
-	}
-	now := a.now()
-	if o == nil || o.Used || !now.Before(o.ExpiresAt) {
-		return errBadCode, nil
-	}
-	if !secret.Equal(o.CodeHash, a.cfg.Key.MAC("otp", o.Email, purpose, code)) {
-		attempts, err := tx.FailOTP(ctx, o.ID, OTPMaxAttempts, now)
-		if err != nil {
-			return nil, err
-		}
-		if attempts >= OTPMaxAttempts {
-			return gatehouse.Invalid("Too many wrong codes: this code no longer works. Request a new one.",
-				gatehouse.FieldError{Field: "otp", Message: "no longer works after 5 wrong tries; request a new code"}), nil
-		}
-		return errBadCode, nil
-	}
-	if ok, err := tx.UseOTP(ctx, o.ID, now); err != nil || !ok {
-		return errBadCode, err
-	}
-	return nil, nil
-}
-
-func validateCode(code string) *gatehouse.FieldError {
-	if code == "" {
-		return &gatehouse.FieldError{Field: "otp", Message: "is required"}
-	}
-	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
-		return &gatehouse.FieldError{Field: "otp", Message: "must be the 6-digit code from the email"}
-	}
-	return nil
-}
-
 // VerifyEmail marks the account's email verified with the mailed code.
 func (a *Auth) VerifyEmail(ctx context.Context, actor gatehouse.Actor, email, code string) (*gatehouse.User, error) {
 	email, eerr := ValidateEmail("email", email)
@@ -304,7 +182,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, actor gatehouse.Actor, email, co
 	}
 	var u *gatehouse.User
 	err := a.committed(ctx, func(tx *store.Conn) (error, error) {
-		refusal, err := a.useOTP(ctx, tx, email, PurposeVerifyEmail, code)
+		refusal, err := a.useOTP(ctx, tx, actor.IP, email, PurposeVerifyEmail, code)
 		if refusal != nil || err != nil {
 			return refusal, err
 		}
@@ -395,7 +273,7 @@ func (a *Auth) ForgotPasswordVerify(ctx context.Context, actor gatehouse.Actor, 
 	}
 	var token string
 	err := a.committed(ctx, func(tx *store.Conn) (error, error) {
-		refusal, err := a.useOTP(ctx, tx, email, PurposeResetPassword, code)
+		refusal, err := a.useOTP(ctx, tx, actor.IP, email, PurposeResetPassword, code)
 		if refusal != nil || err != nil {
 			return refusal, err
 		}

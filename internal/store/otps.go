@@ -19,12 +19,13 @@ type OTP struct {
 	ExpiresAt time.Time
 	Used      bool
 	CreatedAt time.Time
+	Client    string // the client address that asked for it
 }
 
 // CreateOTP stores a new code.
 func (c *Conn) CreateOTP(ctx context.Context, o *OTP) error {
-	_, err := c.exec(ctx, `INSERT INTO otps (id, email_norm, purpose, code_hash, attempts, expires_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $6)`,
-		o.ID, o.Email, o.Purpose, o.CodeHash, ts(o.ExpiresAt), ts(o.CreatedAt))
+	_, err := c.exec(ctx, `INSERT INTO otps (id, email_norm, purpose, code_hash, attempts, expires_at, created_at, client) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)`,
+		o.ID, o.Email, o.Purpose, o.CodeHash, ts(o.ExpiresAt), ts(o.CreatedAt), o.Client)
 	return err
 }
 
@@ -64,6 +65,68 @@ func (c *Conn) OTPsSince(ctx context.Context, email, purpose string, since time.
 		out = append(out, fromTS(v))
 	}
 	return out, c.wrap(rows.Err(), "otps rows")
+}
+
+// OTPRequest is when a code was asked for, and by which client address.
+type OTPRequest struct {
+	At     time.Time
+	Client string
+}
+
+// OTPRequestsSince lists the code requests for an address and purpose since
+// t, newest first, with their client addresses (for per-client quotas).
+func (c *Conn) OTPRequestsSince(ctx context.Context, email, purpose string, since time.Time) ([]OTPRequest, error) {
+	rows, err := c.q.QueryContext(ctx, `SELECT created_at, client FROM otps WHERE email_norm = $1 AND purpose = $2 AND created_at >= $3
+		ORDER BY created_at DESC`, email, purpose, ts(since))
+	if err != nil {
+		return nil, c.wrap(err, "otp requests since")
+	}
+	defer rows.Close()
+	var out []OTPRequest
+	for rows.Next() {
+		var v int64
+		var r OTPRequest
+		if err := rows.Scan(&v, &r.Client); err != nil {
+			return nil, c.wrap(err, "scan otp request")
+		}
+		r.At = fromTS(v)
+		out = append(out, r)
+	}
+	return out, c.wrap(rows.Err(), "otp requests rows")
+}
+
+// LockGuessClient takes a client address's lock on code checks until the
+// transaction ends, so that its parallel checks count one after the other
+// (the row's lock on PostgreSQL; SQLite's single writer already does).
+func (c *Conn) LockGuessClient(ctx context.Context, client string, now time.Time) error {
+	_, err := c.exec(ctx, `INSERT INTO otp_guess_clients (client, seen_at) VALUES ($1, $2)
+		ON CONFLICT (client) DO UPDATE SET seen_at = excluded.seen_at`, client, ts(now))
+	return err
+}
+
+// WrongCodesSince counts a client address's wrong codes since t and returns
+// the oldest of them (zero when none).
+func (c *Conn) WrongCodesSince(ctx context.Context, client string, since time.Time) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullInt64
+	err := c.q.QueryRowContext(ctx, `SELECT COUNT(*), MIN(at) FROM otp_wrong_codes WHERE client = $1 AND at >= $2`, client, ts(since)).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, c.wrap(err, "wrong codes since")
+	}
+	return n, fromNullTS(oldest), nil
+}
+
+// RecordWrongCode counts one wrong code from a client address, and forgets
+// every client's wrong codes older than keep.
+func (c *Conn) RecordWrongCode(ctx context.Context, id, client string, at time.Time, keep time.Duration) error {
+	if _, err := c.exec(ctx, `DELETE FROM otp_wrong_codes WHERE at < $1`, ts(at.Add(-keep))); err != nil {
+		return err
+	}
+	if _, err := c.exec(ctx, `DELETE FROM otp_guess_clients WHERE seen_at < $1`, ts(at.Add(-keep))); err != nil {
+		return err
+	}
+	_, err := c.exec(ctx, `INSERT INTO otp_wrong_codes (id, client, at) VALUES ($1, $2, $3)`, id, client, ts(at))
+	return err
 }
 
 // FailOTP counts a wrong try; the code dies (is marked used) at maxAttempts.

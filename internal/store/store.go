@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -32,6 +33,9 @@ type Dialect interface {
 	// them stay insertable), "" on SQLite, whose write
 	// transactions (BEGIN IMMEDIATE) already run one at a time.
 	ForUpdate() string
+	// IsUnavailable reports engine errors meaning the database cannot be
+	// reached now (beyond the network errors both engines share).
+	IsUnavailable(err error) bool
 }
 
 // Box seals secrets held for later delivery (mail bodies) at rest.
@@ -49,6 +53,7 @@ type Store struct {
 	closers []func() error
 	subs    subscribers
 	audit   auditKeys
+	parts   sync.Map // part name → up (bool)
 	// observe, when set (tests), sees every query before it runs.
 	observe func(query string, args []any)
 }
@@ -130,10 +135,17 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query, on the writer too when it
+// is a pool of its own.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	return s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return err
+	}
+	if s.writer != s.reader {
+		return s.writer.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	}
+	return nil
 }
 
 type querier interface {
@@ -160,6 +172,9 @@ func (s *Store) R() *Conn { return &Conn{q: s.wrapQ(s.reader), s: s} }
 func (s *Store) Tx(ctx context.Context, fn func(tx *Conn) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
+		if s.IsUnavailable(err) {
+			return unavailable(err)
+		}
 		return gatehouse.Internal(fmt.Errorf("begin: %w", err))
 	}
 	c := &Conn{q: s.wrapQ(tx), s: s, inTx: true}
@@ -168,6 +183,9 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Conn) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		if s.IsUnavailable(err) {
+			return unavailable(err)
+		}
 		return gatehouse.Internal(fmt.Errorf("commit: %w", err))
 	}
 	for _, f := range c.after {
@@ -201,6 +219,9 @@ func (c *Conn) wrap(err error, query string) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return err
+	}
+	if c.s.IsUnavailable(err) {
+		return unavailable(err)
 	}
 	if c.s.dialect.IsInvalidText(err) {
 		return &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "invalid_text", Message: "Text must be valid UTF-8 without NUL characters.", Cause: err}

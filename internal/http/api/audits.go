@@ -14,6 +14,7 @@ import (
 
 func (s *Server) registerAudits() {
 	s.handle("GET /v1/audits", s.scoped(s.handleListAudits))
+	s.handle("GET /v1/audits/export", s.scoped(s.handleExportAudits))
 	s.handle("GET /v1/audits/verify", s.scoped(s.handleVerifyAudits))
 }
 
@@ -103,6 +104,17 @@ func (s *Server) handleListAudits(w http.ResponseWriter, r *http.Request, c *ser
 		return
 	}
 	respond.JSON(w, http.StatusOK, listOf(res, toAuditJSON))
+}
+
+// handleExportAudits streams every matching event as NDJSON: the export's
+// own operation (GET /v1/audits?format=ndjson keeps working).
+func (s *Server) handleExportAudits(w http.ResponseWriter, r *http.Request, c *service.Caller) {
+	f, err := auditFilter(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	s.exportAudits(w, r, c, f)
 }
 
 func (s *Server) exportAudits(w http.ResponseWriter, r *http.Request, c *service.Caller, f store.AuditFilter) {

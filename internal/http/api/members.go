@@ -12,6 +12,7 @@ import (
 func (s *Server) registerMembers() {
 	s.handle("GET /v1/members", s.scoped(s.handleListMembers))
 	s.handle("POST /v1/members/permissions/check", s.scoped(s.handleCheck))
+	s.handle("POST /v1/members/permissions/check/batch", s.scoped(s.handleCheckBatch))
 	s.handle("GET /v1/members/{user_id}", s.scoped(s.handleGetMember))
 	s.handle("DELETE /v1/members/{user_id}", s.scoped(s.handleRemoveMember))
 	s.handle("PUT /v1/members/{user_id}/permissions", s.scoped(s.handleUpdateMember))
@@ -111,16 +112,8 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, c *service.
 		return
 	}
 	if in.Checks != nil {
-		checks := make([]service.CheckInput, len(in.Checks))
-		for i, ch := range in.Checks {
-			checks[i] = ch.input()
-		}
-		res, err := s.Services.Members.Check(r.Context(), c, checks, "checks")
-		if err != nil {
-			respond.Error(w, r, err)
-			return
-		}
-		respond.JSON(w, http.StatusOK, map[string]any{"results": res})
+		// The batch form of old; POST …/check/batch is its own operation.
+		s.checkBatch(w, r, c, in.Checks)
 		return
 	}
 	res, err := s.Services.Members.Check(r.Context(), c, []service.CheckInput{in.checkJSON.input()}, "")
@@ -129,6 +122,34 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, c *service.
 		return
 	}
 	respond.JSON(w, http.StatusOK, res[0])
+}
+
+// handleCheckBatch answers a batch of checks, in order.
+func (s *Server) handleCheckBatch(w http.ResponseWriter, r *http.Request, c *service.Caller) {
+	var in struct {
+		Checks []checkJSON `json:"checks"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Checks == nil {
+		respond.Error(w, r, gatehouse.Invalid("Invalid batch.", gatehouse.FieldError{Field: "checks", Message: "is required"}))
+		return
+	}
+	s.checkBatch(w, r, c, in.Checks)
+}
+
+func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, c *service.Caller, in []checkJSON) {
+	checks := make([]service.CheckInput, len(in))
+	for i, ch := range in {
+		checks[i] = ch.input()
+	}
+	res, err := s.Services.Members.Check(r.Context(), c, checks, "checks")
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"results": res})
 }
 
 type roleJSON struct {

@@ -705,12 +705,18 @@ func TestOpenAPIResponses(t *testing.T) {
 		check := members + "/permissions/check"
 		ok(200, apptest.Req{Method: "POST", Path: check, Token: tok, Header: inOrg, Body: body{"entity_type": "organizations", "entity_id": orgID, "name": "members", "action": "write"}})
 		ok(200, apptest.Req{Method: "POST", Path: check, Token: bobTok, Header: inOrg, Body: body{"entity_type": "projects", "entity_id": projID, "name": "settings", "action": "write"}})
-		ok(200, apptest.Req{Method: "POST", Path: check, Token: tok, Header: inOrg, Body: body{"checks": []body{
+		ok(200, apptest.Req{Method: "POST", Path: check + "/batch", Token: tok, Header: inOrg, Body: body{"checks": []body{
 			{"user_id": bobID, "entity_type": "projects", "entity_id": projID, "name": "folders", "action": "read"},
 			{"user_id": carolID, "entity_type": "folders", "entity_id": shared, "name": "folders", "action": "read+write+delete"},
 			{"entity_type": "organizations", "name": "billing", "action": "read"},
 		}}})
 		fail(400, "invalid", apptest.Req{Method: "POST", Path: check, Token: tok, Header: inOrg, Body: body{"entity_type": "planets", "name": "", "action": "fly"}})
+		fail(400, "invalid", apptest.Req{Method: "POST", Path: check + "/batch", Token: tok, Header: inOrg, Body: body{"checks": []body{{"entity_type": "planets", "name": "", "action": "fly"}}}})
+		// The older batch form on the single check's path keeps working.
+		if old := srv.Do(apptest.Req{Method: "POST", Path: check, Token: tok, Header: inOrg, Body: body{"checks": []body{
+			{"entity_type": "organizations", "name": "billing", "action": "read"}}}}); old.Status != 200 || !bytes.Contains(old.Body, []byte(`"results"`)) {
+			t.Fatalf("batch on the single check's path: %d %s", old.Status, old.Body)
+		}
 		fail(403, "forbidden", apptest.Req{Method: "POST", Path: check, Token: bobTok, Header: inOrg, Body: body{"user_id": aliceID, "entity_type": "organizations", "name": "billing", "action": "read"}})
 		ok(200, apptest.Req{Method: "PUT", Path: members + "/" + bobID + "/permissions", Token: tok, Header: inOrg, Body: body{"role": "uploader",
 			"permissions": []body{{"entity_type": "organizations", "entity_id": orgID, "name": "members", "action": "read"}}}})
@@ -816,7 +822,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			t.Fatalf("events by the admin key: %d, want 2", n)
 		}
 		listed := ok(200, apptest.Req{Method: "GET", Path: audits + "?action=api_key.&limit=100", Token: tok, Header: inOrg})["data"].([]any)
-		export := doValidated(t, srv, 200, "", apptest.Req{Method: "GET", Path: audits + "?format=ndjson&action=api_key.", Token: tok, Header: inOrg})
+		export := doValidated(t, srv, 200, "", apptest.Req{Method: "GET", Path: audits + "/export?action=api_key.", Token: tok, Header: inOrg})
 		if ct := export.Header.Get("Content-Type"); ct != "application/x-ndjson" {
 			t.Fatalf("export Content-Type %q", ct)
 		}
@@ -825,20 +831,25 @@ func TestOpenAPIResponses(t *testing.T) {
 		}
 		// The whole log, every kind of event in it checked line by line;
 		// an invitation declined through its link has an anonymous actor.
-		if everything := doValidated(t, srv, 200, "", apptest.Req{Method: "GET", Path: audits + "?format=ndjson", Token: tok, Header: inOrg}); !bytes.Contains(everything.Body, []byte(`"actor":{"kind":"anonymous","id":null,"name":""}`)) {
+		if everything := doValidated(t, srv, 200, "", apptest.Req{Method: "GET", Path: audits + "/export", Token: tok, Header: inOrg}); !bytes.Contains(everything.Body, []byte(`"actor":{"kind":"anonymous","id":null,"name":""}`)) {
 			t.Fatal("export: no event without an actor")
 		}
-		empty := doValidated(t, srv, 200, "", apptest.Req{Method: "GET", Path: audits + "?format=ndjson&target_id=" + oaNilUUID, Token: keySecret})
+		empty := doValidated(t, srv, 200, "", apptest.Req{Method: "GET", Path: audits + "/export?target_id=" + oaNilUUID, Token: keySecret})
 		if ct := empty.Header.Get("Content-Type"); ct != "application/x-ndjson" || len(empty.Body) != 0 {
 			t.Fatalf("empty export: Content-Type %q, body %q", ct, empty.Body)
 		}
 		for _, q := range []string{"?from=yesterday", "?to=2026-13-01T00:00:00Z", "?action=DROP%20TABLE", "?format=xml", "?limit=101", "?cursor=%21",
-			"?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "?format=ndjson&from=yesterday"} {
+			"?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "/export?from=yesterday"} {
 			fail(400, "invalid", apptest.Req{Method: "GET", Path: audits + q, Token: tok, Header: inOrg})
 		}
 		fail(401, "unauthenticated", apptest.Req{Method: "GET", Path: audits, Header: inOrg})
 		fail(401, "unauthenticated", apptest.Req{Method: "GET", Path: audits + "/verify", Header: inOrg})
-		for _, p := range []string{audits, audits + "?format=ndjson", audits + "/verify"} {
+		// The older export form on the list's path keeps working.
+		if old := srv.Do(apptest.Req{Method: "GET", Path: audits + "?format=ndjson", Token: tok, Header: inOrg}); old.Status != 200 ||
+			old.Header.Get("Content-Type") != "application/x-ndjson" {
+			t.Fatalf("?format=ndjson: %d %v", old.Status, old.Header)
+		}
+		for _, p := range []string{audits, audits + "/export", audits + "/verify"} {
 			fail(403, "forbidden", apptest.Req{Method: "GET", Path: p, Token: carolTok, Header: inOrg})
 			fail(404, "not_found", apptest.Req{Method: "GET", Path: p, Token: ginaTok, Header: inOrg})
 		}
@@ -937,7 +948,7 @@ func TestOpenAPIValidateResponse(t *testing.T) {
 		`"target":{"type":"api_key","id":"0190a0a0-0000-7000-8000-000000000001"},"summary":{"name":"ci"},"ip":"127.0.0.1","user_agent":"curl",` +
 		`"request_id":"r1","seq":2,"hash":"` + strings.Repeat("ab", 32) + `","prev_hash":"` + strings.Repeat("0", 64) + `"}`
 	ndjsonHeader := http.Header{"Content-Type": {"application/x-ndjson"}}
-	export := apptest.Req{Method: "GET", Path: "/v1/audits?format=ndjson", Token: "gh_at_x"}
+	export := apptest.Req{Method: "GET", Path: "/v1/audits/export", Token: "gh_at_x"}
 	tests := []struct {
 		name string
 		req  apptest.Req

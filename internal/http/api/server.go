@@ -7,7 +7,10 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +33,9 @@ type Server struct {
 	Registry   *prometheus.Registry
 	BaseURL    string
 	DevMailbox bool // serve /dev/mailbox and /dev/mail (only without SMTP)
+	// MetricsElsewhere: /metrics has a listener of its own
+	// (GATEHOUSE_METRICS_ADDR), so the main listener never serves it.
+	MetricsElsewhere bool
 	// Web, when set, is the browser dashboard (internal/http/web): it adds
 	// its pages to the mux (they are not API routes, so Routes leaves them
 	// out) and answers GET / for browsers.
@@ -73,7 +79,7 @@ func (s *Server) Handler() http.Handler {
 	s.handle("GET /{$}", s.handleWelcome)
 	s.handle("GET /health", s.handleHealth)
 	s.handle("GET /openapi.json", s.handleOpenAPI)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /metrics", s.handleMetrics)
 	if s.DevMailbox {
 		s.handle("GET /dev/mailbox", s.loopbackOnly(s.handleDevMailbox))
 		s.handle("GET /dev/mail", s.loopbackOnly(s.handleDevMailPage))
@@ -167,13 +173,57 @@ func (s *Server) handleWelcome(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, map[string]string{"name": "gatehouse", "version": gatehouse.Version})
 }
 
+// MetricsHandler serves the Prometheus metrics, to anyone who reaches it.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})
+}
+
+// handleMetrics serves /metrics on the main listener to loopback peers only
+// (a scraper on the same host), and to nobody when metrics have a listener
+// of their own: others get the 404 of an unknown endpoint.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.MetricsElsewhere || !isLoopback(r.RemoteAddr) {
+		respond.Error(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such endpoint."))
+		return
+	}
+	s.MetricsHandler().ServeHTTP(w, r)
+}
+
+// isLoopback reports whether a peer address (host:port) is on this host.
+func isLoopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	out := map[string]string{"status": "ok", "database": "ok"}
+	var down []string
 	if err := s.Store.Ping(ctx); err != nil {
 		s.Log.WarnContext(r.Context(), "health: database down", "err", err)
-		respond.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "down"})
+		out["database"] = "down"
+		down = append(down, "database")
+	}
+	for part, up := range s.Store.Parts() {
+		out[part] = "ok"
+		if !up {
+			out[part] = "down"
+			down = append(down, part)
+		}
+	}
+	if len(down) > 0 {
+		// Names the parts that are down, so an operator knows where to look.
+		slices.Sort(down)
+		out["status"] = "unavailable"
+		out["down"] = strings.Join(down, ",")
+		w.Header().Set("Retry-After", strconv.Itoa(store.RetryAfterOutage))
+		respond.JSON(w, http.StatusServiceUnavailable, out)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+	respond.JSON(w, http.StatusOK, out)
 }

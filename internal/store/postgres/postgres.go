@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,20 @@ func (dialect) IsInvalidText(err error) bool {
 	var e *pgconn.PgError
 	// 22021: invalid byte sequence (NUL included); 22P05: untranslatable.
 	return errors.As(err, &e) && (e.Code == "22021" || e.Code == "22P05")
+}
+
+// IsUnavailable: a failed connect, a timeout, the server shutting down or
+// refusing connections (class 08 connection exceptions, 57P01–57P03, 53300).
+func (dialect) IsUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.Timeout(err) {
+		return true
+	}
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return strings.HasPrefix(e.Code, "08") || e.Code == "57P01" || e.Code == "57P02" || e.Code == "57P03" || e.Code == "53300"
+	}
+	return strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "conn busy")
 }
 
 func (dialect) IsUniqueViolation(err error) bool {
@@ -88,6 +103,7 @@ func startListener(s *store.Store, cfg *pgx.ConnConfig) (ready <-chan struct{}) 
 				return
 			}
 			first = false
+			s.SetPart("invalidation", false)
 			slog.Warn("postgres: invalidation listener lost its connection; reconnecting", "err", err)
 			select {
 			case <-ctx.Done():
@@ -110,6 +126,7 @@ func listen(ctx context.Context, s *store.Store, cfg *pgx.ConnConfig, flush bool
 		return err
 	}
 	listening()
+	s.SetPart("invalidation", true)
 	if flush {
 		// Messages sent while we were away are lost: forget everything.
 		s.Dispatch(store.FlushAll)

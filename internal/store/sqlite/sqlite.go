@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -28,6 +30,17 @@ func (dialect) Name() string             { return "sqlite" }
 func (dialect) SkipLocked() string       { return "" }
 func (dialect) ForUpdate() string        { return "" }
 func (dialect) IsInvalidText(error) bool { return false }
+
+// IsUnavailable: the database stayed locked (or busy) past busy_timeout.
+func (dialect) IsUnavailable(err error) bool {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		c := e.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	if errors.As(err, &e) {
@@ -38,12 +51,12 @@ func (dialect) IsUniqueViolation(err error) bool {
 
 // dsn builds a connection string. busy_timeout comes first so that every
 // later pragma already waits for locks instead of failing with SQLITE_BUSY.
-func dsn(path string, readOnly bool) string {
+func dsn(path string, readOnly bool, o Options) string {
 	v := url.Values{}
-	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.busyTimeout().Milliseconds()))
 	v.Add("_pragma", "journal_mode(WAL)")
 	v.Add("_pragma", "foreign_keys(1)")
-	v.Add("_pragma", "synchronous(NORMAL)")
+	v.Add("_pragma", "synchronous("+o.synchronous()+")")
 	if readOnly {
 		v.Add("mode", "ro")
 	} else {
@@ -52,14 +65,46 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + path + "?" + v.Encode()
 }
 
+// Options tune the embedded database.
+type Options struct {
+	// Synchronous is SQLite's synchronous mode: "normal" (the default) or
+	// "full". In WAL mode, NORMAL keeps every acknowledged write through a
+	// crash of the process or the OS, but a power cut may lose the last
+	// commits; FULL syncs the log at every commit and keeps them through a
+	// power cut too, at the cost of one fsync per write.
+	Synchronous string
+	// BusyTimeout is how long a statement waits for a lock (10 s when 0);
+	// past it the request answers 503.
+	BusyTimeout time.Duration
+}
+
+func (o Options) synchronous() string {
+	if strings.EqualFold(o.Synchronous, "full") {
+		return "FULL"
+	}
+	return "NORMAL"
+}
+
+func (o Options) busyTimeout() time.Duration {
+	if o.BusyTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return o.BusyTimeout
+}
+
 // Open creates dataDir if needed, opens (or creates) the database in it and
-// applies pending migrations.
+// applies pending migrations, with the default options.
 func Open(ctx context.Context, dataDir string, box store.Box) (*store.Store, error) {
+	return OpenWith(ctx, dataDir, box, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dataDir string, box store.Box, o Options) (*store.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	path := filepath.Join(dataDir, FileName)
-	writer, err := sql.Open("sqlite", dsn(path, false))
+	writer, err := sql.Open("sqlite", dsn(path, false, o))
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +119,7 @@ func Open(ctx context.Context, dataDir string, box store.Box) (*store.Store, err
 		writer.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	reader, err := sql.Open("sqlite", dsn(path, true))
+	reader, err := sql.Open("sqlite", dsn(path, true, o))
 	if err != nil {
 		writer.Close()
 		return nil, err

@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -121,4 +124,63 @@ func TestPragmas(t *testing.T) {
 			t.Fatal("the reader pool accepted a write")
 		}
 	})
+}
+
+// TestSynchronous: the durability setting reaches every connection (1 is
+// NORMAL, 2 is FULL).
+func TestSynchronous(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		setting string
+		want    int
+	}{{"", 1}, {"normal", 1}, {"full", 2}, {"FULL", 2}} {
+		s, err := sqlite.OpenWith(ctx, t.TempDir(), storetest.MustKey(t), sqlite.Options{Synchronous: tc.setting})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, db := range map[string]*sql.DB{"writer": s.WriterDB(), "reader": s.ReaderDB()} {
+			var got int
+			if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("%q: %s synchronous = %d, want %d", tc.setting, name, got, tc.want)
+			}
+		}
+		s.Close()
+	}
+}
+
+// TestBusyIsUnavailable: a write that waits for the lock past the busy
+// timeout (another process holds it) is `unavailable` (503), not internal.
+func TestBusyIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.OpenWith(ctx, dir, storetest.MustKey(t), sqlite.Options{BusyTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName)+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	err = s.Tx(ctx, func(tx *store.Conn) error { return nil })
+	if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+		t.Fatalf("write while another holds the lock: %v (code %s)", err, gatehouse.ErrorCode(err))
+	}
+	var ge *gatehouse.Error
+	if !errors.As(err, &ge) || ge.RetryAfter <= 0 {
+		t.Fatalf("no Retry-After: %#v", err)
+	}
+	tx.Rollback()
+	if err := s.Tx(ctx, func(tx *store.Conn) error { return nil }); err != nil {
+		t.Fatalf("after the lock is released: %v", err)
+	}
 }

@@ -32,6 +32,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("ListPlans", func(t *testing.T) { runListPlans(t, e) })
 	t.Run("Locks", func(t *testing.T) { runLocks(t, e) })
 	t.Run("Retention", func(t *testing.T) { runRetention(t, e) })
+	t.Run("OTPQuotas", func(t *testing.T) { runOTPQuotas(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
