@@ -192,6 +192,13 @@ func runWebhooks(t *testing.T, e Engine) {
 		if p, _, _ := s.R().WebhookQueueStats(ctx); p != 0 {
 			t.Fatalf("deliveries survive their endpoint: %d", p)
 		}
+		// A worker recording an attempt of a delivery deleted meanwhile.
+		mustTx(t, s, func(tx *store.Conn) error {
+			return tx.RecordWebhookAttempt(ctx, ids[0], store.WebhookAttemptResult{At: baseTime, StatusCode: 204, Status: gatehouse.WebhookSucceeded})
+		})
+		if _, err := s.R().WebhookDelivery(ctx, org, ep.ID, ids[0]); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Fatalf("deleted delivery: %v", err)
+		}
 	})
 	t.Run("ConcurrentClaims", func(t *testing.T) {
 		s := e.Open(t)
