@@ -53,6 +53,7 @@ func New(st *store.Store, cfg Config) *Services {
 		cfg.Hasher = secret.NewHasher(secret.DefaultArgon2, 4)
 	}
 	base := &base{store: st, cfg: cfg}
+	base.counters = newCounters(base)
 	access := newAccess(base)
 	projects := &Projects{base: base, access: access}
 	auth := newAuth(base)
@@ -80,6 +81,8 @@ func New(st *store.Store, cfg Config) *Services {
 type base struct {
 	store *store.Store
 	cfg   Config
+	// counters hold every throttle's state (throttle.go).
+	counters counters
 }
 
 func (b *base) now() time.Time { return b.cfg.Now().UTC().Truncate(time.Microsecond) }

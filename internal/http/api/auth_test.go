@@ -455,10 +455,12 @@ func TestAuthLogin(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			b := srv.SignIn("ada@example.com", auPW)
-			tokenRe := regexp.MustCompile(`^gh_(at|rt)_[A-Za-z0-9_-]{43,}$`)
+			// 256-bit HMACs under the secret key; the refresh token names its
+			// session and generation.
+			tokenRe := regexp.MustCompile(`^(gh_at_|gh_rt_[0-9a-f-]{36}\.0\.)[0-9a-f]{64}$`)
 			for _, tok := range []string{a.Access, a.Refresh, b.Access, b.Refresh} {
 				if !tokenRe.MatchString(tok) {
-					t.Fatalf("token %q is not a prefixed 256-bit random token", tok)
+					t.Fatalf("token %q is not a prefixed 256-bit token", tok)
 				}
 			}
 			if a.Access == b.Access || a.Refresh == b.Refresh || a.SessionID == b.SessionID {
@@ -589,9 +591,17 @@ func TestAuthLoginThrottle(t *testing.T) {
 			srv.SignIn("bob@example.com", auPW)
 			srv.Clock.Advance(wait)
 			srv.SignIn("ada@example.com", auPW)
-			// Then one try a minute.
-			auLoginRefused(t, srv, "ada@example.com", "wrong again")
-			auRetryAfter(t, srv.Do(auPost("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
+			// Success from this address starts its count again; the next
+			// run of failures backs off for longer each time.
+			for range 5 {
+				auLoginRefused(t, srv, "ada@example.com", "wrong again")
+			}
+			first := auRetryAfter(t, srv.Do(auPost("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
+			srv.Clock.Advance(first)
+			auLoginRefused(t, srv, "ada@example.com", "wrong once more")
+			if second := auRetryAfter(t, srv.Do(auPost("/v1/auth/login", "email", "ada@example.com", "password", auPW))); second < 2*first-time.Second {
+				t.Fatalf("backoff %v after %v: not doubling", second, first)
+			}
 		})
 		t.Run("ErrPerIP", func(t *testing.T) {
 			srv := apptest.New(t, e)
