@@ -74,6 +74,8 @@ type Options struct {
 	AccessLog middleware.AccessLogMode
 	// Config, when set, adjusts the configuration before the server opens.
 	Config func(*app.Config)
+	// Hasher replaces FastHasher.
+	Hasher *secret.Hasher
 	// Listen serves through Main.Start on Config.Addr (instead of
 	// httptest), as the binary does.
 	Listen bool
@@ -108,7 +110,11 @@ func New(tb testing.TB, e storetest.Engine, opts ...Options) *Server {
 		o.Config(&cfg)
 	}
 	logs := &SyncBuffer{}
-	m := &app.Main{Config: cfg, Log: app.NewLogger(logs, slog.LevelDebug), Now: o.Clock.Now, Hasher: FastHasher}
+	hasher := FastHasher
+	if o.Hasher != nil {
+		hasher = o.Hasher
+	}
+	m := &app.Main{Config: cfg, Log: app.NewLogger(logs, slog.LevelDebug), Now: o.Clock.Now, Hasher: hasher}
 	if err := m.Open(context.Background()); err != nil {
 		tb.Fatalf("open gatehouse: %v", err)
 	}

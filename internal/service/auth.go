@@ -59,8 +59,8 @@ var commonPasswords = func() map[string]bool {
 // Auth signs people up and in, and keeps their sessions.
 type Auth struct {
 	*base
-	loginByIP      *Throttle
-	loginByAccount *Throttle
+	login          *loginLimits
+	passwordByUser *Throttle
 	existsByIP     *Throttle
 	cache          *sessionCache
 	keys           *Keys
@@ -71,9 +71,9 @@ type Auth struct {
 func newAuth(b *base) *Auth {
 	a := &Auth{
 		base:           b,
-		loginByIP:      NewThrottle(6*time.Second, 20, b.now),
-		loginByAccount: NewThrottle(time.Minute, 5, b.now),
-		existsByIP:     NewThrottle(6*time.Second, 10, b.now),
+		login:          newLoginLimits(b),
+		passwordByUser: b.throttle("password-user:", time.Minute, 5),
+		existsByIP:     b.throttle("exists-ip:", 6*time.Second, 10),
 		cache:          newSessionCache(b.cache),
 	}
 	// Unknown emails are checked against this hash, so that they take as
@@ -205,8 +205,9 @@ func (a *Auth) VerifyEmail(ctx context.Context, actor gatehouse.Actor, email, co
 var errBadLogin = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "invalid_credentials", Message: "The email or password is wrong."}
 
 // Login checks a password and opens a session. Unknown email and wrong
-// password answer alike and take about as long; failures are throttled per
-// IP and per account.
+// password answer alike and take as long; failures are throttled per
+// address, per (account, address) with backoff, and per account for
+// addresses that failed (login_limits.go).
 func (a *Auth) Login(ctx context.Context, actor gatehouse.Actor, email, password string) (*gatehouse.Tokens, *gatehouse.User, error) {
 	email = strings.TrimSpace(email)
 	var ferrs []*gatehouse.FieldError
@@ -219,11 +220,10 @@ func (a *Auth) Login(ctx context.Context, actor gatehouse.Actor, email, password
 	if err := fields(ferrs...); err != nil {
 		return nil, nil, err
 	}
-	accountKey := store.NormalizeEmail(email)
-	if err := a.loginByIP.Check(actor.IP, "Too many failed sign-ins from this address; try again later."); err != nil {
-		return nil, nil, err
-	}
-	if err := a.loginByAccount.Check(accountKey, "Too many failed sign-ins for this account; try again later."); err != nil {
+	// Counters name the account by a hash: no address is stored in clear,
+	// and any bytes a client sends make a valid key.
+	accountKey := secret.HashToken(store.NormalizeEmail(email))
+	if err := a.login.check(ctx, accountKey, actor.IP); err != nil {
 		return nil, nil, err
 	}
 	var u *gatehouse.User
@@ -234,6 +234,8 @@ func (a *Auth) Login(ctx context.Context, actor gatehouse.Actor, email, password
 			return nil, nil, err
 		}
 	}
+	// An unknown address is checked against a dummy hash of the same
+	// parameters, so that it takes as long as a wrong password.
 	hash := a.dummyHash
 	if u != nil && u.PasswordHash != "" {
 		hash = u.PasswordHash
@@ -243,9 +245,13 @@ func (a *Auth) Login(ctx context.Context, actor gatehouse.Actor, email, password
 		return nil, nil, gatehouse.Internal(err)
 	}
 	if u == nil || u.PasswordHash == "" || !ok {
-		a.loginByIP.Use(actor.IP)
-		a.loginByAccount.Use(accountKey)
+		if err := a.login.failed(ctx, accountKey, actor.IP); err != nil {
+			return nil, nil, err
+		}
 		return nil, nil, errBadLogin
+	}
+	if err := a.login.succeeded(ctx, accountKey, actor.IP); err != nil {
+		return nil, nil, err
 	}
 	if !u.EmailVerified {
 		return nil, nil, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "email_not_verified",
@@ -372,7 +378,7 @@ func (a *Auth) ChangePassword(ctx context.Context, actor gatehouse.Actor, p *gat
 	if err := fields(cerr, validatePassword("new_password", next)); err != nil {
 		return err
 	}
-	if err := a.loginByAccount.Check("user:"+p.UserID, "Too many wrong passwords; try again later."); err != nil {
+	if err := a.passwordByUser.Check(ctx, p.UserID, "Too many wrong passwords; try again later."); err != nil {
 		return err
 	}
 	u, err := a.store.R().UserByID(ctx, p.UserID)
@@ -384,7 +390,9 @@ func (a *Auth) ChangePassword(ctx context.Context, actor gatehouse.Actor, p *gat
 		return gatehouse.Internal(err)
 	}
 	if !ok || !u.HasPassword() {
-		a.loginByAccount.Use("user:" + p.UserID)
+		if err := a.passwordByUser.Use(ctx, p.UserID); err != nil {
+			return err
+		}
 		return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "wrong_password", Message: "The current password is wrong.",
 			Fields: []gatehouse.FieldError{{Field: "current_password", Message: "is wrong"}}}
 	}
@@ -413,7 +421,7 @@ func (a *Auth) AccountExists(ctx context.Context, actor gatehouse.Actor, email s
 	if err := fields(eerr); err != nil {
 		return false, err
 	}
-	if err := a.existsByIP.Take(actor.IP, "Too many account look-ups from this address; try again later."); err != nil {
+	if err := a.existsByIP.Take(ctx, actor.IP, "Too many account look-ups from this address; try again later."); err != nil {
 		return false, err
 	}
 	_, err := a.store.R().UserByEmail(ctx, email)

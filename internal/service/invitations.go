@@ -32,7 +32,7 @@ type Invitations struct {
 }
 
 func newInvitations(b *base, access *Access, roles *Roles, auth *Auth) *Invitations {
-	s := &Invitations{base: b, access: access, roles: roles, auth: auth, showIP: NewThrottle(2*time.Second, 30, b.now)}
+	s := &Invitations{base: b, access: access, roles: roles, auth: auth, showIP: b.throttle("invitation-ip:", 2*time.Second, 30)}
 	roles.invitations = s // a changed role may orphan invitations
 	return s
 }
@@ -411,7 +411,7 @@ type Preview struct {
 
 // Show describes a link's invitation to anyone holding it (rate-limited per IP).
 func (s *Invitations) Show(ctx context.Context, actor gatehouse.Actor, token string) (*Preview, error) {
-	if err := s.showIP.Take(actor.IP, "Too many invitation look-ups from this address; try again later."); err != nil {
+	if err := s.showIP.Take(ctx, actor.IP, "Too many invitation look-ups from this address; try again later."); err != nil {
 		return nil, err
 	}
 	conn := s.store.R()

@@ -85,8 +85,11 @@ func (a *Auth) checkResendLimits(ctx context.Context, tx *store.Conn, email, pur
 	return nil
 }
 
-// ResendOTP mails a new code. It answers the same whether or not the
-// account exists (or, for verify_email, is already verified).
+// ResendOTP mails a new code. Its answer says nothing about the address:
+// the same whether or not the account exists (or, for verify_email, is
+// already verified), and the same when the limits of checkResendLimits hold
+// the code back — then nothing is sent, silently, since refusing would tell
+// that a code went out lately, say at sign-up.
 func (a *Auth) ResendOTP(ctx context.Context, actor gatehouse.Actor, email, purpose string) error {
 	email, eerr := ValidateEmail("email", email)
 	var perr *gatehouse.FieldError
@@ -98,6 +101,9 @@ func (a *Auth) ResendOTP(ctx context.Context, actor gatehouse.Actor, email, purp
 	}
 	return a.store.Tx(ctx, func(tx *store.Conn) error {
 		if err := a.checkResendLimits(ctx, tx, email, purpose, actor.IP); err != nil {
+			if gatehouse.ErrorCode(err) == gatehouse.ERATELIMITED {
+				return nil
+			}
 			return err
 		}
 		u, err := tx.UserByEmail(ctx, email)
@@ -108,8 +114,11 @@ func (a *Auth) ResendOTP(ctx context.Context, actor gatehouse.Actor, email, purp
 			return err
 		}
 		if u == nil {
-			// Count the request against the address all the same.
-			o := &store.OTP{ID: newID(), Email: store.NormalizeEmail(email), Purpose: purpose, CodeHash: a.cfg.Key.MAC("void", newID()), ExpiresAt: a.now(), CreatedAt: a.now(), Client: actor.IP}
+			// A code that cannot match, live like a real one: it counts
+			// against the address's limits and wrong tries at it count the
+			// same, so nothing answers differently for an unknown address.
+			now := a.now()
+			o := &store.OTP{ID: newID(), Email: store.NormalizeEmail(email), Purpose: purpose, CodeHash: a.cfg.Key.MAC("void", newID()), ExpiresAt: now.Add(OTPTTL), CreatedAt: now, Client: actor.IP}
 			return tx.CreateOTP(ctx, o)
 		}
 		_, err = a.issueOTP(ctx, tx, u, purpose, actor.IP)

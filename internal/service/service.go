@@ -76,6 +76,7 @@ func New(st *store.Store, cfg Config) *Services {
 		cfg.CacheSize = DefaultCacheSize
 	}
 	base := &base{store: st, cfg: cfg, cache: cache.New(cfg.CacheSize)}
+	base.counters = newCounters(base)
 	access := newAccess(base)
 	projects := &Projects{base: base, access: access}
 	auth := newAuth(base)
@@ -107,6 +108,8 @@ type base struct {
 	store *store.Store
 	cfg   Config
 	cache *cache.Shared
+	// counters hold every throttle's state (throttle.go).
+	counters counters
 }
 
 func (b *base) now() time.Time { return b.cfg.Now().UTC().Truncate(time.Microsecond) }

@@ -496,7 +496,12 @@ func TestOpenAPIResponses(t *testing.T) {
 		fail(400, "invalid", apptest.Req{Method: "POST", Path: "/v1/auth/verify-email", Body: body{"email": alice, "otp": "000000"}})
 		ok(200, apptest.Req{Method: "POST", Path: "/v1/auth/verify-email", Body: body{"email": alice, "otp": srv.LastCode(alice)}})
 		ok(202, apptest.Req{Method: "POST", Path: "/v1/auth/resend-otp", Body: body{"email": "nobody@example.com", "purpose": "verify_email"}})
-		limited := doValidated(t, srv, 429, "rate_limited", apptest.Req{Method: "POST", Path: "/v1/auth/resend-otp", Body: body{"email": "nobody@example.com", "purpose": "verify_email"}})
+		// A second code at once is held back silently (same answer).
+		ok(202, apptest.Req{Method: "POST", Path: "/v1/auth/resend-otp", Body: body{"email": "nobody@example.com", "purpose": "verify_email"}})
+		for range 20 { // the address's sign-in failures run out
+			srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: body{"email": "nobody@example.com", "password": "wrong password"}})
+		}
+		limited := doValidated(t, srv, 429, "rate_limited", apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: body{"email": "nobody@example.com", "password": "wrong password"}})
 		if limited.Header.Get("Retry-After") == "" {
 			t.Fatal("429 without Retry-After")
 		}

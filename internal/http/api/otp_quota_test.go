@@ -12,7 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
-func from(ip string) gatehouse.Actor { return gatehouse.Actor{IP: ip} }
+func fromIP(ip string) gatehouse.Actor { return gatehouse.Actor{IP: ip} }
 
 // TestOTPQuotas: code quotas count per (address, client address), so
 // nobody elsewhere can make the owner wait, under a per-address ceiling
@@ -30,17 +30,17 @@ func TestOTPQuotas(t *testing.T) {
 			auth := srv.Services.Auth
 			// Someone elsewhere asks five times over five minutes.
 			for i := range 5 {
-				if err := auth.ResendOTP(ctx, from("198.51.100.7"), "ada@example.com", service.PurposeResetPassword); err != nil {
+				if err := auth.ResendOTP(ctx, fromIP("198.51.100.7"), "ada@example.com", service.PurposeResetPassword); err != nil {
 					t.Fatalf("stranger's request %d: %v", i, err)
 				}
 				srv.Clock.Advance(61 * time.Second)
 			}
-			err := auth.ResendOTP(ctx, from("198.51.100.7"), "ada@example.com", service.PurposeResetPassword)
+			err := auth.ResendOTP(ctx, fromIP("198.51.100.7"), "ada@example.com", service.PurposeResetPassword)
 			if gatehouse.ErrorCode(err) != gatehouse.ERATELIMITED {
 				t.Fatalf("stranger's sixth request in the hour: %v", err)
 			}
 			// The owner, from an address that has not asked, gets a code at once.
-			if err := auth.ResendOTP(ctx, from("192.0.2.10"), "ada@example.com", service.PurposeResetPassword); err != nil {
+			if err := auth.ResendOTP(ctx, fromIP("192.0.2.10"), "ada@example.com", service.PurposeResetPassword); err != nil {
 				t.Fatalf("owner's request: %v", err)
 			}
 			tok := srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/auth/forgot-password/verify",
@@ -54,18 +54,18 @@ func TestOTPQuotas(t *testing.T) {
 			register(srv, "ada@example.com")
 			auth := srv.Services.Auth
 			for i := range service.OTPPerAddressHour {
-				if err := auth.ResendOTP(ctx, from(fmt.Sprintf("203.0.113.%d", i+1)), "ada@example.com", service.PurposeResetPassword); err != nil {
+				if err := auth.ResendOTP(ctx, fromIP(fmt.Sprintf("203.0.113.%d", i+1)), "ada@example.com", service.PurposeResetPassword); err != nil {
 					t.Fatalf("request %d: %v", i, err)
 				}
 			}
-			err := auth.ResendOTP(ctx, from("192.0.2.99"), "ada@example.com", service.PurposeResetPassword)
+			err := auth.ResendOTP(ctx, fromIP("192.0.2.99"), "ada@example.com", service.PurposeResetPassword)
 			var ge *gatehouse.Error
 			if gatehouse.ErrorCode(err) != gatehouse.ERATELIMITED || !asError(err, &ge) || ge.RetryAfter < 3000 {
 				t.Fatalf("request past the per-address ceiling: %v", err)
 			}
 			// Another address is not affected.
 			register(srv, "bob@example.com")
-			if err := auth.ResendOTP(ctx, from("192.0.2.99"), "bob@example.com", service.PurposeResetPassword); err != nil {
+			if err := auth.ResendOTP(ctx, fromIP("192.0.2.99"), "bob@example.com", service.PurposeResetPassword); err != nil {
 				t.Fatalf("another address: %v", err)
 			}
 		})
@@ -74,7 +74,7 @@ func TestOTPQuotas(t *testing.T) {
 			register(srv, "ada@example.com")
 			auth := srv.Services.Auth
 			for range service.OTPMaxAttempts {
-				if _, err := auth.VerifyEmail(ctx, from("198.51.100.7"), "ada@example.com", "000000"); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+				if _, err := auth.VerifyEmail(ctx, fromIP("198.51.100.7"), "ada@example.com", "000000"); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 					t.Fatalf("wrong code: %v", err)
 				}
 			}
@@ -107,7 +107,7 @@ func TestOTPQuotas(t *testing.T) {
 				}
 			}
 			// Another client is not slowed; the owner's code still works.
-			if _, err := a.Services.Auth.VerifyEmail(ctx, from("192.0.2.10"), "victim@example.com", code); err != nil {
+			if _, err := a.Services.Auth.VerifyEmail(ctx, fromIP("192.0.2.10"), "victim@example.com", code); err != nil {
 				t.Fatalf("another client: %v", err)
 			}
 			// Fifteen minutes on, the client may try again.

@@ -23,6 +23,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Users", func(t *testing.T) { runUsers(t, e) })
 	t.Run("Sessions", func(t *testing.T) { runSessions(t, e) })
 	t.Run("SessionState", func(t *testing.T) { runSessionState(t, e) })
+	t.Run("Throttles", func(t *testing.T) { runThrottles(t, e) })
 	t.Run("OTPs", func(t *testing.T) { runOTPs(t, e) })
 	t.Run("ResetTokens", func(t *testing.T) { runResetTokens(t, e) })
 	t.Run("Restart", func(t *testing.T) { runRestart(t, e) })

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -39,6 +41,64 @@ func runSessionState(t *testing.T, e Engine) {
 		mustTx(t, s, func(tx *store.Conn) error { return tx.SetSessionOrg(ctx, one.ID, "") })
 		if orgOf(one.ID) != "" || orgOf(two.ID) != "org-b" {
 			t.Fatalf("after clearing one: %q and %q", orgOf(one.ID), orgOf(two.ID))
+		}
+	})
+}
+
+// runThrottles covers the shared throttle counters.
+func runThrottles(t *testing.T, e Engine) {
+	ctx := context.Background()
+	t.Run("OK", func(t *testing.T) {
+		s := e.Open(t)
+		if st, err := s.R().ReadThrottle(ctx, "k"); err != nil || st != (store.ThrottleState{}) {
+			t.Fatalf("unknown key: %+v, %v", st, err)
+		}
+		want := store.ThrottleState{TAT: baseTime.Add(time.Minute), N: 3, Last: baseTime}
+		mustTx(t, s, func(tx *store.Conn) error {
+			st, err := tx.LockThrottle(ctx, "k", baseTime.Add(time.Hour))
+			if err != nil || st != (store.ThrottleState{}) {
+				t.Fatalf("new key locked as %+v, %v", st, err)
+			}
+			return tx.SaveThrottle(ctx, "k", want, baseTime.Add(time.Hour))
+		})
+		got, err := s.R().ReadThrottle(ctx, "k")
+		if err != nil || !got.TAT.Equal(want.TAT) || got.N != 3 || !got.Last.Equal(want.Last) {
+			t.Fatalf("read %+v, %v; want %+v", got, err, want)
+		}
+		mustTx(t, s, func(tx *store.Conn) error {
+			st, err := tx.LockThrottle(ctx, "k", baseTime)
+			if err != nil || st.N != 3 || !st.TAT.Equal(want.TAT) {
+				t.Fatalf("existing key locked as %+v, %v", st, err)
+			}
+			return tx.DeleteThrottle(ctx, "k")
+		})
+		if st, _ := s.R().ReadThrottle(ctx, "k"); st != (store.ThrottleState{}) {
+			t.Fatalf("after delete: %+v", st)
+		}
+	})
+	t.Run("OKConcurrentIncrementsAllCount", func(t *testing.T) {
+		s := e.Open(t)
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := s.Tx(ctx, func(tx *store.Conn) error {
+					st, err := tx.LockThrottle(ctx, "c", baseTime)
+					if err != nil {
+						return err
+					}
+					st.N++
+					return tx.SaveThrottle(ctx, "c", st, baseTime)
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if st, err := s.R().ReadThrottle(ctx, "c"); err != nil || st.N != 20 {
+			t.Fatalf("20 concurrent increments gave %d, %v", st.N, err)
 		}
 	})
 }
