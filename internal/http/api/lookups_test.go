@@ -220,6 +220,9 @@ func TestLookupsAPI(t *testing.T) {
 			seen := map[string]bool{}
 			for _, r := range rows[1:] {
 				seen[r[0]] = true
+				if r[3] == "organization" && (r[4] != w.org || r[5] != "Acme Video") {
+					t.Errorf("organization row %v", r)
+				}
 				if r[0] == folderID && r[3] == "folder" {
 					if r[2] != "'=fay@example.com" || r[4] != w.folder || r[5] != "Trailers" || r[11] != "folder" {
 						t.Errorf("Fay's folder row %v", r)
