@@ -82,6 +82,11 @@ func TestLookupsAPI(t *testing.T) {
 			if resp := w.do("GET", "/v1/members/"+w.ownerID+"/permissions", w.owner, nil); resp.Status != 405 || resp.Header.Get("Allow") != "PUT" {
 				t.Errorf("GET permissions: %d, Allow %q", resp.Status, resp.Header.Get("Allow"))
 			}
+			for _, op := range []string{"check", "lookup-resources", "lookup-subjects"} {
+				if resp := w.do("GET", "/v1/members/permissions/"+op, w.owner, nil); resp.Status != 405 || resp.Header.Get("Allow") != "POST" {
+					t.Errorf("GET %s: %d, Allow %q", op, resp.Status, resp.Header.Get("Allow"))
+				}
+			}
 		})
 
 		t.Run("OKResourcesEqualChecks", func(t *testing.T) {
