@@ -337,7 +337,7 @@ func (l *Lookups) LookupSubjects(ctx context.Context, c *Caller, q SubjectQuery,
 	// explained.
 	type hit struct {
 		s   Subject
-		set *authz.Set
+		why *authz.Set // explains the allowance
 	}
 	var hits []hit
 	for _, k := range keys {
@@ -347,9 +347,9 @@ func (l *Lookups) LookupSubjects(ctx context.Context, c *Caller, q SubjectQuery,
 		if "api_key:"+k.ID <= after || (!k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)) {
 			continue // an expired key authenticates as nothing
 		}
-		set := l.keySet(c.OrgID, r, k)
+		set, own := l.keySet(c.OrgID, r, k)
 		if ok, _ := set.Check(res, q.Name, action); ok {
-			hits = append(hits, hit{Subject{Kind: "api_key", ID: k.ID, Name: k.Name}, set})
+			hits = append(hits, hit{Subject{Kind: "api_key", ID: k.ID, Name: k.Name}, own})
 		}
 	}
 	start := 0
@@ -371,7 +371,7 @@ func (l *Lookups) LookupSubjects(ctx context.Context, c *Caller, q SubjectQuery,
 	}
 	out.Items = make([]Subject, len(hits))
 	for i, h := range hits {
-		h.s.Via = reasons(h.set.Explain(res, q.Name, action))
+		h.s.Via = reasons(h.why.Explain(res, q.Name, action))
 		out.Items[i] = h.s
 	}
 	return out, nil
@@ -380,11 +380,15 @@ func (l *Lookups) LookupSubjects(ctx context.Context, c *Caller, q SubjectQuery,
 // keySet is an API key's rights as the check computes them (Keys.rights):
 // its own grants capped by its creator's current rights, none when the
 // creator has left.
-func (l *Lookups) keySet(orgID string, r *roster, k *gatehouse.APIKey) *authz.Set {
-	own := authz.Compile(orgID, []authz.Source{{Label: "api_key", Grants: k.Grants}}, r.tree)
+//
+// It also returns the key's own grants compiled alone: where the capped set
+// allows an action, every own grant that gives it is a reason (the
+// creator's rights only cap them).
+func (l *Lookups) keySet(orgID string, r *roster, k *gatehouse.APIKey) (capped, own *authz.Set) {
+	own = authz.Compile(orgID, []authz.Source{{Label: "api_key", Grants: k.Grants}}, r.tree)
 	creator := authz.Compile(orgID, nil, r.tree)
 	if i, ok := r.byUser[k.CreatedBy]; ok {
 		creator = r.members[i].set
 	}
-	return authz.Intersect(own, creator)
+	return authz.Intersect(own, creator), own
 }

@@ -54,6 +54,7 @@ type MemberAccess struct {
 
 // names holds the display names of the organization's projects and folders.
 type names struct {
+	org      string   // the organization's name
 	projects []string // sorted ids
 	project  map[string]string
 	folder   map[string]string
@@ -73,7 +74,11 @@ func (l *Lookups) names(ctx context.Context, orgID string) (*names, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &names{projects: ids, project: pn, folder: make(map[string]string, len(fs))}
+	o, err := conn.OrgByID(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	n := &names{org: o.Name, projects: ids, project: pn, folder: make(map[string]string, len(fs))}
 	for _, f := range fs {
 		n.folder[f.ID] = f.Name
 	}
@@ -204,7 +209,7 @@ func (a *AccessReview) WriteCSV(w io.Writer) error {
 		}
 		for _, ar := range org {
 			for _, act := range ar.Actions {
-				if err := row("organization", rm.m.OrgID, "", ar.Name, act); err != nil {
+				if err := row("organization", rm.m.OrgID, a.n.org, ar.Name, act); err != nil {
 					return err
 				}
 			}

@@ -74,6 +74,11 @@ func (s *Server) handleLookupSubjects(w http.ResponseWriter, r *http.Request, c 
 }
 
 func (s *Server) handleMemberAccess(w http.ResponseWriter, r *http.Request, c *service.Caller) {
+	if r.PathValue("user_id") == "permissions" { // check and look-ups: POST only
+		w.Header().Set("Allow", "POST")
+		respond.Error(w, r, gatehouse.Errorf(gatehouse.EMETHOD, "Method %s is not allowed here; allowed: POST.", r.Method))
+		return
+	}
 	switch r.PathValue("part") {
 	case "access":
 	case "permissions": // PUT only, as before the wider pattern

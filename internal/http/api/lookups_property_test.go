@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
@@ -309,6 +312,67 @@ func (w *lpWorld) verify(round int) {
 	}
 }
 
+// verifyReview compares the access review's rows with the checks: for each
+// member, the organization and project rows are exactly the allowed
+// (resource, area, action), and every folder row is allowed.
+func (w *lpWorld) verifyReview(round int) {
+	t := w.t
+	ctx := context.Background()
+	owner := w.caller(&gatehouse.Principal{Kind: gatehouse.PrincipalUser, UserID: w.members[0]})
+	review, err := w.srv.Services.Lookups.Review(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := review.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range rows[1:] {
+		if r[3] != "folder" {
+			got[strings.Join([]string{r[0], r[3], r[4], r[6], r[7]}, " ")] = true
+			continue
+		}
+		res, err := w.srv.Services.Members.Check(ctx, owner, []service.CheckInput{{UserID: r[0], EntityType: "folders", EntityID: r[4], Name: r[6], Action: r[7]}}, "")
+		if err != nil || !res[0].Allowed {
+			t.Fatalf("round %d: review row %v is not allowed by the check (%v)", round, r, err)
+		}
+	}
+	want := map[string]bool{}
+	for _, m := range w.members {
+		for _, a := range []string{"read", "write", "delete"} {
+			var checks []service.CheckInput
+			var keys []string
+			for _, area := range []string{"owner", "billing", "api", "members", "settings", "audit"} {
+				checks = append(checks, service.CheckInput{UserID: m, EntityType: "organizations", Name: area, Action: a})
+				keys = append(keys, strings.Join([]string{m, "organization", w.org, area, a}, " "))
+			}
+			for _, p := range w.projects {
+				for _, area := range []string{"folders", "livestreams", "analytics", "advertisements", "settings"} {
+					checks = append(checks, service.CheckInput{UserID: m, EntityType: "projects", EntityID: p, Name: area, Action: a})
+					keys = append(keys, strings.Join([]string{m, "project", p, area, a}, " "))
+				}
+			}
+			res, err := w.srv.Services.Members.Check(ctx, owner, checks, "checks")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range res {
+				if r.Allowed {
+					want[keys[i]] = true
+				}
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("round %d: review rows %v, checks say %v", round, got, want)
+	}
+}
+
 func (w *lpWorld) key(id string) *gatehouse.Principal {
 	for _, k := range w.keys {
 		if k.APIKeyID == id {
@@ -330,16 +394,19 @@ func (w *lpWorld) folderProject(f string) (string, bool) {
 
 // TestLookupsProperty builds random trees, grants, roles and keys, then
 // moves folders and changes rights and roles, and after every change
-// compares each look-up with the checks it replaces, on both engines.
+// compares each look-up (and the access review) with the checks it
+// replaces, on both engines.
 func TestLookupsProperty(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		for seed := range uint64(4) {
 			t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 				w := lpSetup(t, e, seed)
 				w.verify(0)
+				w.verifyReview(0)
 				for round := 1; round <= 8; round++ {
 					w.mutate()
 					w.verify(round)
+					w.verifyReview(round)
 				}
 			})
 		}

@@ -82,6 +82,11 @@ func TestLookupsAPI(t *testing.T) {
 			if resp := w.do("GET", "/v1/members/"+w.ownerID+"/permissions", w.owner, nil); resp.Status != 405 || resp.Header.Get("Allow") != "PUT" {
 				t.Errorf("GET permissions: %d, Allow %q", resp.Status, resp.Header.Get("Allow"))
 			}
+			for _, op := range []string{"check", "lookup-resources", "lookup-subjects"} {
+				if resp := w.do("GET", "/v1/members/permissions/"+op, w.owner, nil); resp.Status != 405 || resp.Header.Get("Allow") != "POST" {
+					t.Errorf("GET %s: %d, Allow %q", op, resp.Status, resp.Header.Get("Allow"))
+				}
+			}
 		})
 
 		t.Run("OKResourcesEqualChecks", func(t *testing.T) {
@@ -220,6 +225,9 @@ func TestLookupsAPI(t *testing.T) {
 			seen := map[string]bool{}
 			for _, r := range rows[1:] {
 				seen[r[0]] = true
+				if r[3] == "organization" && (r[4] != w.org || r[5] != "Acme Video") {
+					t.Errorf("organization row %v", r)
+				}
 				if r[0] == folderID && r[3] == "folder" {
 					if r[2] != "'=fay@example.com" || r[4] != w.folder || r[5] != "Trailers" || r[11] != "folder" {
 						t.Errorf("Fay's folder row %v", r)
