@@ -74,6 +74,10 @@ type options struct {
 	logFile      string
 	profileDir   string
 	timeout      time.Duration
+	scale        int
+	sessions     int
+	cacheSize    string
+	csvFile      string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -104,6 +108,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.logFile, "log-file", "", "write the server's log here instead of discarding it (warnings and errors also go to stderr)")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles into this directory: cpu-<phase>-<round>.pprof per measured load run, cpu-seed.pprof, cpu-list.pprof (go tool pprof merges several files)")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
+	fs.IntVar(&o.scale, "scale", 0, "scale run instead of (a)-(c): seed N organizations (and 10,000 to compare) and run a Zipf check load for -duration (see scale.go)")
+	fs.IntVar(&o.sessions, "sessions", 0, "scale run: seed this many live sessions (four per organization) and spread requests over them for -duration")
+	fs.StringVar(&o.cacheSize, "cache-size", "64MiB", "scale run: GATEHOUSE_CACHE_SIZE of the server")
+	fs.StringVar(&o.csvFile, "csv", "", "scale run: write the time series (second, resident memory, p99, hit ratio) to this CSV file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -159,6 +167,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 	defer hard.Stop()
 
+	if o.scale > 0 || o.sessions > 0 {
+		return runScale(ctx, o, stdout, stderr)
+	}
 	h := &harness{o: o, stdout: stdout, stderr: stderr}
 	defer h.close()
 	if err := h.start(ctx); err != nil {
