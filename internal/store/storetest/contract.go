@@ -26,6 +26,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("ResetTokens", func(t *testing.T) { runResetTokens(t, e) })
 	t.Run("Restart", func(t *testing.T) { runRestart(t, e) })
 	t.Run("ConcurrentAuditWriters", func(t *testing.T) { runConcurrentAudit(t, e) })
+	t.Run("Access", func(t *testing.T) { runAccess(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
