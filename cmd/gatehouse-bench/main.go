@@ -78,6 +78,10 @@ type options struct {
 	soakRate     float64
 	soakConns    int
 	soakEvery    time.Duration
+	scale        int
+	sessions     int
+	cacheSize    string
+	csvFile      string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -112,6 +116,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.soakRate, "soak-rate", 300, "-soak: requests per second, at most")
 	fs.IntVar(&o.soakConns, "soak-conns", 8, "-soak: concurrent connections")
 	fs.DurationVar(&o.soakEvery, "soak-every", time.Minute, "-soak: interval between report rows")
+	fs.IntVar(&o.scale, "scale", 0, "scale run instead of (a)-(c): seed N organizations (and 10,000 to compare) and run a Zipf check load for -duration (see scale.go)")
+	fs.IntVar(&o.sessions, "sessions", 0, "scale run: seed this many live sessions (four per organization) and spread requests over them for -duration")
+	fs.StringVar(&o.cacheSize, "cache-size", "64MiB", "scale run: GATEHOUSE_CACHE_SIZE of the server")
+	fs.StringVar(&o.csvFile, "csv", "", "scale run: write the time series (second, resident memory, p99, hit ratio) to this CSV file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -176,6 +184,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 	defer hard.Stop()
 
+	if o.scale > 0 || o.sessions > 0 {
+		return runScale(ctx, o, stdout, stderr)
+	}
 	h := &harness{o: o, stdout: stdout, stderr: stderr}
 	defer h.close()
 	if err := h.start(ctx); err != nil {

@@ -61,7 +61,7 @@ func TestBoundedCacheAt50000Orgs(t *testing.T) {
 	defer m.Close(ctx)
 	start := time.Now()
 	if err := m.Store.SeedOrgs(ctx, store.OrgSeed{To: orgs, Members: 3, Projects: 5, Folders: 20,
-		Sessions: true, TokenHash: secret.HashToken, Now: time.Now()}); err != nil {
+		Sessions: 4, TokenHash: secret.HashToken, Now: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Store.Analyze(ctx, "users", "organizations", "memberships", "projects", "folders", "sessions"); err != nil {

@@ -147,7 +147,7 @@ func TestInvalidateIndex(t *testing.T) {
 	c.Invalidate("hash2", "")
 	deadline := time.Now().Add(time.Second)
 	for {
-		if _, ok := s.c.GetIfPresent(key{view: s.indexOf[c.view], a: "s2"}); !ok {
+		if _, ok := s.c.GetIfPresent(keyOf(s.indexOf[c.view], "s2", "")); !ok {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -168,5 +168,48 @@ func TestClearStopsLoadsUnderWay(t *testing.T) {
 	}
 	if c.Fill(tk, "b", "", "2") {
 		t.Fatal("load begun before Clear was stored")
+	}
+}
+
+type dropMe struct{ dropped bool }
+
+// OnDrop has run by the time Invalidate, Clear or an eviction removed the
+// value: what depends on it can check a flag instead of looking it up.
+func TestOnDrop(t *testing.T) {
+	s := New(1 << 20)
+	var mu sync.Mutex
+	c := NewCache[*dropMe](s, "trees", Options[*dropMe]{Weigh: func(*dropMe) int { return 1000 },
+		OnDrop: func(v *dropMe) { mu.Lock(); v.dropped = true; mu.Unlock() }})
+	isDropped := func(v *dropMe) bool { mu.Lock(); defer mu.Unlock(); return v.dropped }
+	a, b := &dropMe{}, &dropMe{}
+	c.Fill(c.Begin("a", ""), "a", "", a)
+	c.Fill(c.Begin("b", ""), "b", "", b)
+	c.Invalidate("a", "")
+	if !isDropped(a) || isDropped(b) {
+		t.Fatal("Invalidate did not drop exactly its value")
+	}
+	s.Clear()
+	if !isDropped(b) {
+		t.Fatal("Clear did not drop")
+	}
+	var vs []*dropMe
+	for i := range 3000 {
+		v := &dropMe{}
+		vs = append(vs, v)
+		k := fmt.Sprint(i)
+		c.Fill(c.Begin(k, ""), k, "", v)
+	}
+	s.c.CleanUp()
+	n := 0
+	for i, v := range vs {
+		if _, ok := s.c.GetIfPresent(keyOf(c.view, fmt.Sprint(i), "")); !ok {
+			if !isDropped(v) {
+				t.Fatalf("value %d left without OnDrop", i)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("nothing was evicted")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
@@ -34,6 +35,10 @@ type Access struct {
 type orgEntry struct {
 	tree     *authz.Tree
 	projects map[string]struct{}
+	// dropped is set as the entry leaves the cache (invalidated or
+	// evicted) or when it was never stored (an invalidation raced its
+	// load): member entries compiled against it are stale from then on.
+	dropped atomic.Bool
 }
 
 type memberEntry struct {
@@ -53,7 +58,7 @@ func newAccess(b *base) *Access {
 	a := &Access{base: b,
 		orgs: cache.NewCache(b.cache, "trees", cache.Options[*orgEntry]{Weigh: func(e *orgEntry) int {
 			return e.tree.Size() + len(e.projects)*(36+48)
-		}}),
+		}, OnDrop: func(e *orgEntry) { e.dropped.Store(true) }}),
 		members: cache.NewCache(b.cache, "members", cache.Options[*memberEntry]{Weigh: func(e *memberEntry) int {
 			return e.set.Size() + membershipSize(e.membership)
 		}}),
@@ -109,7 +114,9 @@ func (a *Access) org(ctx context.Context, orgID string) (*orgEntry, error) {
 	for _, id := range shape.ProjectIDs {
 		e.projects[id] = struct{}{}
 	}
-	a.orgs.Fill(t, orgID, "", e)
+	if !a.orgs.Fill(t, orgID, "", e) {
+		e.dropped.Store(true) // outdated already: rights compiled on it are not kept
+	}
 	return e, nil
 }
 
@@ -148,16 +155,18 @@ var errNoOrganization = &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "no_o
 var errOrgNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Organization not found.")
 
 // MemberRights returns a user's compiled rights in an organization and their
-// membership; not a member → not found. A hit costs two cache look-ups and
-// no allocation; a miss one query for the organization (when it is not
-// cached either) and one for the membership with its role.
+// membership; not a member → not found. A hit costs one cache look-up and
+// no allocation: the entry is valid while the organization's entry it was
+// compiled against is still cached. A miss costs one query for the
+// organization (when it is not cached either) and one for the membership
+// with its role.
 func (a *Access) MemberRights(ctx context.Context, orgID, userID string) (*authz.Set, *gatehouse.Membership, error) {
+	if e, ok := a.members.Get(orgID, userID); ok && !e.org.dropped.Load() {
+		return e.set, e.membership, nil
+	}
 	org, err := a.org(ctx, orgID)
 	if err != nil {
 		return nil, nil, err
-	}
-	if e, ok := a.members.Get(orgID, userID); ok && e.org == org {
-		return e.set, e.membership, nil
 	}
 	t := a.members.Begin(orgID, userID)
 	m, role, err := a.store.R().MemberRights(ctx, orgID, userID)

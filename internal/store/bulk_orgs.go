@@ -17,9 +17,10 @@ type OrgSeed struct {
 	// org*SeedUsersPerOrg + 0…Members), Projects projects and Folders folders
 	// spread over them in chains of four.
 	Members, Projects, Folders int
-	// Sessions gives each user one live session whose access token is
-	// SeedToken(user index); TokenHash hashes it as sessions store it.
-	Sessions  bool
+	// Sessions gives the first Sessions users of each organization (the
+	// owner first) one live session whose access token is SeedToken(user
+	// index); TokenHash hashes it as sessions store it.
+	Sessions  int
 	TokenHash func(token string) string
 	Now       time.Time
 	// OrgsPerTx is how many organizations one transaction carries (default 2,000).
@@ -55,7 +56,7 @@ func (s *Store) SeedOrgs(ctx context.Context, o OrgSeed) (err error) {
 	if o.Members > SeedUsersPerOrg-1 || o.Projects > 64 || o.Folders > 256 || (o.Folders > 0 && o.Projects == 0) {
 		return errors.New("store: seed shape out of range")
 	}
-	if o.Sessions && o.TokenHash == nil {
+	if o.Sessions > 0 && o.TokenHash == nil {
 		return errors.New("store: sessions need TokenHash")
 	}
 	per := o.OrgsPerTx
@@ -95,7 +96,7 @@ func (s *Store) SeedOrgs(ctx context.Context, o OrgSeed) (err error) {
 				users = append(users, []any{uid, email, email, fmt.Sprintf("User %d", u), "", true, now, now})
 				role, grants := seedMemberRights(i, k, o)
 				members = append(members, []any{seedID(5, u), org, uid, role, grants, nil, now, now})
-				if o.Sessions {
+				if k < o.Sessions {
 					sessions = append(sessions, []any{seedID(6, u), uid, o.TokenHash(SeedToken(u)), ts(o.Now.Add(24 * time.Hour)),
 						o.TokenHash(fmt.Sprintf("gh_rt_seed%054d", u)), ts(o.Now.Add(30 * 24 * time.Hour)), "", "", now, now})
 				}

@@ -39,7 +39,7 @@ func TestHotPathPlans(t *testing.T) {
 			st := e.Open(t)
 			now := store.Now()
 			if err := st.SeedOrgs(ctx, store.OrgSeed{To: 300, Members: 3, Projects: 5, Folders: 20,
-				Sessions: true, TokenHash: secret.HashToken, Now: now}); err != nil {
+				Sessions: 4, TokenHash: secret.HashToken, Now: now}); err != nil {
 				t.Fatal(err)
 			}
 			hasher := secret.NewHasher(secret.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, 2)

@@ -34,6 +34,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Locks", func(t *testing.T) { runLocks(t, e) })
 	t.Run("Retention", func(t *testing.T) { runRetention(t, e) })
 	t.Run("OTPQuotas", func(t *testing.T) { runOTPQuotas(t, e) })
+	t.Run("Access", func(t *testing.T) { runAccess(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/cache"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// The scale run (-scale N): N organizations seeded through the store's bulk
+// insert (an owner, three members with grants, five projects, twenty folders
+// each), then permission checks whose organizations follow a Zipf law
+// (s = 1.1) for -duration, with the server's caches bounded by -cache-size.
+// The same is run for N = 10,000 first, in the same process, and the figures
+// compared. Requests go through the server's whole HTTP handler in process
+// (no sockets), so the client's cost does not hide the server's.
+//
+// -sessions M: M live sessions (bulk inserted, four per organization) and
+// requests spread uniformly over them for -duration; p99 per second should
+// stay flat (no periodic cliff as a cache empties).
+
+// scaleRun is one measured run.
+type scaleRun struct {
+	n                  int
+	seed, open         time.Duration
+	rssStart, rssEnd   int64
+	checks             int64
+	elapsed            time.Duration
+	p50, p99           time.Duration
+	hits, misses       int64
+	series             []tick
+	errors             int64
+	secondP99Min       time.Duration
+	secondP99Max       time.Duration
+	secondP99Median    time.Duration
+	evictions, entries int64
+}
+
+type tick struct {
+	second    int
+	rss       int64
+	p99       time.Duration
+	hitRatio  float64
+	checksSec int64
+}
+
+func rss() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// runScale runs -scale (and -sessions) and prints the comparison.
+func runScale(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	size, err := cache.ParseSize(o.cacheSize)
+	if err != nil {
+		return fmt.Errorf("-cache-size: %w", err)
+	}
+	var csv io.Writer
+	if o.csvFile != "" {
+		f, err := os.Create(o.csvFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		csv = f
+		fmt.Fprintln(csv, "run,orgs,second,rss_bytes,p99_us,hit_ratio,checks")
+	}
+	fmt.Fprintf(stdout, "gatehouse-bench scale run: cache %s, %s per run, %d goroutines, GOMAXPROCS %d\n", o.cacheSize, o.duration, o.conns, runtime.GOMAXPROCS(0))
+	var runs []*scaleRun
+	if o.scale > 0 {
+		sizes := []int{10_000, o.scale}
+		if o.scale == 10_000 {
+			sizes = sizes[:1]
+		}
+		for _, n := range sizes {
+			r, err := scaleOnce(ctx, o, size, n, false, stdout)
+			if err != nil {
+				return err
+			}
+			runs = append(runs, r)
+			writeCSV(csv, "checks", r)
+		}
+		base, big := runs[0], runs[len(runs)-1]
+		fmt.Fprintf(stdout, "\n%-12s %10s %10s %10s %9s %9s %8s %12s %12s %9s\n", "orgs", "seed", "start-up", "checks/s", "p50", "p99", "hits", "RSS start", "RSS end", "evicted")
+		for _, r := range runs {
+			fmt.Fprintf(stdout, "%-12d %10s %10s %10.0f %9s %9s %8.4f %12s %12s %9d\n", r.n, r.seed.Round(time.Second), r.open.Round(time.Millisecond),
+				float64(r.checks)/r.elapsed.Seconds(), r.p50, r.p99, ratio(r.hits, r.misses), mib(r.rssStart), mib(r.rssEnd), r.evictions)
+		}
+		tp := (float64(big.checks) / big.elapsed.Seconds()) / (float64(base.checks) / base.elapsed.Seconds())
+		grew := big.rssEnd - big.rssStart
+		fmt.Fprintf(stdout, "\nthroughput at N=%d vs N=10,000: %.2f× (target ≥ 0.7×) %s\n", big.n, tp, passMiss(tp >= 0.7))
+		fmt.Fprintf(stdout, "resident memory growth at N=%d: %s (target ≤ cache %s + 64 MiB) %s\n", big.n, mib(grew), o.cacheSize, passMiss(grew <= int64(size)+64<<20))
+		fmt.Fprintf(stdout, "start-up (open, migrations) at N=%d vs 10,000: %s vs %s\n", big.n, big.open.Round(time.Millisecond), base.open.Round(time.Millisecond))
+	}
+	if o.sessions > 0 {
+		r, err := scaleOnce(ctx, o, size, o.sessions/4, true, stdout)
+		if err != nil {
+			return err
+		}
+		writeCSV(csv, "sessions", r)
+		flat := float64(r.secondP99Max) / float64(max(r.secondP99Median, 1))
+		fmt.Fprintf(stdout, "\n%d live sessions, requests spread over all: %.0f req/s, p50 %s, p99 %s; p99 per second: min %s, median %s, max %s (max/median %.1f×); hit ratio %.4f; RSS %s → %s\n",
+			o.sessions, float64(r.checks)/r.elapsed.Seconds(), r.p50, r.p99, r.secondP99Min, r.secondP99Median, r.secondP99Max, flat, ratio(r.hits, r.misses), mib(r.rssStart), mib(r.rssEnd))
+	}
+	return nil
+}
+
+func ratio(h, m int64) float64 {
+	if h+m == 0 {
+		return 0
+	}
+	return float64(h) / float64(h+m)
+}
+
+func writeCSV(w io.Writer, run string, r *scaleRun) {
+	if w == nil {
+		return
+	}
+	for _, t := range r.series {
+		fmt.Fprintf(w, "%s,%d,%d,%d,%d,%.4f,%d\n", run, r.n, t.second, t.rss, t.p99.Microseconds(), t.hitRatio, t.checksSec)
+	}
+}
+
+// scaleOnce seeds n organizations in a fresh database, opens a server on it
+// and runs the load.
+func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions bool, stdout io.Writer) (*scaleRun, error) {
+	r := &scaleRun{n: n}
+	h := &harness{o: o, stdout: stdout, stderr: io.Discard}
+	key := make([]byte, 24)
+	_, _ = rand.Read(key)
+	cfg := app.Config{Addr: "127.0.0.1:0", BaseURL: "http://127.0.0.1", MailFrom: "bench@example.com",
+		SecretKey: hex.EncodeToString(key), LogLevel: slog.LevelError, CacheSize: size}
+	if o.databaseURL != "" {
+		dsn, err := h.createSchema(ctx, o.databaseURL)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = h.dropSchema() }()
+		cfg.DatabaseURL = dsn
+	} else {
+		dir, err := os.MkdirTemp("", "gatehouse-scale-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		cfg.DataDir = dir
+	}
+	// Seed with one server, then measure start-up on a second one.
+	seeder := &app.Main{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := seeder.Open(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "\nseeding %d organizations...\n", n)
+	start := time.Now()
+	perOrg := 1
+	if sessions {
+		perOrg = 4
+	}
+	err := seeder.Store.SeedOrgs(ctx, store.OrgSeed{To: n, Members: 3, Projects: 5, Folders: 20, Sessions: perOrg,
+		TokenHash: secret.HashToken, Now: time.Now()})
+	if err == nil {
+		err = seeder.Store.Analyze(ctx, "users", "organizations", "memberships", "projects", "folders", "sessions")
+	}
+	_ = seeder.Close(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.seed = time.Since(start)
+	fmt.Fprintf(stdout, "seeded in %s (%.0f organizations/s)\n", r.seed.Round(time.Second), float64(n)/r.seed.Seconds())
+	runtime.GC()
+	start = time.Now()
+	m := &app.Main{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := m.Open(ctx); err != nil {
+		return nil, err
+	}
+	defer m.Close(ctx)
+	r.open = time.Since(start)
+	handler := m.Handler()
+	zipfFor := func(seed int64) func() int {
+		rng := mrand.New(mrand.NewSource(seed))
+		if sessions {
+			return func() int { return rng.Intn(n * 4) } // a user, uniformly
+		}
+		z := mrand.NewZipf(rng, 1.1, 1, uint64(n-1))
+		// Ranks are scattered over the organizations, so the hot ones are
+		// not the first seeded.
+		return func() int { return int((z.Uint64() * 2654435761) % uint64(n)) }
+	}
+	request := func(u int) (time.Duration, bool) {
+		org := u / 4
+		user := org*store.SeedUsersPerOrg + u%4
+		body := `{"entity_type":"projects","entity_id":"` + store.SeedProjectID(org, 1) + `","name":"livestreams","action":"read"}`
+		req := httptest.NewRequest("POST", "/v1/members/permissions/check", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+store.SeedToken(user))
+		req.Header.Set("X-Organization-Id", store.SeedOrgID(org))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		t0 := time.Now()
+		handler.ServeHTTP(w, req)
+		return time.Since(t0), w.Code == http.StatusOK
+	}
+	stats := func() (h, mi, ev, en int64) {
+		for _, s := range m.Services.Cache.Stats() {
+			h, mi, ev, en = h+s.Hits, mi+s.Misses, ev+s.Evictions, en+s.Entries
+		}
+		return
+	}
+	debug.FreeOSMemory() // the seed's garbage is not the server's
+	r.rssStart = rss()
+	h0, m0, _, _ := stats()
+	var mu sync.Mutex
+	var all []time.Duration
+	var cur []time.Duration
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var errs atomic.Int64
+	for g := range o.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := zipfFor(int64(g) + 1)
+			local := make([]time.Duration, 0, 1024)
+			for {
+				select {
+				case <-stop:
+					mu.Lock()
+					cur = append(cur, local...)
+					mu.Unlock()
+					return
+				default:
+				}
+				u := next()
+				if !sessions {
+					u *= 4 // the organization's owner
+				}
+				d, ok := request(u)
+				if !ok {
+					errs.Add(1)
+				}
+				local = append(local, d)
+				if len(local) == cap(local) {
+					mu.Lock()
+					cur = append(cur, local...)
+					mu.Unlock()
+					local = local[:0]
+				}
+			}
+		}()
+	}
+	begin := time.Now()
+	tk := time.NewTicker(time.Second)
+	lastH, lastM := h0, m0
+	for sec := 1; time.Since(begin) < o.duration; sec++ {
+		select {
+		case <-ctx.Done():
+			close(stop)
+			wg.Wait()
+			return nil, ctx.Err()
+		case <-tk.C:
+		}
+		mu.Lock()
+		window := cur
+		cur = nil
+		mu.Unlock()
+		all = append(all, window...)
+		hh, mm, _, _ := stats()
+		t := tick{second: sec, rss: rss(), hitRatio: ratio(hh-lastH, mm-lastM), checksSec: int64(len(window))}
+		lastH, lastM = hh, mm
+		if len(window) > 0 {
+			slices.Sort(window)
+			t.p99 = window[len(window)*99/100]
+		}
+		r.series = append(r.series, t)
+	}
+	tk.Stop()
+	close(stop)
+	wg.Wait()
+	r.elapsed = time.Since(begin)
+	all = append(all, cur...)
+	r.rssEnd = rss()
+	h1, m1, ev, en := stats()
+	r.hits, r.misses, r.evictions, r.entries = h1-h0, m1-m0, ev, en
+	r.checks = int64(len(all))
+	r.errors = errs.Load()
+	slices.Sort(all)
+	if len(all) > 0 {
+		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
+	}
+	var p99s []time.Duration
+	for _, t := range r.series {
+		if t.p99 > 0 {
+			p99s = append(p99s, t.p99)
+		}
+	}
+	if len(p99s) > 0 {
+		slices.Sort(p99s)
+		r.secondP99Min, r.secondP99Max, r.secondP99Median = p99s[0], p99s[len(p99s)-1], p99s[len(p99s)/2]
+	}
+	if r.errors > 0 {
+		return nil, fmt.Errorf("%d checks failed", r.errors)
+	}
+	fmt.Fprintf(stdout, "N=%d: %d checks in %s, %.0f/s, p50 %s p99 %s, hit ratio %.4f, RSS %s → %s, cache entries %d, evictions %d\n",
+		n, r.checks, r.elapsed.Round(time.Millisecond), float64(r.checks)/r.elapsed.Seconds(), r.p50, r.p99, ratio(r.hits, r.misses), mib(r.rssStart), mib(r.rssEnd), r.entries, r.evictions)
+	return r, nil
+}
