@@ -45,10 +45,11 @@ type harness struct {
 	engine  string
 	client  *http.Client // setup requests
 
-	token     string
-	userID    string
-	orgID     string
-	projectID string
+	token        string
+	refreshToken string
+	userID       string
+	orgID        string
+	projectID    string
 
 	verdicts []verdict
 	logCount *countingWriter // bytes the server logged
@@ -214,6 +215,7 @@ func (h *harness) signup(ctx context.Context) error {
 		return err
 	}
 	h.token, _ = out["access_token"].(string)
+	h.refreshToken, _ = out["refresh_token"].(string)
 	if u, ok := out["user"].(map[string]any); ok {
 		h.userID, _ = u["id"].(string)
 	}

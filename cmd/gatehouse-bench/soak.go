@@ -49,6 +49,30 @@ type soakState struct {
 	refresh  []string // refresh tokens of members' sessions
 	accounts []string // emails of accepted members (sign-ins)
 	seq      atomic.Int64
+	// owner is the benchmark user's access token, renewed by refreshing.
+	owner        atomic.Pointer[string]
+	ownerRefresh string
+}
+
+func (st *soakState) token() string { return *st.owner.Load() }
+
+// renewOwner refreshes the benchmark user's tokens before the access token
+// (15 minutes) expires.
+func (h *harness) renewOwner(ctx context.Context, st *soakState) error {
+	c := &http.Client{Timeout: time.Minute, Transport: newTransport(1)}
+	defer c.CloseIdleConnections()
+	status, out, err := h.soakCall(ctx, c, "POST", "/v1/auth/refresh", "", map[string]any{"refresh_token": st.ownerRefresh})
+	if err != nil || status != 200 {
+		return fmt.Errorf("refresh the benchmark user's session: %d %v", status, err)
+	}
+	at, _ := out["access_token"].(string)
+	rt, _ := out["refresh_token"].(string)
+	if at == "" || rt == "" {
+		return fmt.Errorf("refresh the benchmark user's session: no tokens in %v", out)
+	}
+	st.owner.Store(&at)
+	st.ownerRefresh = rt
+	return nil
 }
 
 type soakInvite struct{ id, email string }
@@ -122,7 +146,10 @@ func (h *harness) phaseSoak(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	st := &soakState{invites: map[string]string{}, joined: map[string]bool{}}
+	st := &soakState{invites: map[string]string{}, joined: map[string]bool{}, ownerRefresh: h.refreshToken}
+	if err := h.renewOwner(ctx, st); err != nil {
+		return err
+	}
 	var writes atomic.Int64
 	limiter := rate.NewLimiter(rate.Limit(o.soakRate), max(1, o.soakConns))
 	signins := rate.NewLimiter(rate.Every(8*time.Second), 1)
@@ -175,10 +202,17 @@ func (h *harness) phaseSoak(ctx context.Context) error {
 	var rows []soakRow
 	start := time.Now()
 	tick := time.NewTicker(o.soakEvery)
+	renew := time.NewTicker(5 * time.Minute)
+	defer renew.Stop()
 	for done := false; !done; {
 		select {
 		case <-sctx.Done():
 			done = true
+		case <-renew.C:
+			if err := h.renewOwner(ctx, st); err != nil {
+				fmt.Fprintln(h.stderr, "gatehouse-bench:", err)
+			}
+			continue
 		case <-tick.C:
 		}
 		winMu.Lock()
@@ -196,6 +230,9 @@ func (h *harness) phaseSoak(ctx context.Context) error {
 	tick.Stop()
 	wg.Wait()
 	h.soakSummary(rows, dbStart)
+	if err := h.renewOwner(ctx, st); err != nil {
+		return err
+	}
 	return h.soakVerify(ctx, st)
 }
 
@@ -221,7 +258,7 @@ func (h *harness) soakOne(ctx context.Context, c *http.Client, r *rand.Rand, st 
 	switch kind {
 	case "invite":
 		email := fmt.Sprintf("soak%d@soak.example.com", st.seq.Add(1))
-		if out, ok := call("POST", "/v1/members/invitations", h.token, map[string]any{"email": email, "role": "viewer"}, 201); ok {
+		if out, ok := call("POST", "/v1/members/invitations", st.token(), map[string]any{"email": email, "role": "viewer"}, 201); ok {
 			writes.Add(1)
 			id, _ := out["id"].(string)
 			st.mu.Lock()
@@ -246,7 +283,7 @@ func (h *harness) soakOne(ctx context.Context, c *http.Client, r *rand.Rand, st 
 		}
 		st.mu.Unlock()
 		if kind == "revoke" {
-			if _, ok := call("DELETE", "/v1/members/invitations/"+inv.id, h.token, nil, 204); ok {
+			if _, ok := call("DELETE", "/v1/members/invitations/"+inv.id, st.token(), nil, 204); ok {
 				writes.Add(1)
 				st.mu.Lock()
 				st.invites[inv.id] = "revoked"
@@ -290,7 +327,7 @@ func (h *harness) soakOne(ctx context.Context, c *http.Client, r *rand.Rand, st 
 		m := st.members[0]
 		st.members = st.members[1:]
 		st.mu.Unlock()
-		if _, ok := call("DELETE", "/v1/members/"+m.userID, h.token, nil, 204); ok {
+		if _, ok := call("DELETE", "/v1/members/"+m.userID, st.token(), nil, 204); ok {
 			writes.Add(1)
 			st.mu.Lock()
 			st.joined[m.userID] = false
@@ -331,17 +368,17 @@ func (h *harness) soakOne(ctx context.Context, c *http.Client, r *rand.Rand, st 
 		}
 		return
 	case "members":
-		call("GET", "/v1/members?limit=25", h.token, nil, 200)
+		call("GET", "/v1/members?limit=25", st.token(), nil, 200)
 		return
 	case "invitations":
-		call("GET", "/v1/members/invitations?limit=25", h.token, nil, 200)
+		call("GET", "/v1/members/invitations?limit=25", st.token(), nil, 200)
 		return
 	case "audit":
-		call("GET", "/v1/audits?limit=25", h.token, nil, 200)
+		call("GET", "/v1/audits?limit=25", st.token(), nil, 200)
 		return
 	}
 	kind = "check"
-	call("POST", "/v1/members/permissions/check", h.token,
+	call("POST", "/v1/members/permissions/check", st.token(),
 		map[string]any{"entity_type": "projects", "entity_id": h.projectID, "name": "settings", "action": "write"}, 200)
 }
 

@@ -101,7 +101,7 @@ func (h *harness) soakVerify(ctx context.Context, st *soakState) error {
 			if cursor != "" {
 				p += "&cursor=" + cursor
 			}
-			status, out, err := h.soakCall(ctx, c, "GET", p, h.token, nil)
+			status, out, err := h.soakCall(ctx, c, "GET", p, st.token(), nil)
 			if err != nil || status != 200 {
 				return nil, fmt.Errorf("GET %s: %d %v", p, status, err)
 			}
@@ -148,7 +148,7 @@ func (h *harness) soakVerify(ctx context.Context, st *soakState) error {
 			lost = append(lost, fmt.Sprintf("member %s: listed %v, want %v", uid, ok, joined))
 		}
 	}
-	status, verify, err := h.soakCall(ctx, c, "GET", "/v1/audits/verify", h.token, nil)
+	status, verify, err := h.soakCall(ctx, c, "GET", "/v1/audits/verify", st.token(), nil)
 	fmt.Fprintf(h.stdout, "lost-writes check: %d invitations created (all listed with the status the client left: %v), %d members joined and listed, %d removed and absent; %d mismatches\n",
 		len(st.invites), len(lost) == 0, in, out, len(lost))
 	for _, l := range lost[:min(len(lost), 10)] {
