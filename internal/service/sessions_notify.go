@@ -28,6 +28,8 @@ func (a *Auth) subscribeSessions() {
 			a.cache.flush()
 		case strings.HasPrefix(msg, "session:"):
 			a.cache.evict(strings.TrimPrefix(msg, "session:"))
+		case strings.HasPrefix(msg, "user:"):
+			a.cache.evictUser(strings.TrimPrefix(msg, "user:"))
 		}
 	})
 }
@@ -36,4 +38,23 @@ func (c *sessionCache) flush() {
 	c.mu.Lock()
 	c.byHash, c.bySession = map[string]cachedSession{}, map[string]string{}
 	c.mu.Unlock()
+}
+
+// userRenamed forgets the user's cached sessions here and in the other
+// processes once tx commits, so that the events of their next requests
+// carry the new name (the cached principal holds it).
+func (a *Auth) userRenamed(ctx context.Context, tx *store.Conn, userID string) error {
+	return tx.Notify(ctx, userChanged(userID))
+}
+
+// evictUser forgets every cached session of a user.
+func (c *sessionCache) evictUser(userID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.byHash {
+		if e.p.UserID == userID {
+			delete(c.byHash, h)
+			delete(c.bySession, e.p.SessionID)
+		}
+	}
 }
