@@ -87,3 +87,27 @@ func TestContractDialect404s(t *testing.T) {
 		}
 	}
 }
+
+// TestContractOneMediaType: each documented answer has one media type
+// (images aside), which generated clients need to decode it.
+func TestContractOneMediaType(t *testing.T) {
+	doc := loadOpenAPI(t)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for status, resp := range op.Responses.Map() {
+				if resp.Value == nil {
+					continue
+				}
+				var types []string
+				for mt := range resp.Value.Content {
+					if !strings.HasPrefix(mt, "image/") {
+						types = append(types, mt)
+					}
+				}
+				if len(types) > 1 {
+					t.Errorf("%s %s %s answers %v", method, path, status, types)
+				}
+			}
+		}
+	}
+}
