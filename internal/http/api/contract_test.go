@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/gatehouse/gatehouse/internal/apptest"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
@@ -109,5 +111,73 @@ func TestContractOneMediaType(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestContractGrantRules: the permission grammar is in the schemas, so a
+// validating client refuses what the server refuses, and accepts what it
+// accepts; each case is also sent to the server.
+func TestContractGrantRules(t *testing.T) {
+	doc := loadOpenAPI(t)
+	schema := doc.Components.Schemas["GrantInput"].Value
+	srv := apptest.New(t, storetest.SQLite())
+	owner, _ := srv.Signup("Owner", "owner@example.com")
+	org := srv.CreateOrg(owner, "Acme")
+	proj := srv.CreateProject(owner, org, "Launch")
+	folder := srv.CreateFolder(owner, org, proj, "Trailers", "")
+	area := func(name, action string, folders ...string) map[string]any {
+		a := map[string]any{"name": name, "action": action}
+		if len(folders) > 0 {
+			fs := []any{}
+			for _, f := range folders {
+				fs = append(fs, map[string]any{"folder_id": f, "action": "read"})
+			}
+			a["folders"] = fs
+		}
+		return a
+	}
+	grant := func(typ, id, name, action string, areas ...map[string]any) map[string]any {
+		ps := []any{}
+		for _, a := range areas {
+			ps = append(ps, a)
+		}
+		return map[string]any{"entity_type": typ, "entity_id": id, "name": name, "action": action, "permission": ps}
+	}
+	for _, tc := range []struct {
+		name  string
+		grant map[string]any
+		ok    bool
+	}{
+		{"OKOrgArea", grant("organizations", org, "billing", "read"), true},
+		{"OKOwner", grant("organizations", org, "owner", ""), true},
+		{"OKFullAccess", grant("projects", "*", "full-access", "read+write"), true},
+		{"OKCustomArea", grant("projects", proj, "custom", "", area("livestreams", "read")), true},
+		{"OKCustomFolders", grant("projects", proj, "custom", "", area("folders", "custom", folder)), true},
+		{"ErrOrgNameOnProject", grant("projects", proj, "billing", "read"), false},
+		{"ErrProjectNameOnOrg", grant("organizations", org, "full-access", ""), false},
+		{"ErrOrgWithAreas", grant("organizations", org, "members", "read", area("settings", "read")), false},
+		{"ErrOwnerPartial", grant("organizations", org, "owner", "read"), false},
+		{"ErrCustomWithoutAreas", grant("projects", proj, "custom", ""), false},
+		{"ErrFullAccessWithAreas", grant("projects", proj, "full-access", "", area("settings", "read")), false},
+		{"ErrCustomOnNonFolderArea", grant("projects", proj, "custom", "", area("livestreams", "custom", folder)), false},
+		{"ErrCustomFoldersEmpty", grant("projects", proj, "custom", "", area("folders", "custom")), false},
+		{"ErrFoldersWithoutCustom", grant("projects", proj, "custom", "", area("folders", "read", folder)), false},
+		{"ErrProjectIDNotUUID", grant("projects", "launch", "full-access", ""), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, _ := json.Marshal(tc.grant)
+			var v any
+			_ = json.Unmarshal(raw, &v)
+			// As a JSON Schema 2020-12 validator (OpenAPI 3.1) reads it.
+			docErr := schema.VisitJSON(v, openapi3.EnableJSONSchema2020())
+			if (docErr == nil) != tc.ok {
+				t.Errorf("document: ok=%v (%v), want %v", docErr == nil, docErr, tc.ok)
+			}
+			resp := srv.Do(apptest.Req{Method: "POST", Path: "/v1/roles", Token: owner, Header: apptest.OrgHeader(org),
+				Body: map[string]any{"name": "r-" + strings.ToLower(tc.name), "permissions": []any{tc.grant}}})
+			if (resp.Status == 201) != tc.ok {
+				t.Errorf("server: %d %s, want ok=%v", resp.Status, resp.Body, tc.ok)
+			}
+		})
 	}
 }
