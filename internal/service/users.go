@@ -68,6 +68,9 @@ func (a *Auth) UpdateMe(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 		}
 		before := u.Name
 		u.Name, u.UpdatedAt = n, now
+		if err := a.userRenamed(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		return a.audit(ctx, tx, actor, "", "user.updated", "user", u.ID, map[string]any{"name": map[string]string{"before": before, "after": n}})
 	})
 	return u, err

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,7 +96,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerKeys()
 	s.registerWebhooks()
 	s.registerAudits()
-	compat.Register(s.mux, s.Services, s.Log)
+	compat.Register(s.mux, s.Services, s.Log, s.BaseURL)
 	if s.Web != nil {
 		s.Web.Register(s.mux)
 	}
@@ -118,6 +119,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 // route dispatches through the mux, turning its plain-text 404 and 405 into
 // problem documents.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	lowerUUIDs(r)
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		s.mux.ServeHTTP(w, r)
@@ -147,6 +149,34 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.Error(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such endpoint."))
+}
+
+// uuidSegment is a UUID in any case (RFC 9562: UUIDs are case-insensitive).
+var uuidSegment = regexp.MustCompile(`(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// lowerUUIDs accepts UUIDs in any case in the path and in X-Organization-Id
+// by lower-casing them before routing: every id is stored, compared and
+// answered in lower case.
+func lowerUUIDs(r *http.Request) {
+	if v := r.Header.Get("X-Organization-Id"); v != strings.ToLower(v) && uuidSegment.MatchString(strings.TrimSpace(v)) {
+		r.Header.Set("X-Organization-Id", strings.ToLower(strings.TrimSpace(v)))
+	}
+	lower := func(p string) string {
+		if p == strings.ToLower(p) {
+			return p
+		}
+		segs := strings.Split(p, "/")
+		for i, seg := range segs {
+			if uuidSegment.MatchString(seg) {
+				segs[i] = strings.ToLower(seg)
+			}
+		}
+		return strings.Join(segs, "/")
+	}
+	r.URL.Path = lower(r.URL.Path)
+	if r.URL.RawPath != "" {
+		r.URL.RawPath = lower(r.URL.RawPath)
+	}
 }
 
 // statusProbe captures what the mux would answer for an unmatched request.

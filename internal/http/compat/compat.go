@@ -16,8 +16,10 @@ import (
 )
 
 // Register adds both dialects' routes to mux.
-func Register(mux *http.ServeMux, svc *service.Services, log *slog.Logger) {
-	v := &vidbeo{svc: svc, log: log}
+// baseURL is the public URL (GATEHOUSE_BASE_URL) that Vidbeo's absolute
+// links start with.
+func Register(mux *http.ServeMux, svc *service.Services, log *slog.Logger, baseURL string) {
+	v := &vidbeo{svc: svc, log: log, baseURL: strings.TrimRight(baseURL, "/")}
 	v.register(mux)
 	s := &snyk{svc: svc, log: log}
 	s.register(mux)

@@ -42,6 +42,10 @@ func (s *snyk) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /rest/orgs/{org_id}/invites", s.with(listVersions, s.list))
 	mux.HandleFunc("POST /rest/orgs/{org_id}/invites", s.with(createVersions, s.create))
 	mux.HandleFunc("DELETE /rest/orgs/{org_id}/invites/{invite_id}", s.with(deleteVersions, s.delete))
+	// An empty invite id, or deeper paths: a JSON:API 404.
+	mux.HandleFunc("/rest/orgs/{org_id}/invites/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "Invite not found."))
+	})
 }
 
 type jsonAPIVersion struct {

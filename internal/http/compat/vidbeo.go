@@ -16,8 +16,9 @@ import (
 
 // vidbeo is Vidbeo's /v2/invites dialect (seed 001).
 type vidbeo struct {
-	svc *service.Services
-	log *slog.Logger
+	svc     *service.Services
+	log     *slog.Logger
+	baseURL string
 }
 
 func (v *vidbeo) register(mux *http.ServeMux) {
@@ -28,6 +29,10 @@ func (v *vidbeo) register(mux *http.ServeMux) {
 	// nothing left to edit. Other methods get a 405 in the envelope.
 	mux.HandleFunc("/v2/invites/{id}", v.methodNotAllowed("DELETE"))
 	mux.HandleFunc("/v2/invites", v.methodNotAllowed("GET, POST"))
+	// An empty id ("/v2/invites/") or deeper paths: a 404 in the envelope.
+	mux.HandleFunc("/v2/invites/", func(w http.ResponseWriter, r *http.Request) {
+		v.fail(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "Invite not found."))
+	})
 }
 
 // envelope is every Vidbeo response.
@@ -135,12 +140,10 @@ func (v *vidbeo) list(w http.ResponseWriter, r *http.Request) {
 	if res.More && len(res.Items) > 0 {
 		last := res.Items[len(res.Items)-1]
 		next := url.Values{"cursor": {gatehouse.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()}, "limit": {strconv.Itoa(page.Limit)}}
-		// An absolute URL, as the page promises, on the host the client used.
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		links["next"] = scheme + "://" + r.Host + "/v2/invites?" + next.Encode()
+		// An absolute URL, as the page promises, on the public base URL:
+		// never the request's Host (client-chosen) or scheme (wrong behind
+		// a TLS proxy).
+		links["next"] = v.baseURL + "/v2/invites?" + next.Encode()
 	}
 	v.ok(w, http.StatusOK, out, links)
 }

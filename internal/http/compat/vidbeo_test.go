@@ -378,11 +378,19 @@ func TestVidbeoList(t *testing.T) {
 			if err != nil || u.Query().Get("cursor") == "" || u.Query().Get("limit") != "25" {
 				t.Fatalf("links.next %q", next)
 			}
-			// links.next is followed as given.
-			if !strings.HasPrefix(next, f.srv.URL+"/v2/invites?") {
-				t.Fatalf("links.next %q is not an absolute URL on this server", next)
+			// links.next is built on the public base URL (GATEHOUSE_BASE_URL),
+			// never on the request's Host or scheme; followed there.
+			base := f.srv.Config.BaseURL
+			if !strings.HasPrefix(next, base+"/v2/invites?") {
+				t.Fatalf("links.next %q is not an absolute URL on the base URL %s", next, base)
 			}
-			resp := send(t, f.srv, mustRequest(t, "GET", next, f.key))
+			forged := mustRequest(t, "GET", f.srv.URL+"/v2/invites", f.key)
+			forged.Host = "evil.example"
+			forged.Header.Set("X-Forwarded-Proto", "https")
+			if l := vidbeoEnvelope(t, send(t, f.srv, forged), 200)["links"].(map[string]any)["next"].(string); !strings.HasPrefix(l, base+"/v2/invites?") {
+				t.Fatalf("links.next with a client-chosen Host: %q", l)
+			}
+			resp := send(t, f.srv, mustRequest(t, "GET", f.srv.URL+strings.TrimPrefix(next, base), f.key))
 			env = vidbeoEnvelope(t, resp, 200)
 			res := env["result"].([]any)
 			if len(res) != 1 || res[0].(map[string]any)["id"] != want[25] {

@@ -61,6 +61,7 @@ type Handler struct {
 	secure   bool
 	pages    map[string]*template.Template
 	static   http.Handler
+	files    fs.FS
 	csrf     *http.CrossOriginProtection
 	refresh  *refresher
 	patterns []string
@@ -83,6 +84,7 @@ func New(cfg Config) *Handler {
 		panic(err)
 	}
 	h.static = http.StripPrefix("/static/", http.FileServerFS(sub))
+	h.files = sub
 	h.csrf = http.NewCrossOriginProtection()
 	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		_ = h.csrf.AddTrustedOrigin(u.Scheme + "://" + u.Host)
@@ -181,6 +183,14 @@ func securityHeaders(secure bool, next http.Handler) http.Handler {
 }
 
 func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request) {
+	// Only files that exist are served; anything else (a folder, "..",
+	// "%2e%2e", a missing file) gets the dashboard's 404 page, not the file
+	// server's plain text.
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	if fi, err := fs.Stat(h.files, name); !fs.ValidPath(name) || err != nil || fi.IsDir() {
+		h.NotFound(w, r)
+		return
+	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	h.static.ServeHTTP(w, r)
 }
