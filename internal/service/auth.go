@@ -306,12 +306,26 @@ func validateCode(code string) *gatehouse.FieldError {
 }
 
 // VerifyEmail marks the account's email verified with the mailed code.
+// The API answers with the user; signing in is a separate step there.
 func (a *Auth) VerifyEmail(ctx context.Context, actor gatehouse.Actor, email, code string) (*gatehouse.User, error) {
+	u, _, err := a.verifyEmail(ctx, actor, email, code, false)
+	return u, err
+}
+
+// VerifyEmailAndSignIn verifies the email and opens a session at once: the
+// dashboard, right after sign-up, does not ask for the password again (the
+// code proves the mailbox, which could reset the password anyway).
+func (a *Auth) VerifyEmailAndSignIn(ctx context.Context, actor gatehouse.Actor, email, code string) (*gatehouse.User, *gatehouse.Tokens, error) {
+	return a.verifyEmail(ctx, actor, email, code, true)
+}
+
+func (a *Auth) verifyEmail(ctx context.Context, actor gatehouse.Actor, email, code string, signIn bool) (*gatehouse.User, *gatehouse.Tokens, error) {
 	email, eerr := ValidateEmail("email", email)
 	if err := fields(eerr, validateCode(code)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var u *gatehouse.User
+	var tokens *gatehouse.Tokens
 	err := a.committed(ctx, func(tx *store.Conn) (error, error) {
 		refusal, err := a.useOTP(ctx, tx, email, PurposeVerifyEmail, code)
 		if refusal != nil || err != nil {
@@ -327,10 +341,20 @@ func (a *Auth) VerifyEmail(ctx context.Context, actor gatehouse.Actor, email, co
 			return nil, err
 		}
 		u.EmailVerified = true
+		session := actor
 		actor.Kind, actor.ID, actor.Name = gatehouse.PrincipalUser, u.ID, u.Name
-		return nil, a.audit(ctx, tx, actor, "", "user.email_verified", "user", u.ID, nil)
+		if err := a.audit(ctx, tx, actor, "", "user.email_verified", "user", u.ID, nil); err != nil {
+			return nil, err
+		}
+		if signIn {
+			tokens, err = a.openSession(ctx, tx, session, u)
+		}
+		return nil, err
 	})
-	return u, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, tokens, nil
 }
 
 var errBadLogin = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "invalid_credentials", Message: "The email or password is wrong."}

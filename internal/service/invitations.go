@@ -164,7 +164,7 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		} else if p != nil {
 			if p.EffectiveStatus(s.now()) == gatehouse.InvitationPending {
 				return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "invitation_pending",
-					Message: "A pending invitation for this email already exists; resend or revoke it.", Extra: map[string]any{"existing_id": p.ID}}
+					Message: "A pending invitation for this email already exists; resend or cancel it.", Extra: map[string]any{"existing_id": p.ID}}
 			}
 			// The old one has lapsed: record that, then invite afresh.
 			if err := s.expire(ctx, tx, p); err != nil {
@@ -378,12 +378,25 @@ func gone(status string) error {
 	return &gatehouse.Error{Code: gatehouse.EGONE, Reason: "invitation_" + status, Message: msg, Extra: map[string]any{"invitation_status": status}}
 }
 
-// byToken finds a link's invitation; unknown → 404, dead → 410.
+var errInvitationSuperseded = &gatehouse.Error{Code: gatehouse.EGONE, Reason: "invitation_superseded",
+	Message: "A newer invitation was sent to this address: open the link in the newest email.", Extra: map[string]any{"invitation_status": "superseded"}}
+
+// byToken finds a link's invitation; unknown → 404, dead or replaced by a
+// resend → 410.
 func (s *Invitations) byToken(ctx context.Context, conn *store.Conn, token string) (*gatehouse.Invitation, error) {
 	if len(token) < 20 || len(token) > 100 {
 		return nil, errInvitationNotFound
 	}
 	inv, err := conn.InvitationByTokenHash(ctx, secret.HashToken(token))
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		// A link that a resend replaced says so.
+		if prev, perr := conn.InvitationByPrevTokenHash(ctx, secret.HashToken(token)); perr == nil {
+			if st := prev.EffectiveStatus(s.now()); st != gatehouse.InvitationPending {
+				return nil, gone(st) // what became of it matters more
+			}
+			return nil, errInvitationSuperseded
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

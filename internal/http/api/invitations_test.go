@@ -867,10 +867,10 @@ func TestInvitationsResend(t *testing.T) {
 				t.Fatalf("tokens after resend: %d", len(tokens))
 			}
 			newToken := tokens[0]
-			// The old link is dead at once; the new one works.
-			ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + oldToken}), 404, "")
+			// The old link is dead at once, and says a newer one was sent; the new one works.
+			ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + oldToken}), 410, "invitation_superseded")
 			ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + oldToken + "/accept",
-				Body: map[string]any{"name": "Old Link", "password": apptest.TestPassword}}), 404, "")
+				Body: map[string]any{"name": "Old Link", "password": apptest.TestPassword}}), 410, "invitation_superseded")
 			show := ivStatus(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + newToken}))
 			if show["status"] != "pending" || !ivTime(t, show["expires_at"]).Equal(now.Add(3*24*time.Hour)) {
 				t.Fatalf("show = %v", show)

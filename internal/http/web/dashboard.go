@@ -11,9 +11,53 @@ import (
 
 // Organizations (create, switch), the dashboard, projects and folders.
 
+// newOrgData is what the "Create an organization" page shows besides its
+// form: the invitations waiting for the user (accept or decline them
+// here), and whether the session's organization has just gone.
+type newOrgData struct {
+	Invitations []*service.Preview
+	Removed     bool
+}
+
+func (h *Handler) newOrgData(rc *reqCtx) newOrgData {
+	var d newOrgData
+	if mine, err := h.svc.Invitations.Mine(rc.r.Context(), rc.P, gatehouse.PageRequest{Limit: gatehouse.MaxPageLimit}); err == nil {
+		d.Invitations = mine.Items
+	} else {
+		h.cfg.Log.WarnContext(rc.r.Context(), "web: pending invitations", "err", err)
+	}
+	// The session still names an organization the user is no longer in.
+	d.Removed = rc.P.CurrentOrgID != "" && rc.User.CurrentOrgID == ""
+	return d
+}
+
 func (h *Handler) newOrgPage(rc *reqCtx) {
 	p := rc.page("Create an organization", "")
+	p.Data = h.newOrgData(rc)
 	h.render(rc.w, rc.r, "org-new", p)
+}
+
+// acceptMine accepts one of the user's pending invitations by id.
+func (h *Handler) acceptMine(rc *reqCtx) {
+	res, err := h.svc.Invitations.AcceptByID(rc.r.Context(), rc.Actor(), rc.P, rc.r.PathValue("id"))
+	if err != nil {
+		rc.fail("/orgs/new", err)
+		return
+	}
+	name := "the organization"
+	if o, err := h.svc.Orgs.Switch(rc.r.Context(), rc.Actor(), rc.P, res.Membership.OrgID); err == nil {
+		name = o.Name
+	}
+	rc.done("/dashboard", "You joined "+name+".")
+}
+
+// declineMine declines one of the user's pending invitations by id.
+func (h *Handler) declineMine(rc *reqCtx) {
+	if err := h.svc.Invitations.RejectByID(rc.r.Context(), rc.Actor(), rc.P, rc.r.PathValue("id")); err != nil {
+		rc.fail("/orgs/new", err)
+		return
+	}
+	rc.done("/orgs/new", "Invitation declined.")
 }
 
 func (h *Handler) createOrg(rc *reqCtx) {
@@ -23,6 +67,7 @@ func (h *Handler) createOrg(rc *reqCtx) {
 	if err != nil {
 		p := rc.page("Create an organization", "")
 		p.Form = f
+		p.Data = h.newOrgData(rc)
 		h.renderStatus(rc.w, r, f.apply(err), "org-new", p)
 		return
 	}
