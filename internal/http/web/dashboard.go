@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
 
@@ -162,7 +163,16 @@ func flatten(nodes []*service.TreeNode, depth int, out []folderRow) []folderRow 
 type projectData struct {
 	Project *gatehouse.Project
 	Tree    []*service.TreeNode
-	Folders []folderRow
+	// Parents are the places the caller may add a folder in: the top level
+	// (TopLevel) and the folders they may write to.
+	TopLevel bool
+	Parents  []folderRow
+}
+
+// can reports whether the caller may add folders in res.
+func can(c *service.Caller, res authz.Resource) bool {
+	ok, _ := c.Rights.Check(res, gatehouse.AreaFolders, authz.Write)
+	return ok
 }
 
 func (h *Handler) projectPage(rc *reqCtx) {
@@ -184,7 +194,14 @@ func (h *Handler) showProject(rc *reqCtx, f *form, status int) {
 	}
 	p := rc.page(pr.Name, "dashboard")
 	p.Form = f
-	p.Data = projectData{Project: pr, Tree: tree, Folders: flatten(tree, 0, nil)}
+	d := projectData{Project: pr, Tree: tree,
+		TopLevel: can(rc.Caller, authz.Project(pr.ID))}
+	for _, f := range flatten(tree, 0, nil) {
+		if can(rc.Caller, authz.Folder(f.ID)) {
+			d.Parents = append(d.Parents, f)
+		}
+	}
+	p.Data = d
 	h.renderStatus(rc.w, rc.r, status, "project", p)
 }
 

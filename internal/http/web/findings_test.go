@@ -96,3 +96,35 @@ func regexpAll(s, pattern string) []string {
 	}
 	return out
 }
+
+// The New folder form offers only the places the member may write to, and
+// a refusal names the folder and project, never an id.
+func TestNewFolderOffersWritablePlacesOnly(t *testing.T) {
+	s := apptest.New(t, storetest.SQLite())
+	a := s.SignUpTokens("Olivia", "olivia@acme.test", "")
+	org := s.CreateOrg(a.Access, "Acme Video")
+	project := s.CreateProject(a.Access, org, "Marketing")
+	writable := s.CreateFolder(a.Access, org, project, "Campaigns", "")
+	readOnly := s.CreateFolder(a.Access, org, project, "Archive", "")
+	c := signUp(t, s, "Raka", "raka@example.com")
+	s.Invite(a.Access, org, map[string]any{"email": "raka@example.com", "permissions": []any{
+		map[string]any{"entity_type": "projects", "entity_id": project, "name": "custom", "action": "", "permission": []any{
+			map[string]any{"name": "folders", "action": "custom", "folders": []any{
+				map[string]any{"folder_id": writable, "action": "write+read"},
+				map[string]any{"folder_id": readOnly, "action": "read"},
+			}},
+		}},
+	}})
+	wantRedirect(t, c.Post(s.InvitationLink("raka@example.com")+"/accept", nil), "/")
+
+	page := c.Get("/projects/" + project)
+	wantPage(t, page, 200, "New folder", `<option value="`+writable+`"`)
+	wantNot(t, page, "The project's top level", `<option value="`+readOnly+`"`)
+
+	r := c.Post("/projects/"+project+"/folders", url.Values{"name": {"Sneaky"}, "parent_id": {readOnly}})
+	wantPage(t, r, 403, "Archive", "Marketing")
+	wantNot(t, r, "folder "+readOnly, "project "+project+" ")
+	r = c.Post("/projects/"+project+"/folders", url.Values{"name": {"Top"}})
+	wantPage(t, r, 403, "the top level of project “Marketing”")
+	wantRedirect(t, c.Post("/projects/"+project+"/folders", url.Values{"name": {"Spring"}, "parent_id": {writable}}), "/projects/"+project)
+}
