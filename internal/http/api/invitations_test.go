@@ -389,11 +389,15 @@ func TestInvitationsSeedBody(t *testing.T) {
 			}
 			m := mails[0]
 			token := srv.LastInvitationToken("rakajui@gmail.com")
-			for _, want := range []string{ivOwnerName, "Acme Video", "Full access to project Archive", "Organization billing",
+			for _, want := range []string{ivOwnerName, "Acme Video", "Full access to project Archive", "Organization billing: the billing permission",
 				"Organization API access", "http://gatehouse.test/invitations/" + token, "8 November 2026"} {
 				if !strings.Contains(m.Text, want) {
 					t.Fatalf("invitation mail lacks %q:\n%s", want, m.Text)
 				}
+			}
+			// Billing is one permission, as the guide's check-box says.
+			if strings.Contains(m.Text, "billing: read") {
+				t.Fatalf("billing described as actions:\n%s", m.Text)
 			}
 			if !strings.Contains(m.Subject, ivOwnerName) || !strings.Contains(m.Subject, "Acme Video") {
 				t.Fatalf("subject = %q", m.Subject)
