@@ -1,10 +1,7 @@
 package service
 
 import (
-	"bufio"
 	"context"
-	_ "embed"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,21 +38,6 @@ const (
 	PurposeResetPassword = "reset_password"
 )
 
-//go:embed common_passwords.txt
-var commonPasswordsFile string
-
-var commonPasswords = func() map[string]bool {
-	m := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(commonPasswordsFile))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line != "" && !strings.HasPrefix(line, "#") {
-			m[strings.ToLower(line)] = true
-		}
-	}
-	return m
-}()
-
 // Auth signs people up and in, and keeps their sessions.
 type Auth struct {
 	*base
@@ -80,62 +62,6 @@ func newAuth(b *base) *Auth {
 	// long as a wrong password.
 	a.dummyHash, _ = b.cfg.Hasher.Hash(context.Background(), secret.Token("", 16))
 	return a
-}
-
-// ValidateEmail checks an address's shape and returns it trimmed.
-func ValidateEmail(field, email string) (string, *gatehouse.FieldError) {
-	email = strings.TrimSpace(email)
-	if email == "" {
-		return "", &gatehouse.FieldError{Field: field, Message: "is required"}
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email || len(email) > 254 || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
-		return "", &gatehouse.FieldError{Field: field, Message: "must be an email address like name@example.com"}
-	}
-	return email, nil
-}
-
-// validatePassword checks length and the common-password list.
-func validatePassword(field, pw string) *gatehouse.FieldError {
-	n := utf8.RuneCountInString(pw)
-	switch {
-	case pw == "":
-		return &gatehouse.FieldError{Field: field, Message: "is required"}
-	case n < PasswordMin:
-		return &gatehouse.FieldError{Field: field, Message: "must be at least 10 characters"}
-	case n > PasswordMax:
-		return &gatehouse.FieldError{Field: field, Message: "must be at most 128 characters"}
-	case commonPasswords[strings.ToLower(pw)]:
-		return &gatehouse.FieldError{Field: field, Message: "is too common; choose a less guessable password"}
-	}
-	return nil
-}
-
-func validateName(field, name string, required bool) (string, *gatehouse.FieldError) {
-	name = strings.TrimSpace(name)
-	switch {
-	case name == "" && required:
-		return "", &gatehouse.FieldError{Field: field, Message: "is required"}
-	case utf8.RuneCountInString(name) > 100:
-		return "", &gatehouse.FieldError{Field: field, Message: "must be at most 100 characters"}
-	case strings.ContainsAny(name, "\x00\r\n"):
-		return "", &gatehouse.FieldError{Field: field, Message: "must be one line of text"}
-	}
-	return name, nil
-}
-
-// fields collects field errors into one validation error, nil when none.
-func fields(errs ...*gatehouse.FieldError) error {
-	var out []gatehouse.FieldError
-	for _, e := range errs {
-		if e != nil {
-			out = append(out, *e)
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return gatehouse.Invalid("The request has invalid fields.", out...)
 }
 
 // RegisterInput is a sign-up.
@@ -175,12 +101,26 @@ func (a *Auth) Register(ctx context.Context, actor gatehouse.Actor, in RegisterI
 }
 
 // VerifyEmail marks the account's email verified with the mailed code.
+// The API answers with the user; signing in is a separate step there.
 func (a *Auth) VerifyEmail(ctx context.Context, actor gatehouse.Actor, email, code string) (*gatehouse.User, error) {
+	u, _, err := a.verifyEmail(ctx, actor, email, code, false)
+	return u, err
+}
+
+// VerifyEmailAndSignIn verifies the email and opens a session at once: the
+// dashboard, right after sign-up, does not ask for the password again (the
+// code proves the mailbox, which could reset the password anyway).
+func (a *Auth) VerifyEmailAndSignIn(ctx context.Context, actor gatehouse.Actor, email, code string) (*gatehouse.User, *gatehouse.Tokens, error) {
+	return a.verifyEmail(ctx, actor, email, code, true)
+}
+
+func (a *Auth) verifyEmail(ctx context.Context, actor gatehouse.Actor, email, code string, signIn bool) (*gatehouse.User, *gatehouse.Tokens, error) {
 	email, eerr := ValidateEmail("email", email)
 	if err := fields(eerr, validateCode(code)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var u *gatehouse.User
+	var tokens *gatehouse.Tokens
 	err := a.committed(ctx, func(tx *store.Conn) (error, error) {
 		refusal, err := a.useOTP(ctx, tx, actor.IP, email, PurposeVerifyEmail, code)
 		if refusal != nil || err != nil {
@@ -196,10 +136,20 @@ func (a *Auth) VerifyEmail(ctx context.Context, actor gatehouse.Actor, email, co
 			return nil, err
 		}
 		u.EmailVerified = true
+		session := actor
 		actor.Kind, actor.ID, actor.Name = gatehouse.PrincipalUser, u.ID, u.Name
-		return nil, a.audit(ctx, tx, actor, "", "user.email_verified", "user", u.ID, nil)
+		if err := a.audit(ctx, tx, actor, "", "user.email_verified", "user", u.ID, nil); err != nil {
+			return nil, err
+		}
+		if signIn {
+			tokens, err = a.openSession(ctx, tx, session, u)
+		}
+		return nil, err
 	})
-	return u, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, tokens, nil
 }
 
 var errBadLogin = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "invalid_credentials", Message: "The email or password is wrong."}

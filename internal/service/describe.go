@@ -54,6 +54,9 @@ func (b *base) Describe(ctx context.Context, conn *store.Conn, orgID string, rol
 		switch {
 		case g.EntityType == gatehouse.EntityOrganizations && g.Name == gatehouse.OrgOwner:
 			out = append(out, "Owner of the organization: everything")
+		case g.EntityType == gatehouse.EntityOrganizations && g.Name == gatehouse.OrgBilling && isAll(g.Action):
+			// The guide's one "Billing permissions" box, not three actions.
+			out = append(out, "Organization billing: the billing permission")
 		case g.EntityType == gatehouse.EntityOrganizations:
 			out = append(out, fmt.Sprintf("Organization %s: %s", orgAreaWords[g.Name], actions(g.Action)))
 		case g.Name == gatehouse.ProjectFullAccess:
@@ -80,6 +83,12 @@ func (b *base) Describe(ctx context.Context, conn *store.Conn, orgID string, rol
 		out = append(out, "No access yet")
 	}
 	return out, nil
+}
+
+// isAll reports whether an action string grants every action.
+func isAll(s string) bool {
+	a, err := authz.ParseAction(s)
+	return err == nil && a == authz.All
 }
 
 var orgAreaWords = map[string]string{

@@ -103,22 +103,28 @@ func (s *Folders) Create(ctx context.Context, c *Caller, projectID, name, parent
 	}
 	var f *gatehouse.Folder
 	err := s.store.Tx(ctx, func(tx *store.Conn) error {
-		if _, err := s.projects.get(ctx, tx, c, projectID); err != nil {
+		pr, err := s.projects.get(ctx, tx, c, projectID)
+		if err != nil {
 			return err
 		}
+		where := "the top level of project “" + pr.Name + "”"
 		if parentID != "" {
 			if !authz.IsUUID(parentID) {
 				return parentNotFound()
 			}
-			if _, err := tx.Folder(ctx, c.OrgID, projectID, parentID); err != nil {
+			parent, err := tx.Folder(ctx, c.OrgID, projectID, parentID)
+			if err != nil {
 				if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 					return parentNotFound()
 				}
 				return err
 			}
+			where = "folder “" + parent.Name + "” of project “" + pr.Name + "”"
 		}
 		if err := requireParent(c, projectID, parentID); err != nil {
-			return err
+			// Named as the person knows them, not by id.
+			return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "forbidden",
+				Message: "You may not add folders in " + where + ": that needs write permission on its folders."}
 		}
 		now := s.now()
 		f = &gatehouse.Folder{ID: newID(), OrgID: c.OrgID, ProjectID: projectID, ParentID: parentID, Name: name, CreatedAt: now, UpdatedAt: now}

@@ -43,6 +43,7 @@ func (s *Orgs) Create(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 	}
 	now := s.now()
 	o := &gatehouse.Organization{ID: newID(), Name: name, LogoURL: logo, CreatedBy: p.UserID, CreatedAt: now, UpdatedAt: now}
+	sessionNeedsOrg := false
 	err := s.store.Tx(ctx, func(tx *store.Conn) error {
 		u, err := tx.UserByID(ctx, p.UserID)
 		if err != nil {
@@ -60,7 +61,16 @@ func (s *Orgs) Create(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 				return err
 			}
 		}
-		if p.SessionID != "" && p.CurrentOrgID == "" {
+		if sessionNeedsOrg = p.SessionID != "" && p.CurrentOrgID == ""; !sessionNeedsOrg && p.SessionID != "" {
+			// The session's organization may be one the user has left.
+			_, err := tx.Membership(ctx, p.CurrentOrgID, p.UserID)
+			if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+				sessionNeedsOrg = true
+			} else if err != nil {
+				return err
+			}
+		}
+		if sessionNeedsOrg {
 			if err := tx.SetSessionOrg(ctx, p.SessionID, o.ID); err != nil {
 				return err
 			}
@@ -70,7 +80,7 @@ func (s *Orgs) Create(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 		}
 		return s.audit(ctx, tx, actor, o.ID, "organization.created", "organization", o.ID, map[string]any{"name": o.Name})
 	})
-	if err == nil && p.SessionID != "" && p.CurrentOrgID == "" {
+	if err == nil && sessionNeedsOrg {
 		s.auth.ended(ctx, p.SessionID) // cached principals carry the old organization
 	}
 	return o, err

@@ -130,7 +130,7 @@ func (a *Auth) Refresh(ctx context.Context, actor gatehouse.Actor, refreshToken 
 			if _, want := a.sessionTokens(s.ID, gen, s.RefreshSeed); !secret.Equal(refreshToken, want) {
 				return errBadRefresh, nil // forged: it proves nothing, so it ends nothing
 			}
-			refusal, err, retry := a.refreshSession(ctx, tx, actor, s, gen, &st)
+			retry, refusal, err := a.refreshSession(ctx, tx, actor, s, gen, &st)
 			if !retry {
 				return refusal, err
 			}
@@ -145,14 +145,14 @@ func (a *Auth) Refresh(ctx context.Context, actor gatehouse.Actor, refreshToken 
 }
 
 // refreshSession decides on a genuine token of generation gen of s.
-func (a *Auth) refreshSession(ctx context.Context, tx *store.Conn, actor gatehouse.Actor, s *gatehouse.Session, gen int64, st *refreshState) (refusal, err error, retry bool) {
+func (a *Auth) refreshSession(ctx context.Context, tx *store.Conn, actor gatehouse.Actor, s *gatehouse.Session, gen int64, st *refreshState) (retry bool, refusal, err error) {
 	now := a.now()
 	if !now.Before(s.RefreshExpiresAt) {
 		if _, err := tx.DeleteSession(ctx, s.ID); err != nil {
-			return nil, err, false
+			return false, nil, err
 		}
 		st.ended = append(st.ended, s.ID)
-		return errBadRefresh, nil, false
+		return false, errBadRefresh, nil
 	}
 	switch {
 	case gen == s.RefreshGen:
@@ -161,9 +161,9 @@ func (a *Auth) refreshSession(ctx context.Context, tx *store.Conn, actor gatehou
 		s.IP, s.UserAgent = actor.IP, truncate(actor.UserAgent, 512)
 		if err := tx.AdvanceSession(ctx, s, gen, fromHash, now); err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-				return nil, nil, true // another rotation won: look again
+				return true, nil, nil // another rotation won: look again
 			}
-			return nil, err, false
+			return false, nil, err
 		}
 		st.ended = append(st.ended, s.ID) // evict the old access token from caches
 		st.tokens = &gatehouse.Tokens{AccessToken: access, RefreshToken: refresh, ExpiresIn: AccessTokenTTL, SessionID: s.ID}
@@ -173,14 +173,14 @@ func (a *Auth) refreshSession(ctx context.Context, tx *store.Conn, actor gatehou
 		st.tokens = &gatehouse.Tokens{AccessToken: access, RefreshToken: refresh, ExpiresIn: s.AccessExpiresAt.Sub(now), SessionID: s.ID}
 	default:
 		refusal, err := a.endForReuse(ctx, tx, actor, s, st)
-		return refusal, err, false
+		return false, refusal, err
 	}
 	u, err := tx.UserByID(ctx, s.UserID)
 	if err != nil {
-		return nil, err, false
+		return false, nil, err
 	}
 	st.user = u
-	return nil, nil, false
+	return false, nil, nil
 }
 
 // endForReuse ends a session whose rotated-away refresh token came back.
@@ -216,6 +216,6 @@ func (a *Auth) refreshLegacy(ctx context.Context, tx *store.Conn, actor gatehous
 	if s.RefreshSeed != "" {
 		return errBadRefresh, nil
 	}
-	refusal, err, _ = a.refreshSession(ctx, tx, actor, s, s.RefreshGen, st)
+	_, refusal, err = a.refreshSession(ctx, tx, actor, s, s.RefreshGen, st)
 	return refusal, err
 }

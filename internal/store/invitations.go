@@ -58,6 +58,13 @@ func (c *Conn) InvitationByID(ctx context.Context, id string) (*gatehouse.Invita
 	return i, notFound(c.wrap(err, "invitation"), "Invitation")
 }
 
+// InvitationByPrevTokenHash finds the invitation whose latest resend
+// replaced the token hashing to h.
+func (c *Conn) InvitationByPrevTokenHash(ctx context.Context, h string) (*gatehouse.Invitation, error) {
+	i, err := scanInvitation(c.q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE prev_token_hash = $1`, h))
+	return i, notFound(c.wrap(err, "invitation by previous token"), "Invitation")
+}
+
 // InvitationByTokenHash finds the invitation a link's token belongs to.
 func (c *Conn) InvitationByTokenHash(ctx context.Context, h string) (*gatehouse.Invitation, error) {
 	i, err := scanInvitation(c.q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE token_hash = $1`, h))
@@ -92,7 +99,7 @@ func (c *Conn) SetInvitationStatus(ctx context.Context, id, status, by string, n
 
 // RenewInvitation gives a pending invitation a new token and expiry.
 func (c *Conn) RenewInvitation(ctx context.Context, i *gatehouse.Invitation) (bool, error) {
-	res, err := c.exec(ctx, `UPDATE invitations SET token_hash = $2, expires_at = $3, sent_at = $4, updated_at = $4, updated_by = $5
+	res, err := c.exec(ctx, `UPDATE invitations SET prev_token_hash = token_hash, token_hash = $2, expires_at = $3, sent_at = $4, updated_at = $4, updated_by = $5
 		WHERE id = $1 AND status = 'pending'`, i.ID, i.TokenHash, ts(i.ExpiresAt), ts(i.SentAt), i.UpdatedBy)
 	if err != nil {
 		return false, err

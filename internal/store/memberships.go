@@ -74,9 +74,6 @@ func (c *Conn) DeleteMembership(ctx context.Context, orgID, userID string) error
 	if _, err := c.exec(ctx, `UPDATE users SET current_org_id = NULL WHERE id = $1 AND current_org_id = $2`, userID, orgID); err != nil {
 		return err
 	}
-	if _, err := c.exec(ctx, `UPDATE sessions SET current_org_id = NULL WHERE user_id = $1 AND current_org_id = $2`, userID, orgID); err != nil {
-		return err
-	}
 	_, err := c.exec(ctx, `DELETE FROM memberships WHERE org_id = $1 AND user_id = $2`, orgID, userID)
 	return err
 }

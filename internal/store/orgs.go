@@ -66,9 +66,6 @@ func (c *Conn) DeleteOrg(ctx context.Context, id string) error {
 	if _, err := c.exec(ctx, `UPDATE users SET current_org_id = NULL WHERE current_org_id = $1`, id); err != nil {
 		return err
 	}
-	if _, err := c.exec(ctx, `UPDATE sessions SET current_org_id = NULL WHERE current_org_id = $1`, id); err != nil {
-		return err
-	}
 	// Folders reference each other; delete them before their projects so
 	// that neither engine depends on cascade order.
 	if _, err := c.exec(ctx, `DELETE FROM folders WHERE org_id = $1`, id); err != nil {

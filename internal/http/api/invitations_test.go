@@ -389,11 +389,15 @@ func TestInvitationsSeedBody(t *testing.T) {
 			}
 			m := mails[0]
 			token := srv.LastInvitationToken("rakajui@gmail.com")
-			for _, want := range []string{ivOwnerName, "Acme Video", "Full access to project Archive", "Organization billing",
+			for _, want := range []string{ivOwnerName, "Acme Video", "Full access to project Archive", "Organization billing: the billing permission",
 				"Organization API access", "http://gatehouse.test/invitations/" + token, "8 November 2026"} {
 				if !strings.Contains(m.Text, want) {
 					t.Fatalf("invitation mail lacks %q:\n%s", want, m.Text)
 				}
+			}
+			// Billing is one permission, as the guide's check-box says.
+			if strings.Contains(m.Text, "billing: read") {
+				t.Fatalf("billing described as actions:\n%s", m.Text)
 			}
 			if !strings.Contains(m.Subject, ivOwnerName) || !strings.Contains(m.Subject, "Acme Video") {
 				t.Fatalf("subject = %q", m.Subject)
@@ -867,10 +871,10 @@ func TestInvitationsResend(t *testing.T) {
 				t.Fatalf("tokens after resend: %d", len(tokens))
 			}
 			newToken := tokens[0]
-			// The old link is dead at once; the new one works.
-			ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + oldToken}), 404, "")
+			// The old link is dead at once, and says a newer one was sent; the new one works.
+			ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + oldToken}), 410, "invitation_superseded")
 			ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + oldToken + "/accept",
-				Body: map[string]any{"name": "Old Link", "password": apptest.TestPassword}}), 404, "")
+				Body: map[string]any{"name": "Old Link", "password": apptest.TestPassword}}), 410, "invitation_superseded")
 			show := ivStatus(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + newToken}))
 			if show["status"] != "pending" || !ivTime(t, show["expires_at"]).Equal(now.Add(3*24*time.Hour)) {
 				t.Fatalf("show = %v", show)

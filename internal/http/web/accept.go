@@ -55,12 +55,14 @@ func (h *Handler) showInvitation(w http.ResponseWriter, r *http.Request, p *gate
 			gatehouse.InvitationRevoked:  "This invitation was cancelled",
 			gatehouse.InvitationAccepted: "This invitation has already been used",
 			gatehouse.InvitationRejected: "This invitation was declined",
+			"superseded":                 "A newer invitation was sent",
 		}[st]
 		d.Text = map[string]string{
 			gatehouse.InvitationExpired:  "Invitation links work for a limited time, and this one has run out. Ask the person who invited you to send a new one.",
 			gatehouse.InvitationRevoked:  "The organization cancelled it, so the link no longer works. If you still need access, ask them for a new invitation.",
 			gatehouse.InvitationAccepted: "It was accepted already, so the link no longer works. If you accepted it, sign in to open the organization.",
 			gatehouse.InvitationRejected: "It was declined, so the link no longer works. If that was a mistake, ask for a new invitation.",
+			"superseded":                 "This invitation was sent again, with a new link, so this one no longer works. Open the link in the newest invitation email.",
 		}[st]
 		if d.Text == "" {
 			d.Text = e.Message

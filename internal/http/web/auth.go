@@ -82,14 +82,16 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r, "email", "otp"))
-	u, err := h.svc.Auth.VerifyEmail(r.Context(), middleware.Actor(r, nil), r.PostFormValue("email"), strings.TrimSpace(r.PostFormValue("otp")))
+	_, t, err := h.svc.Auth.VerifyEmailAndSignIn(r.Context(), middleware.Actor(r, nil), r.PostFormValue("email"), strings.TrimSpace(r.PostFormValue("otp")))
 	if err != nil {
 		status := f.apply(err)
 		h.renderStatus(w, r, status, "verify", h.authPage("Verify your email", f))
 		return
 	}
-	h.setFlash(w, "success", "Your email is verified. Sign in to continue.")
-	redirect(w, r, "/login?email="+url.QueryEscape(u.Email))
+	// The right code signs the new user in: no second sign-in page.
+	h.setSession(w, t)
+	h.setFlash(w, "success", "Your email is verified. Welcome to Gatehouse!")
+	redirect(w, r, "/dashboard")
 }
 
 func (h *Handler) resendCode(w http.ResponseWriter, r *http.Request) {

@@ -6,14 +6,59 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
 
 // Organizations (create, switch), the dashboard, projects and folders.
 
+// newOrgData is what the "Create an organization" page shows besides its
+// form: the invitations waiting for the user (accept or decline them
+// here), and whether the session's organization has just gone.
+type newOrgData struct {
+	Invitations []*service.Preview
+	Removed     bool
+}
+
+func (h *Handler) newOrgData(rc *reqCtx) newOrgData {
+	var d newOrgData
+	if mine, err := h.svc.Invitations.Mine(rc.r.Context(), rc.P, gatehouse.PageRequest{Limit: gatehouse.MaxPageLimit}); err == nil {
+		d.Invitations = mine.Items
+	} else {
+		h.cfg.Log.WarnContext(rc.r.Context(), "web: pending invitations", "err", err)
+	}
+	// The session still names an organization the user is no longer in.
+	d.Removed = rc.P.CurrentOrgID != "" && rc.User.CurrentOrgID == ""
+	return d
+}
+
 func (h *Handler) newOrgPage(rc *reqCtx) {
 	p := rc.page("Create an organization", "")
+	p.Data = h.newOrgData(rc)
 	h.render(rc.w, rc.r, "org-new", p)
+}
+
+// acceptMine accepts one of the user's pending invitations by id.
+func (h *Handler) acceptMine(rc *reqCtx) {
+	res, err := h.svc.Invitations.AcceptByID(rc.r.Context(), rc.Actor(), rc.P, rc.r.PathValue("id"))
+	if err != nil {
+		rc.fail("/orgs/new", err)
+		return
+	}
+	name := "the organization"
+	if o, err := h.svc.Orgs.Switch(rc.r.Context(), rc.Actor(), rc.P, res.Membership.OrgID); err == nil {
+		name = o.Name
+	}
+	rc.done("/dashboard", "You joined "+name+".")
+}
+
+// declineMine declines one of the user's pending invitations by id.
+func (h *Handler) declineMine(rc *reqCtx) {
+	if err := h.svc.Invitations.RejectByID(rc.r.Context(), rc.Actor(), rc.P, rc.r.PathValue("id")); err != nil {
+		rc.fail("/orgs/new", err)
+		return
+	}
+	rc.done("/orgs/new", "Invitation declined.")
 }
 
 func (h *Handler) createOrg(rc *reqCtx) {
@@ -23,6 +68,7 @@ func (h *Handler) createOrg(rc *reqCtx) {
 	if err != nil {
 		p := rc.page("Create an organization", "")
 		p.Form = f
+		p.Data = h.newOrgData(rc)
 		h.renderStatus(rc.w, r, f.apply(err), "org-new", p)
 		return
 	}
@@ -117,7 +163,16 @@ func flatten(nodes []*service.TreeNode, depth int, out []folderRow) []folderRow 
 type projectData struct {
 	Project *gatehouse.Project
 	Tree    []*service.TreeNode
-	Folders []folderRow
+	// Parents are the places the caller may add a folder in: the top level
+	// (TopLevel) and the folders they may write to.
+	TopLevel bool
+	Parents  []folderRow
+}
+
+// can reports whether the caller may add folders in res.
+func can(c *service.Caller, res authz.Resource) bool {
+	ok, _ := c.Rights.Check(res, gatehouse.AreaFolders, authz.Write)
+	return ok
 }
 
 func (h *Handler) projectPage(rc *reqCtx) {
@@ -139,7 +194,14 @@ func (h *Handler) showProject(rc *reqCtx, f *form, status int) {
 	}
 	p := rc.page(pr.Name, "dashboard")
 	p.Form = f
-	p.Data = projectData{Project: pr, Tree: tree, Folders: flatten(tree, 0, nil)}
+	d := projectData{Project: pr, Tree: tree,
+		TopLevel: can(rc.Caller, authz.Project(pr.ID))}
+	for _, f := range flatten(tree, 0, nil) {
+		if can(rc.Caller, authz.Folder(f.ID)) {
+			d.Parents = append(d.Parents, f)
+		}
+	}
+	p.Data = d
 	h.renderStatus(rc.w, rc.r, status, "project", p)
 }
 

@@ -27,6 +27,10 @@ type invRow struct {
 	Access                                  []string
 	Created, Expires, Sent                  time.Time
 	Pending                                 bool
+	// ResendAt is when Resend is allowed again (a few minutes after a
+	// send); until then the row says so instead of offering the button.
+	ResendAt  time.Time
+	CanResend bool
 }
 
 type membersData struct {
@@ -140,7 +144,8 @@ func (h *Handler) invRow(rc *reqCtx, v *service.InvitationView) invRow {
 	}
 	return invRow{ID: v.ID, Email: v.Email, Name: v.Name, Status: v.EffectiveState, Delivery: delivery, Role: roleName(v.Role),
 		Access: h.describe(rc, v.Role, v.Grants), Created: v.CreatedAt, Expires: v.ExpiresAt, Sent: v.SentAt,
-		Pending: v.EffectiveState == gatehouse.InvitationPending}
+		Pending:  v.EffectiveState == gatehouse.InvitationPending,
+		ResendAt: v.SentAt.Add(service.ResendInterval), CanResend: !h.cfg.Now().Before(v.SentAt.Add(service.ResendInterval))}
 }
 
 // The invite form.

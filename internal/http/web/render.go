@@ -233,7 +233,18 @@ var funcs = template.FuncMap{
 	"invAction": func(row invRow, p *page, back string) invActionView {
 		return invActionView{Row: row, Page: p, Back: back}
 	},
-	"statuses":      func() []string { return invitationStatuses },
+	"statuses": func() []string { return invitationStatuses },
+	// statusLabel names an invitation status as the buttons do: a revoked
+	// invitation is one that was cancelled.
+	"statusLabel": func(s string) string {
+		if s == gatehouse.InvitationRevoked {
+			return "Cancelled"
+		}
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
 	"expiryChoices": func() []string { return expiryChoices },
 	"auditTargets":  func() []string { return auditTargets },
 }

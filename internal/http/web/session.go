@@ -230,8 +230,18 @@ func (h *Handler) inOrg(fn func(rc *reqCtx)) http.HandlerFunc {
 		if orgID == "" {
 			orgID = rc.User.CurrentOrgID
 		}
+		// The session's organization is gone (removed, or deleted): say so,
+		// and move the session to another organization of the user's.
+		gone := r.Method == http.MethodGet && rc.P.CurrentOrgID != "" && rc.User.CurrentOrgID == ""
 		if orgID == "" && len(rc.Orgs) > 0 {
 			orgID = rc.Orgs[0].ID
+			if gone {
+				if _, err := h.svc.Orgs.Switch(r.Context(), rc.Actor(), rc.P, orgID); err == nil {
+					h.setFlash(rc.w, "error", "You are no longer a member of the organization you were working in (you were removed, or it was deleted). You are now in "+rc.Orgs[0].Name+".")
+					redirect(rc.w, r, r.URL.RequestURI())
+					return
+				}
+			}
 		}
 		if orgID == "" {
 			if r.Method == http.MethodGet {

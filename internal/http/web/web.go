@@ -117,6 +117,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /orgs/new", h.authed(h.newOrgPage))
 	h.handle(mux, "POST /orgs", h.authed(h.createOrg))
 	h.handle(mux, "POST /orgs/switch", h.authed(h.switchOrg))
+	h.handle(mux, "POST /my-invitations/{id}/accept", h.authed(h.acceptMine))
+	h.handle(mux, "POST /my-invitations/{id}/decline", h.authed(h.declineMine))
 
 	h.handle(mux, "GET /dashboard", h.inOrg(h.dashboard))
 	h.handle(mux, "POST /projects", h.inOrg(h.createProject))
