@@ -22,6 +22,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "http://localhost:8080",
 			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo}
+		want = providerDefaults(want)
 		if c != want {
 			t.Fatalf("defaults = %+v, want %+v", c, want)
 		}
@@ -46,6 +47,7 @@ func TestLoadConfig(t *testing.T) {
 			BaseURL:     "https://id.example.com", // trailing slash trimmed
 			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
 			SecretKey: testSecret, LogLevel: slog.LevelDebug}
+		want = providerDefaults(want)
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -82,6 +84,7 @@ func TestLoadConfig(t *testing.T) {
 		want := Config{Addr: "127.0.0.1:7000", DataDir: "/flag/data", BaseURL: "https://flag.example.com",
 			SMTPURL:  "smtp://env.example.com:25", // no flag: the environment stands
 			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError}
+		want = providerDefaults(want)
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}

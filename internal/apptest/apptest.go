@@ -65,6 +65,8 @@ type Options struct {
 	// SMTPURL configures real SMTP delivery.
 	SMTPURL string
 	Clock   *Clock
+	// Configure adjusts the configuration before the server opens.
+	Configure func(*app.Config)
 }
 
 // FastHasher keeps argon2id but with test-sized memory, so suites stay quick.
@@ -90,6 +92,9 @@ func New(tb testing.TB, e storetest.Engine, opts ...Options) *Server {
 		cfg.DatabaseURL = dsn
 	} else {
 		cfg.DataDir = dsn
+	}
+	if o.Configure != nil {
+		o.Configure(&cfg)
 	}
 	logs := &SyncBuffer{}
 	m := &app.Main{Config: cfg, Log: app.NewLogger(logs, slog.LevelDebug), Now: o.Clock.Now, Hasher: FastHasher}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/sso"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -25,6 +26,9 @@ type Config struct {
 	Now func() time.Time
 	// MailQueued is called after a commit that queued mail (wakes the worker).
 	MailQueued func()
+	// Providers are the configured social sign-in providers by name
+	// ("google", "github"); a missing one is off.
+	Providers map[string]sso.Provider
 }
 
 // Services bundles every area's service.
@@ -39,6 +43,7 @@ type Services struct {
 	Members     *Members
 	Keys        *Keys
 	Audits      *Audits
+	Social      *Social
 }
 
 // New builds the services over one store.
@@ -72,6 +77,7 @@ func New(st *store.Store, cfg Config) *Services {
 		Members:     &Members{base: base, access: access, roles: roles, invitations: invitations},
 		Keys:        keys,
 		Audits:      &Audits{base: base},
+		Social:      &Social{base: base, auth: auth, providers: cfg.Providers},
 	}
 }
 

@@ -77,6 +77,7 @@ func (s *Server) Handler() http.Handler {
 		s.handle("GET /dev/mail", s.handleDevMailPage)
 	}
 	s.registerAuth()
+	s.registerSocial()
 	s.registerMe()
 	s.registerOrgs()
 	s.registerProjects()

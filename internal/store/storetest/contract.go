@@ -24,6 +24,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Sessions", func(t *testing.T) { runSessions(t, e) })
 	t.Run("OTPs", func(t *testing.T) { runOTPs(t, e) })
 	t.Run("ResetTokens", func(t *testing.T) { runResetTokens(t, e) })
+	t.Run("Identities", func(t *testing.T) { runIdentities(t, e) })
 	t.Run("Restart", func(t *testing.T) { runRestart(t, e) })
 	t.Run("ConcurrentAuditWriters", func(t *testing.T) { runConcurrentAudit(t, e) })
 }
