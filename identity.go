@@ -15,3 +15,30 @@ type Identity struct {
 	CreatedAt      time.Time
 	LastUsedAt     time.Time
 }
+
+// SSO connection types.
+const (
+	SSOTypeOIDC = "oidc"
+	SSOTypeSAML = "saml"
+)
+
+// SSOConnection is an organization's own identity provider: OpenID Connect
+// (issuer, client id and secret) or SAML 2.0 (the IdP's metadata). It signs
+// in addresses of its Domains; Enforced sends members with those addresses
+// to it instead of a password.
+type SSOConnection struct {
+	ID       string
+	OrgID    string
+	Type     string
+	Name     string
+	Issuer   string
+	ClientID string
+	// ClientSecret is held in memory only; at rest it is sealed.
+	ClientSecret   string
+	IdPMetadataXML string
+	IdPMetadataURL string
+	Domains        []string
+	Enforced       bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}

@@ -159,5 +159,14 @@ func (a *Auth) Unlink(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 
 // nameConnections fills in the SSO connection names of "sso:" identities.
 func (a *Auth) nameConnections(ctx context.Context, ids []*gatehouse.Identity) error {
+	for _, i := range ids {
+		if cid, ok := strings.CutPrefix(i.Provider, "sso:"); ok {
+			name, err := a.store.R().SSOConnectionName(ctx, cid)
+			if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				return err
+			}
+			i.ConnectionName = name
+		}
+	}
 	return nil
 }

@@ -44,6 +44,7 @@ type Services struct {
 	Keys        *Keys
 	Audits      *Audits
 	Social      *Social
+	SSO         *SSO
 }
 
 // New builds the services over one store.
@@ -78,6 +79,7 @@ func New(st *store.Store, cfg Config) *Services {
 		Keys:        keys,
 		Audits:      &Audits{base: base},
 		Social:      &Social{base: base, auth: auth, providers: cfg.Providers},
+		SSO:         newSSO(base, auth),
 	}
 }
 

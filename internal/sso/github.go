@@ -69,7 +69,7 @@ func (g *GitHub) Finish(ctx context.Context, code, _, verifier, redirectURI stri
 	// Only the primary address counts, and only when GitHub verified it.
 	for _, e := range emails {
 		if e.Primary {
-			id.Email, id.EmailVerified = e.Email, e.Verified
+			id.Email, id.EmailVerified, id.EmailVerifiedSaid = e.Email, e.Verified, true
 		}
 	}
 	return id, nil

@@ -91,7 +91,8 @@ func (o *OIDC) Finish(ctx context.Context, code, nonce, verifier, redirectURI st
 	if err := idt.Claims(&claims); err != nil {
 		return nil, badIDToken(err)
 	}
-	return &Identity{Subject: idt.Subject, Email: claims.Email, EmailVerified: isTrue(claims.EmailVerified), Name: claims.Name}, nil
+	said := len(claims.EmailVerified) > 0 && string(claims.EmailVerified) != "null"
+	return &Identity{Subject: idt.Subject, Email: claims.Email, EmailVerified: isTrue(claims.EmailVerified), EmailVerifiedSaid: said, Name: claims.Name}, nil
 }
 
 // isTrue reads a boolean claim that some providers send as a string.

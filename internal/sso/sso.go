@@ -21,7 +21,10 @@ type Identity struct {
 	Subject       string // the provider's stable id
 	Email         string
 	EmailVerified bool
-	Name          string
+	// EmailVerifiedSaid is whether the provider said anything about
+	// verification (organization IdPs often leave the claim out).
+	EmailVerifiedSaid bool
+	Name              string
 }
 
 // Provider is a social sign-in provider (Google, GitHub).

@@ -78,6 +78,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.registerAuth()
 	s.registerSocial()
+	s.registerSSO()
 	s.registerMe()
 	s.registerOrgs()
 	s.registerProjects()
