@@ -20,6 +20,7 @@ type SSO struct {
 
 	mu    sync.Mutex
 	oidcs map[string]*cachedOIDC // connection id → discovered provider
+	samls map[string]*cachedSAML // connection id → service provider
 }
 
 type cachedOIDC struct {
@@ -28,13 +29,14 @@ type cachedOIDC struct {
 }
 
 func newSSO(b *base, auth *Auth) *SSO {
-	return &SSO{base: b, auth: auth, oidcs: map[string]*cachedOIDC{}}
+	return &SSO{base: b, auth: auth, oidcs: map[string]*cachedOIDC{}, samls: map[string]*cachedSAML{}}
 }
 
 // forget drops what is cached of a connection (changed or deleted).
 func (s *SSO) forget(id string) {
 	s.mu.Lock()
 	delete(s.oidcs, id)
+	delete(s.samls, id)
 	s.mu.Unlock()
 }
 

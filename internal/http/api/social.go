@@ -29,9 +29,15 @@ func (s *Server) registerSocial() {
 func (s *Server) secureCookies() bool { return strings.HasPrefix(s.BaseURL, "https://") }
 
 // setFlowCookie stores the state for the callback paths only, for FlowTTL.
+// It is SameSite=Lax, except over https, where SameSite=None lets it come
+// with a SAML IdP's cross-site POST to the ACS (the state it carries is
+// compared with the RelayState, so the flow stays bound to this browser).
 func (s *Server) setFlowCookie(w http.ResponseWriter, state string) {
 	c := &http.Cookie{Name: flowCookie, Value: state, Path: "/v1/auth/", HttpOnly: true, Secure: s.secureCookies(),
 		SameSite: http.SameSiteLaxMode, MaxAge: int(service.FlowTTL.Seconds())}
+	if s.secureCookies() {
+		c.SameSite = http.SameSiteNoneMode
+	}
 	if state == "" {
 		c.MaxAge = -1
 	}
