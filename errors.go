@@ -23,6 +23,7 @@ const (
 	EUNAVAILABLE    = "unavailable"     // 503
 	EMETHOD         = "method"          // 405
 	ENOTIMPLEMENTED = "not_implemented" // 501
+	EUNPROCESSABLE  = "unprocessable"   // 422: well-formed, but the state makes it impossible
 )
 
 // FieldError names one invalid input field by its path, e.g.

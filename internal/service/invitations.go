@@ -134,6 +134,11 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if err != nil {
 			return err
 		}
+		if in.Authentication == gatehouse.AuthSSO {
+			if err := requireSSOCover(ctx, tx, c.OrgID, email); err != nil {
+				return err
+			}
+		}
 		if err := s.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
 			return err
 		}
@@ -535,6 +540,9 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 		// before anything is written: this refusal commits the revocation,
 		// and must not commit an account too.
 		if refusal, err := s.checkInviter(ctx, tx, inv); refusal != nil || err != nil {
+			return refusal, err
+		}
+		if refusal, err := s.checkSSOAccept(ctx, tx, inv, p); refusal != nil || err != nil {
 			return refusal, err
 		}
 		var u *gatehouse.User

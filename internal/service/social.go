@@ -211,6 +211,11 @@ func (s *Social) Finish(ctx context.Context, actor gatehouse.Actor, provider str
 		if err != nil {
 			return err
 		}
+		// An enforced connection of the user's organization replaces
+		// Google and GitHub too.
+		if err := s.auth.enforcedSSOIn(ctx, tx, out.User); err != nil {
+			return err
+		}
 		out.Tokens, err = s.auth.openSession(ctx, tx, actor, out.User)
 		return err
 	})

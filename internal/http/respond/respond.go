@@ -36,6 +36,7 @@ var statuses = map[string]int{
 	gatehouse.EINTERNAL:       http.StatusInternalServerError,
 	gatehouse.ENOTIMPLEMENTED: http.StatusNotImplemented,
 	gatehouse.EUNAVAILABLE:    http.StatusServiceUnavailable,
+	gatehouse.EUNPROCESSABLE:  http.StatusUnprocessableEntity,
 }
 
 // Status returns the HTTP status for an error code.
