@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -67,6 +68,9 @@ type Options struct {
 	Clock   *Clock
 	// Configure adjusts the configuration before the server opens.
 	Configure func(*app.Config)
+	// RealBaseURL makes GATEHOUSE_BASE_URL the test server's own address,
+	// for browsers that follow redirects through outside providers.
+	RealBaseURL bool
 }
 
 // FastHasher keeps argon2id but with test-sized memory, so suites stay quick.
@@ -93,6 +97,14 @@ func New(tb testing.TB, e storetest.Engine, opts ...Options) *Server {
 	} else {
 		cfg.DataDir = dsn
 	}
+	var ln net.Listener
+	if o.RealBaseURL {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			tb.Fatal(err)
+		}
+		cfg.BaseURL = "http://" + ln.Addr().String()
+	}
 	if o.Configure != nil {
 		o.Configure(&cfg)
 	}
@@ -101,7 +113,12 @@ func New(tb testing.TB, e storetest.Engine, opts ...Options) *Server {
 	if err := m.Open(context.Background()); err != nil {
 		tb.Fatalf("open gatehouse: %v", err)
 	}
-	hs := httptest.NewServer(m.Handler())
+	hs := httptest.NewUnstartedServer(m.Handler())
+	if ln != nil {
+		_ = hs.Listener.Close()
+		hs.Listener = ln
+	}
+	hs.Start()
 	s := &Server{Main: m, TB: tb, HTTP: hs, URL: hs.URL, Clock: o.Clock, Engine: e, Logs: logs}
 	tb.Cleanup(func() {
 		hs.Close()
