@@ -99,3 +99,25 @@ func TestSSOInvitations(t *testing.T) {
 		})
 	})
 }
+
+func TestEnforcedSSOStopsSocialSignIn(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		google := newFakeGoogle(t)
+		s := socialServer(t, e, google, nil)
+		owner, _ := s.Signup("Owner", "owner@acme.test")
+		org := s.CreateOrg(owner, "Acme")
+		conn := s.AddSSOConnection(owner, org, "acme.test")
+		google.QueueUser(googleUser("g-owner", "owner@acme.test", true))
+		auStatus(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t)) // not enforced yet
+		s.Must(200, apptest.Req{Method: "PATCH", Path: "/v1/organizations/" + org + "/sso-connections/" + conn["id"].(string), Token: owner,
+			Body: map[string]any{"enforced": true}})
+		google.QueueUser(googleUser("g-owner", "owner@acme.test", true))
+		p := apptest.Problem(t, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t), 403)
+		if p["code"] != "sso_required" || p["sso_url"] == nil {
+			t.Fatalf("%v", p)
+		}
+		// Someone else of the domain, not a member, still may.
+		google.QueueUser(googleUser("g-guest", "guest@acme.test", true))
+		auStatus(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
+	})
+}
