@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/sso"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/postgres"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
@@ -177,6 +178,7 @@ func (m *Main) Open(ctx context.Context) error {
 		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake,
 		WebhooksQueued: m.Webhooks.Wake, WebhooksAllowPrivate: m.Config.WebhooksAllowPrivate,
 		CacheSize: m.Config.CacheSize,
+		Providers: m.providers(),
 	})
 	m.Registry.MustRegister(cache.NewCollector(m.Services.Cache))
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
@@ -185,6 +187,34 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API.Web = web.New(web.Config{Services: m.Services, Store: m.Store, BaseURL: m.Config.BaseURL,
 		DevMailbox: m.API.DevMailbox, Log: m.Log, Now: m.Now})
 	return nil
+}
+
+// providers builds the configured social sign-in providers.
+func (m *Main) providers() map[string]sso.Provider {
+	now := m.Now
+	if now == nil {
+		now = time.Now
+	}
+	ps := map[string]sso.Provider{}
+	c := m.Config
+	if c.GoogleClientID != "" {
+		issuer := c.GoogleIssuer
+		if issuer == "" {
+			issuer = "https://accounts.google.com"
+		}
+		ps["google"] = sso.NewOIDC(issuer, c.GoogleClientID, c.GoogleClientSecret, now)
+	}
+	if c.GitHubClientID != "" {
+		gh := &sso.GitHub{ClientID: c.GitHubClientID, ClientSecret: c.GitHubClientSecret, URL: c.GitHubURL, APIURL: c.GitHubAPIURL}
+		if gh.URL == "" {
+			gh.URL = "https://github.com"
+		}
+		if gh.APIURL == "" {
+			gh.APIURL = "https://api.github.com"
+		}
+		ps["github"] = gh
+	}
+	return ps
 }
 
 // Handler is the HTTP handler of an opened Main.

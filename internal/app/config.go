@@ -54,6 +54,10 @@ type Config struct {
 	// DevMailbox is "" (on exactly when SMTP is unset and the database is
 	// SQLite), "true" or "false".
 	DevMailbox string
+	// Social sign-in; a provider without a client id is off.
+	GoogleClientID, GoogleClientSecret, GoogleIssuer string
+	GitHubClientID, GitHubClientSecret               string
+	GitHubURL, GitHubAPIURL                          string
 }
 
 // DevMailboxOn reports whether the development mailbox serves mail: never
@@ -218,6 +222,31 @@ var settings = []setting{
 		c.JanitorInterval = d
 		return nil
 	}},
+	{"GATEHOUSE_GOOGLE_CLIENT_ID", "google-client-id", "", "OAuth client id for Sign in with Google; unset turns it off", func(c *Config, v string) error {
+		c.GoogleClientID = v
+		return nil
+	}},
+	{"GATEHOUSE_GOOGLE_CLIENT_SECRET", "google-client-secret", "", "OAuth client secret for Sign in with Google", func(c *Config, v string) error {
+		c.GoogleClientSecret = v
+		return nil
+	}},
+	{"GATEHOUSE_GOOGLE_ISSUER", "google-issuer", "https://accounts.google.com", "OpenID Connect issuer of Google sign-in", func(c *Config, v string) error {
+		return setURL(&c.GoogleIssuer, v)
+	}},
+	{"GATEHOUSE_GITHUB_CLIENT_ID", "github-client-id", "", "OAuth app client id for Sign in with GitHub; unset turns it off", func(c *Config, v string) error {
+		c.GitHubClientID = v
+		return nil
+	}},
+	{"GATEHOUSE_GITHUB_CLIENT_SECRET", "github-client-secret", "", "OAuth app client secret for Sign in with GitHub", func(c *Config, v string) error {
+		c.GitHubClientSecret = v
+		return nil
+	}},
+	{"GATEHOUSE_GITHUB_URL", "github-url", "https://github.com", "GitHub web URL (/login/oauth/authorize, /login/oauth/access_token)", func(c *Config, v string) error {
+		return setURL(&c.GitHubURL, v)
+	}},
+	{"GATEHOUSE_GITHUB_API_URL", "github-api-url", "https://api.github.com", "GitHub API URL (/user, /user/emails)", func(c *Config, v string) error {
+		return setURL(&c.GitHubAPIURL, v)
+	}},
 }
 
 // SplitKeys splits a comma-separated list of keys, dropping blanks.
@@ -229,6 +258,16 @@ func SplitKeys(v string) []string {
 		}
 	}
 	return out
+}
+
+// setURL stores an http(s) URL without its trailing slash.
+func setURL(dst *string, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("must be an http:// or https:// URL")
+	}
+	*dst = strings.TrimRight(v, "/")
+	return nil
 }
 
 // LoadConfig reads the environment, then flags (which win).
@@ -254,6 +293,12 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		if err := s.set(&c, *values[i]); err != nil {
 			return c, fmt.Errorf("%s: %v", s.env, err)
 		}
+	}
+	if c.GoogleClientID != "" && c.GoogleClientSecret == "" {
+		return c, fmt.Errorf("GATEHOUSE_GOOGLE_CLIENT_SECRET: required with GATEHOUSE_GOOGLE_CLIENT_ID")
+	}
+	if c.GitHubClientID != "" && c.GitHubClientSecret == "" {
+		return c, fmt.Errorf("GATEHOUSE_GITHUB_CLIENT_SECRET: required with GATEHOUSE_GITHUB_CLIENT_ID")
 	}
 	if c.DatabaseURL != "" && c.SecretKey == "" {
 		return c, fmt.Errorf("GATEHOUSE_SECRET_KEY: required with PostgreSQL, where every process must share one key")

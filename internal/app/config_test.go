@@ -26,6 +26,7 @@ func TestLoadConfig(t *testing.T) {
 		want := Config{Addr: ":8080", DataDir: "./data", BaseURL: "", // derived from the port listened on
 			MailFrom: "Gatehouse <gatehouse@localhost>", LogLevel: slog.LevelInfo, CacheSize: 256 << 20, AuditCheckpointEvery: 5 * time.Minute,
 			OutboxRetention: 168 * time.Hour, JanitorInterval: time.Minute, SQLiteSynchronous: "normal"}
+		want = providerDefaults(want)
 		if c != want {
 			t.Fatalf("defaults = %+v, want %+v", c, want)
 		}
@@ -55,6 +56,7 @@ func TestLoadConfig(t *testing.T) {
 			SMTPURL:     "smtps://user:pass@mail.example.com:465", MailFrom: "Example <no-reply@example.com>",
 			SecretKey: testSecret, LogLevel: slog.LevelDebug, CacheSize: 1 << 30, AccessLog: middleware.AccessLogErrors, AuditCheckpointEvery: 5 * time.Minute,
 			OutboxRetention: 24 * time.Hour, JanitorInterval: 30 * time.Second, SQLiteSynchronous: "normal"}
+		want = providerDefaults(want)
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}
@@ -95,6 +97,7 @@ func TestLoadConfig(t *testing.T) {
 			SMTPURL:  "smtp://env.example.com:25", // no flag: the environment stands
 			MailFrom: "flag@example.com", SecretKey: "flag-secret-key-0123456789", LogLevel: slog.LevelError, CacheSize: 64 << 20, AuditCheckpointEvery: 5 * time.Minute,
 			OutboxRetention: 168 * time.Hour, JanitorInterval: time.Minute, SQLiteSynchronous: "normal"}
+		want = providerDefaults(want)
 		if c != want {
 			t.Fatalf("config = %+v, want %+v", c, want)
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -79,6 +80,11 @@ type Options struct {
 	// Listen serves through Main.Start on Config.Addr (instead of
 	// httptest), as the binary does.
 	Listen bool
+	// Configure adjusts the configuration before the server opens.
+	Configure func(*app.Config)
+	// RealBaseURL makes GATEHOUSE_BASE_URL the test server's own address,
+	// for browsers that follow redirects through outside providers.
+	RealBaseURL bool
 }
 
 // FastHasher keeps argon2id but with test-sized memory, so suites stay quick.
@@ -109,6 +115,17 @@ func New(tb testing.TB, e storetest.Engine, opts ...Options) *Server {
 	if o.Config != nil {
 		o.Config(&cfg)
 	}
+	var ln net.Listener
+	if o.RealBaseURL {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			tb.Fatal(err)
+		}
+		cfg.BaseURL = "http://" + ln.Addr().String()
+	}
+	if o.Configure != nil {
+		o.Configure(&cfg)
+	}
 	logs := &SyncBuffer{}
 	hasher := FastHasher
 	if o.Hasher != nil {
@@ -126,7 +143,12 @@ func New(tb testing.TB, e storetest.Engine, opts ...Options) *Server {
 		tb.Cleanup(func() { _ = m.Close(context.Background()) })
 		return &Server{Main: m, TB: tb, URL: m.URL(), Clock: o.Clock, Engine: e, Logs: logs, client: &http.Client{Timeout: time.Minute}}
 	}
-	hs := httptest.NewServer(m.Handler())
+	hs := httptest.NewUnstartedServer(m.Handler())
+	if ln != nil {
+		_ = hs.Listener.Close()
+		hs.Listener = ln
+	}
+	hs.Start()
 	s := &Server{Main: m, TB: tb, HTTP: hs, URL: hs.URL, Clock: o.Clock, Engine: e, Logs: logs, client: hs.Client()}
 	tb.Cleanup(func() {
 		hs.Close()

@@ -207,6 +207,9 @@ func (a *Auth) Login(ctx context.Context, actor gatehouse.Actor, email, password
 		return nil, nil, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "email_not_verified",
 			Message: "Verify your email address first: enter the code we mailed you, or ask for a new one."}
 	}
+	if err := a.enforcedSSO(ctx, u); err != nil { // see ssoinvite.go
+		return nil, nil, err
+	}
 	var tokens *gatehouse.Tokens
 	err = a.store.Tx(ctx, func(tx *store.Conn) error {
 		tokens, err = a.openSession(ctx, tx, actor, u)

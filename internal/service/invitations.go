@@ -139,6 +139,11 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if err != nil {
 			return err
 		}
+		if in.Authentication == gatehouse.AuthSSO {
+			if err := requireSSOCover(ctx, tx, c.OrgID, email); err != nil {
+				return err
+			}
+		}
 		if err := s.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
 			return err
 		}

@@ -107,6 +107,9 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 		if refusal, err := s.checkInviter(ctx, tx, inv); refusal != nil || err != nil {
 			return refusal, err
 		}
+		if refusal, err := s.checkSSOAccept(ctx, tx, inv, p); refusal != nil || err != nil {
+			return refusal, err
+		}
 		var u *gatehouse.User
 		if p != nil {
 			if p.Kind != gatehouse.PrincipalUser {

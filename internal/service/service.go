@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/cache"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/sso"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -35,6 +36,9 @@ type Config struct {
 	// CacheSize bounds every in-process cache together, in estimated bytes
 	// (GATEHOUSE_CACHE_SIZE); 0 means DefaultCacheSize.
 	CacheSize uint64
+	// Providers are the configured social sign-in providers by name
+	// ("google", "github"); a missing one is off.
+	Providers map[string]sso.Provider
 }
 
 // DefaultCacheSize is GATEHOUSE_CACHE_SIZE's default.
@@ -56,6 +60,8 @@ type Services struct {
 	Lookups     *Lookups
 	// Cache is the bounded store under every in-process cache (for metrics).
 	Cache *cache.Shared
+	Social      *Social
+	SSO         *SSO
 }
 
 // New builds the services over one store.
@@ -100,6 +106,8 @@ func New(st *store.Store, cfg Config) *Services {
 		Webhooks:    &Webhooks{base: base},
 		Lookups:     newLookups(base, access),
 		Cache:       base.cache,
+		Social:      &Social{base: base, auth: auth, providers: cfg.Providers},
+		SSO:         newSSO(base, auth),
 	}
 }
 

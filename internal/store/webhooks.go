@@ -15,14 +15,15 @@ import (
 const webhookEndpointColumns = `id, org_id, url, description, events, enabled, disabled_reason, secret, prev_secret,
 	prev_secret_until, failing_since, created_by, created_at, updated_at`
 
-// sealSecret seals a signing secret with the store's Box ("" → NULL).
+// sealSecret seals a secret that must be read back (a webhook signing
+// secret, an SSO client secret) with the store's Box ("" → NULL).
 func (c *Conn) sealSecret(s string) (any, error) {
 	if s == "" {
 		return nil, nil
 	}
 	b, err := c.s.box.Seal([]byte(s))
 	if err != nil {
-		return nil, gatehouse.Internal(fmt.Errorf("seal webhook secret: %w", err))
+		return nil, gatehouse.Internal(fmt.Errorf("seal secret: %w", err))
 	}
 	return b, nil
 }

@@ -51,6 +51,7 @@ func ivSetup(t *testing.T, e storetest.Engine) *ivWorld {
 	tok, u := srv.Signup(ivOwnerName, "olivia@example.com")
 	w := &ivWorld{srv: srv, owner: tok, ownerID: u["id"].(string)}
 	w.org = srv.CreateOrg(tok, "Acme Video")
+	srv.AddSSOConnection(tok, w.org, "example.com") // for authentication: sso invitations
 	w.proj = srv.CreateProject(tok, w.org, "Launch")
 	w.proj2 = srv.CreateProject(tok, w.org, "Archive")
 	w.folder = srv.CreateFolder(tok, w.org, w.proj, "Trailers", "")

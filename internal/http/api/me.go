@@ -30,7 +30,16 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p *gatehouse.P
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, s.userJSON(u))
+	ids, err := s.Services.Auth.Identities(r.Context(), p)
+	if err != nil && gatehouse.ErrorCode(err) != gatehouse.EFORBIDDEN {
+		respond.Error(w, r, err)
+		return
+	}
+	// The linked identities (Google, GitHub, SSO) come with the profile.
+	respond.JSON(w, http.StatusOK, struct {
+		userJSON
+		Identities []identityJSON `json:"identities"`
+	}{s.userJSON(u), identitiesJSON(ids)})
 }
 
 func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {

@@ -86,6 +86,8 @@ func (s *Server) Handler() http.Handler {
 		s.handle("GET /dev/mail", s.loopbackOnly(s.handleDevMailPage))
 	}
 	s.registerAuth()
+	s.registerSocial()
+	s.registerSSO()
 	s.registerMe()
 	s.registerOrgs()
 	s.registerProjects()

@@ -35,6 +35,7 @@ func newFixture(t *testing.T, e storetest.Engine) *fixture {
 	srv := apptest.New(t, e)
 	token, user := srv.Signup("Olive Owner", "olive@example.com")
 	org := srv.CreateOrg(token, "Acme Video")
+	srv.AddSSOConnection(token, org, "example.com") // for authentication: sso invitations
 	f := &fixture{srv: srv, owner: token, ownerID: user["id"].(string), org: org}
 	f.key = f.newKey(t, orgGrant(org, gatehouse.OrgOwner, ""))
 	return f

@@ -33,6 +33,10 @@ type acceptData struct {
 	Case    string
 	Preview *service.Preview
 	User    *gatehouse.User
+	// SSO is the connection an `authentication: sso` invitation is accepted
+	// through; SSOSession whether this session came through it.
+	SSO        *gatehouse.SSOConnection
+	SSOSession bool
 }
 
 // showInvitation loads the link's invitation, or shows why it cannot be
@@ -121,6 +125,7 @@ func (h *Handler) renderAccept(w http.ResponseWriter, r *http.Request, p *gateho
 	default:
 		d.Case = caseRegister
 	}
+	h.ssoAccept(r, p, &d)
 	title := "Join " + pv.OrgName
 	h.renderStatus(w, r, status, "accept", &page{Title: title, Layout: "auth", Form: f, Data: d})
 }

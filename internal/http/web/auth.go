@@ -44,6 +44,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			redirect(w, r, "/verify?email="+url.QueryEscape(strings.TrimSpace(f.Get("email"))))
 			return
 		}
+		if e.Reason == "sso_required" { // an enforced connection
+			h.ssoContinue(w, r, http.StatusForbidden, e.Extra, f.Get("email"), h.after(f.Get("next")))
+			return
+		}
 		status := f.apply(err)
 		h.renderStatus(w, r, status, "login", h.authPage("Sign in", f))
 		return

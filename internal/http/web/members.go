@@ -183,7 +183,8 @@ func (h *Handler) invite(rc *reqCtx) {
 		return
 	}
 	grants, errs := st.grants(cat)
-	in := service.InviteInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Role: st.Role, Grants: grants}
+	in := service.InviteInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Role: st.Role, Grants: grants,
+		Authentication: r.PostFormValue("authentication")}
 	if days := r.PostFormValue("expires_in_days"); days != "" {
 		n := 0
 		for _, c := range days {

@@ -29,6 +29,8 @@ type page struct {
 	DevMailbox bool
 	Version    string
 	Data       any
+	// Social lists the configured sign-in providers ("google", "github").
+	Social []string
 }
 
 // caps says which parts of the sidebar the caller may open.
@@ -183,6 +185,7 @@ func mustParsePages() map[string]*template.Template {
 }
 
 var funcs = template.FuncMap{
+	"socialFor": socialFor,
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"

@@ -103,6 +103,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /static/", h.serveStatic)
 
 	h.handle(mux, "GET /login", h.loginPage)
+	h.handle(mux, "GET /login/sso", h.ssoPage)
 	h.handle(mux, "POST /login", h.login)
 	h.handle(mux, "GET /register", h.registerPage)
 	h.handle(mux, "POST /register", h.register)
@@ -251,6 +252,7 @@ func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, status in
 	}
 	p.DevMailbox = h.cfg.DevMailbox
 	p.Version = gatehouse.Version
+	p.Social = h.svc.Social.Providers()
 	if p.Form == nil {
 		p.Form = newForm(nil)
 	}

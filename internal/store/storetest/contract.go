@@ -26,6 +26,8 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Throttles", func(t *testing.T) { runThrottles(t, e) })
 	t.Run("OTPs", func(t *testing.T) { runOTPs(t, e) })
 	t.Run("ResetTokens", func(t *testing.T) { runResetTokens(t, e) })
+	t.Run("Identities", func(t *testing.T) { runIdentities(t, e) })
+	t.Run("SSO", func(t *testing.T) { runSSO(t, e) })
 	t.Run("Restart", func(t *testing.T) { runRestart(t, e) })
 	t.Run("Lookups", func(t *testing.T) { runLookups(t, e) })
 	t.Run("ConcurrentAuditWriters", func(t *testing.T) { runConcurrentAudit(t, e) })
