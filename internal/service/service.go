@@ -59,9 +59,9 @@ type Services struct {
 	Webhooks    *Webhooks
 	Lookups     *Lookups
 	// Cache is the bounded store under every in-process cache (for metrics).
-	Cache *cache.Shared
-	Social      *Social
-	SSO         *SSO
+	Cache  *cache.Shared
+	Social *Social
+	SSO    *SSO
 }
 
 // New builds the services over one store.
