@@ -129,7 +129,7 @@ var settings = []setting{
 		c.MailFrom = v
 		return nil
 	}},
-	{"GATEHOUSE_SECRET_KEY", "secret-key", "", "key sealing mail at rest (16+ characters); generated into the data directory when unset on SQLite", func(c *Config, v string) error {
+	{"GATEHOUSE_SECRET_KEY", "secret-key", "", "key sealing mail at rest and deriving session tokens (16+ characters); generated into the data directory when unset on SQLite", func(c *Config, v string) error {
 		if v == "" {
 			return nil
 		}

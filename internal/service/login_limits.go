@@ -87,7 +87,12 @@ func (l *loginLimits) failed(ctx context.Context, account, ip string) error {
 	})
 }
 
-// succeeded forgets the failures of account from ip.
+// succeeded forgets the failures of account from ip (writing only when
+// there are some).
 func (l *loginLimits) succeeded(ctx context.Context, account, ip string) error {
+	st, err := l.c.read(ctx, pairKey(account, ip))
+	if err != nil || st.N == 0 {
+		return err
+	}
 	return l.c.clear(ctx, pairKey(account, ip))
 }
