@@ -28,6 +28,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("ConcurrentAuditWriters", func(t *testing.T) { runConcurrentAudit(t, e) })
 	t.Run("Locks", func(t *testing.T) { runLocks(t, e) })
 	t.Run("OTPQuotas", func(t *testing.T) { runOTPQuotas(t, e) })
+	t.Run("AuditSeal", func(t *testing.T) { runAuditSeal(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
