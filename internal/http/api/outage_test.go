@@ -174,6 +174,17 @@ func TestMetricsPeers(t *testing.T) {
 			t.Fatalf("remote %s: %d %s", remote, w.Code, w.Body)
 		}
 	}
+	// Forwarded by a proxy on this host: not a local peer.
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip"} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.RemoteAddr = "127.0.0.1:4000"
+		r.Header.Set(h, "203.0.113.7")
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, r)
+		if w.Code != http.StatusNotFound {
+			t.Fatalf("loopback peer forwarding with %s: %d", h, w.Code)
+		}
+	}
 	srv.API.MetricsElsewhere = true
 	if w := get("127.0.0.1:4000"); w.Code != http.StatusNotFound {
 		t.Fatalf("loopback with a metrics listener elsewhere: %d", w.Code)

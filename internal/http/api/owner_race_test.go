@@ -111,3 +111,54 @@ func TestOwnerRaces(t *testing.T) {
 		}
 	})
 }
+
+// TestInvitationBudgetRace: the daily invitation budget is a count under the
+// same per-organization lock: twenty invitations sent at once against a
+// budget of five leave exactly five sent, on both engines, several times.
+func TestInvitationBudgetRace(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		srv := apptest.New(t, e)
+		owner, _ := srv.Signup("Ann Owner", "ann@example.com")
+		client := srv.HTTP.Client()
+		for round := range 5 {
+			org := srv.CreateOrg(owner, fmt.Sprintf("Budget %d", round))
+			srv.SetOrgSetting(org, "invitations_per_day", 5)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			statuses := make([]int, 20)
+			for i := range statuses {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					body, _ := json.Marshal(map[string]any{"email": fmt.Sprintf("guest%d@example.com", i), "role": "viewer"})
+					req, _ := http.NewRequest("POST", srv.URL+"/v1/members/invitations", bytes.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+owner)
+					req.Header.Set("X-Organization-Id", org)
+					req.Header.Set("Content-Type", "application/json")
+					<-start
+					resp, err := client.Do(req)
+					if err != nil {
+						return
+					}
+					resp.Body.Close()
+					statuses[i] = resp.StatusCode
+				}()
+			}
+			close(start)
+			wg.Wait()
+			sent := 0
+			for _, st := range statuses {
+				switch st {
+				case 201:
+					sent++
+				case 429:
+				default:
+					t.Fatalf("round %d: an invitation answered %d (%v)", round, st, statuses)
+				}
+			}
+			if sent != 5 {
+				t.Fatalf("round %d: %d invitations sent against a budget of 5 (%v)", round, sent, statuses)
+			}
+		}
+	})
+}

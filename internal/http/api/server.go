@@ -214,7 +214,10 @@ func (s *Server) MetricsHandler() http.Handler {
 // (a scraper on the same host), and to nobody when metrics have a listener
 // of their own: others get the 404 of an unknown endpoint.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if s.MetricsElsewhere || !isLoopback(r.RemoteAddr) {
+	// A request a proxy on this host forwarded carries its client's address
+	// in a header: that peer is not local.
+	forwarded := r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" || r.Header.Get("X-Real-Ip") != ""
+	if s.MetricsElsewhere || forwarded || !isLoopback(r.RemoteAddr) {
 		respond.Error(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such endpoint."))
 		return
 	}
