@@ -208,6 +208,7 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	}
 	defer m.Close(ctx)
 	r.open = time.Since(start)
+	app.SetMemoryLimit(cfg, os.Getenv) // as cmd/gatehouse does
 	handler := m.Handler()
 	zipfFor := func(seed int64) func() int {
 		rng := mrand.New(mrand.NewSource(seed))

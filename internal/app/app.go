@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +74,20 @@ func (m *Main) startBackground() {
 			}
 		}
 	}()
+}
+
+// SetMemoryLimit gives the Go runtime a soft memory limit of the cache size
+// plus 64 MiB, unless GOMEMLIMIT is set: the garbage collector then keeps
+// the heap near what is live (the caches and a fixed rest) instead of
+// letting it double between collections (GOGC=100), so resident memory
+// follows GATEHOUSE_CACHE_SIZE. The limit is soft: past it the collector
+// works harder, it does not fail. One process, one limit: the binary calls
+// it, not Open (tests run many servers in one process).
+func SetMemoryLimit(c Config, getenv func(string) string) {
+	if getenv("GOMEMLIMIT") != "" || c.CacheSize == 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(c.CacheSize) + 64<<20)
 }
 
 // NewLogger returns the JSON logger with request ids.
