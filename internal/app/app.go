@@ -48,7 +48,8 @@ type Main struct {
 	stopBackground func()
 }
 
-// startBackground runs periodic chores: writing API keys' last-use times.
+// startBackground runs periodic chores: writing API keys' and sessions'
+// last-use times.
 func (m *Main) startBackground() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -57,6 +58,7 @@ func (m *Main) startBackground() {
 		<-done
 		// Last flush, so nothing batched is lost at shutdown.
 		_ = m.Services.Keys.FlushLastUsed(context.Background())
+		_ = m.Services.Auth.FlushLastUsed(context.Background())
 	}
 	go func() {
 		defer close(done)
@@ -67,10 +69,14 @@ func (m *Main) startBackground() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-			case <-m.Services.Keys.FlushSoon(): // the batch is full
+			case <-m.Services.Keys.FlushSoon(): // a batch is full
+			case <-m.Services.Auth.FlushSoon():
 			}
 			if err := m.Services.Keys.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
 				m.Log.Warn("api keys: recording last use", "err", err)
+			}
+			if err := m.Services.Auth.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
+				m.Log.Warn("sessions: recording last use", "err", err)
 			}
 		}
 	}()
