@@ -208,6 +208,26 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	}
 	defer m.Close(ctx)
 	r.open = time.Since(start)
+	app.SetMemoryLimit(cfg, os.Getenv) // as cmd/gatehouse does
+	// The server's background chore (Main.Start, not called here: no
+	// socket): write batched last-use times.
+	flushDone := make(chan struct{})
+	defer close(flushDone)
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-flushDone:
+				return
+			case <-t.C:
+			case <-m.Services.Auth.FlushSoon():
+			case <-m.Services.Keys.FlushSoon():
+			}
+			_ = m.Services.Auth.FlushLastUsed(ctx)
+			_ = m.Services.Keys.FlushLastUsed(ctx)
+		}
+	}()
 	handler := m.Handler()
 	zipfFor := func(seed int64) func() int {
 		rng := mrand.New(mrand.NewSource(seed))
@@ -252,7 +272,7 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 		go func() {
 			defer wg.Done()
 			next := zipfFor(int64(g) + 1)
-			local := make([]time.Duration, 0, 1024)
+			local := make([]time.Duration, 0, 32) // handed over often, for per-second figures
 			for {
 				select {
 				case <-stop:

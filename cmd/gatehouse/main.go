@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "migrations applied")
 		return m.Close(ctx)
 	}
+	app.SetMemoryLimit(cfg, getenv)
 	if err := m.Start(); err != nil {
 		m.Close(ctx)
 		return err

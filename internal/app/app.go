@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,7 +72,8 @@ func (m *Main) MetricsURL() string {
 	return "http://" + m.metricsListener.Addr().String() + "/metrics"
 }
 
-// startBackground runs periodic chores: writing API keys' last-use times.
+// startBackground runs periodic chores: writing API keys' and sessions'
+// last-use times.
 func (m *Main) startBackground() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -80,6 +82,7 @@ func (m *Main) startBackground() {
 		<-done
 		// Last flush, so nothing batched is lost at shutdown.
 		_ = m.Services.Keys.FlushLastUsed(context.Background())
+		_ = m.Services.Auth.FlushLastUsed(context.Background())
 	}
 	if every := m.Config.AuditCheckpointEvery; every > 0 {
 		go m.checkpointLoop(ctx, every)
@@ -93,13 +96,31 @@ func (m *Main) startBackground() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-			case <-m.Services.Keys.FlushSoon(): // the batch is full
+			case <-m.Services.Keys.FlushSoon(): // a batch is full
+			case <-m.Services.Auth.FlushSoon():
 			}
 			if err := m.Services.Keys.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
 				m.Log.Warn("api keys: recording last use", "err", err)
 			}
+			if err := m.Services.Auth.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
+				m.Log.Warn("sessions: recording last use", "err", err)
+			}
 		}
 	}()
+}
+
+// SetMemoryLimit gives the Go runtime a soft memory limit of the cache size
+// plus 64 MiB, unless GOMEMLIMIT is set: the garbage collector then keeps
+// the heap near what is live (the caches and a fixed rest) instead of
+// letting it double between collections (GOGC=100), so resident memory
+// follows GATEHOUSE_CACHE_SIZE. The limit is soft: past it the collector
+// works harder, it does not fail. One process, one limit: the binary calls
+// it, not Open (tests run many servers in one process).
+func SetMemoryLimit(c Config, getenv func(string) string) {
+	if getenv("GOMEMLIMIT") != "" || c.CacheSize == 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(c.CacheSize) + 64<<20)
 }
 
 // NewLogger returns the JSON logger with request ids.

@@ -59,6 +59,9 @@ func TestBoundedCacheAt50000Orgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close(ctx)
+	// As the binary does (cmd/gatehouse); restored for the other tests.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	SetMemoryLimit(m.Config, func(string) string { return "" })
 	start := time.Now()
 	if err := m.Store.SeedOrgs(ctx, store.OrgSeed{To: orgs, Members: 3, Projects: 5, Folders: 20,
 		Sessions: 4, TokenHash: secret.HashToken, Now: time.Now()}); err != nil {

@@ -45,6 +45,7 @@ type Auth struct {
 	passwordByUser *Throttle
 	existsByIP     *Throttle
 	cache          *sessionCache
+	touched        *touches
 	keys           *Keys
 	access         *Access
 	dummyHash      string
@@ -57,6 +58,8 @@ func newAuth(b *base) *Auth {
 		passwordByUser: b.throttle("password-user:", time.Minute, 5),
 		existsByIP:     b.throttle("exists-ip:", 6*time.Second, 10),
 		cache:          newSessionCache(b.cache),
+		// One entry (id, time, map slot) is ~128 bytes: 1/64 of the budget.
+		touched: newTouches(max(1024, int(b.cache.MaxBytes()/64/128))),
 	}
 	// Unknown emails are checked against this hash, so that they take as
 	// long as a wrong password.

@@ -43,8 +43,9 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*gatehouse.Princ
 		return nil, errBadToken
 	}
 	p := &gatehouse.Principal{Kind: gatehouse.PrincipalUser, UserID: u.ID, SessionID: s.ID, Name: u.Name, CurrentOrgID: s.CurrentOrgID}
-	// last_used_at is written at most once per cache period per session.
-	if err := a.store.Tx(ctx, func(tx *store.Conn) error { return tx.TouchSession(ctx, s.ID, now) }); err != nil {
+	// last_used_at is noted at most once per cache period per session, and
+	// written in batches.
+	if err := a.touch(ctx, s.ID, now); err != nil {
 		return nil, err
 	}
 	a.cache.put(t, h, p, s.AccessExpiresAt, now)
@@ -74,6 +75,9 @@ func (a *Auth) Sessions(ctx context.Context, p *gatehouse.Principal, page gateho
 	if page.After != nil && !storableText(page.After.ID) {
 		return gatehouse.Page[*gatehouse.Session]{}, gatehouse.Invalid("Invalid cursor.",
 			gatehouse.FieldError{Field: "cursor", Message: "is not a cursor returned by this list"})
+	}
+	if err := a.FlushLastUsed(ctx); err != nil { // show uses not yet written
+		return gatehouse.Page[*gatehouse.Session]{}, err
 	}
 	ss, err := a.store.R().ListUserSessions(ctx, p.UserID, page)
 	if err != nil {
