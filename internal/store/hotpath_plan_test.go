@@ -73,7 +73,7 @@ func TestHotPathPlans(t *testing.T) {
 			if err := st.Analyze(ctx, "users", "organizations", "memberships", "projects", "folders", "sessions", "invitations", "api_keys", "roles"); err != nil {
 				t.Fatal(err)
 			}
-			svc := service.New(st, service.Config{Hasher: hasher})
+			svc := service.New(st, service.Config{Hasher: hasher, Key: storetest.MustKey(t)})
 			actor := gatehouse.Actor{IP: "192.0.2.1"}
 			var got []recorded
 			path := ""
@@ -118,7 +118,7 @@ func TestHotPathPlans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fresh := service.New(st, service.Config{Hasher: hasher}) // cold caches
+			fresh := service.New(st, service.Config{Hasher: hasher, Key: storetest.MustKey(t)}) // cold caches
 			path = "key look-up"
 			kp, err := fresh.Keys.Authenticate(ctx, keySecret)
 			if err != nil {
