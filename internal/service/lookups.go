@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/cache"
 )
 
 // Lookups answers the reverse questions — which resources may this member
@@ -24,9 +25,8 @@ type Lookups struct {
 	*base
 	access *Access
 
-	mu      sync.RWMutex
-	rosters map[string]*roster         // org id → compiled members
-	stale   map[string]map[string]bool // org id → members to reload
+	mu      sync.RWMutex          // guards rosters' stale sets, orders fills after invalidations
+	rosters *cache.Cache[*roster] // org id → compiled members, in the bounded cache
 	gen     atomic.Uint64
 }
 
@@ -162,9 +162,7 @@ func (l *Lookups) projectIDs(ctx context.Context, orgID string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	l.mu.RLock()
-	r, ok := l.rosters[orgID]
-	l.mu.RUnlock()
+	r, ok := l.rosters.Get(orgID, "")
 	if ok && r.tree == tree {
 		return r.projects, nil
 	}

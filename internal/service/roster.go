@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/cache"
 )
 
 // roster is every member of one organization compiled against one tree.
@@ -15,6 +16,19 @@ type roster struct {
 	projects []string // the organization's project ids, sorted
 	members  []rosterMember
 	byUser   map[string]int
+	// stale holds the members a notification named since the roster was
+	// built, to reload on next use (guarded by Lookups.mu); it goes with
+	// the roster when the cache evicts it.
+	stale map[string]bool
+}
+
+// weight estimates a roster's size for the bounded cache.
+func (r *roster) weight() int {
+	n := 128 + 40*len(r.projects) + 48*len(r.byUser)
+	for _, m := range r.members {
+		n += 32 + m.set.Size() + membershipSize(m.m)
+	}
+	return n
 }
 
 type rosterMember struct {
@@ -22,24 +36,24 @@ type rosterMember struct {
 	set *authz.Set
 }
 
-// maxRosters bounds the roster cache; past it the cache starts over.
-const maxRosters = 256
-
 func newLookups(b *base, access *Access) *Lookups {
-	l := &Lookups{base: b, access: access, rosters: map[string]*roster{}, stale: map[string]map[string]bool{}}
+	l := &Lookups{base: b, access: access,
+		rosters: cache.NewCache(b.cache, "rosters", cache.Options[*roster]{Weigh: (*roster).weight})}
 	b.store.Subscribe(l.invalidate)
 	return l
 }
 
 // invalidate updates the rosters after a notification: a member's rights
-// changed or they were renamed (that member is reloaded on next use); the
-// organization's roles changed or it was deleted (its roster is dropped).
-// A new folder tree is seen by comparing trees on use (members are
-// recompiled, not reloaded).
+// changed (that member is reloaded on next use); a member was renamed or
+// the organization's roles changed or it was deleted (the roster is
+// dropped). A new folder tree is seen by comparing trees on use (members
+// are recompiled, not reloaded). store.FlushAll clears the whole bounded
+// cache (Access).
 func (l *Lookups) invalidate(msg string) {
 	kind, rest, _ := strings.Cut(msg, ":")
 	switch kind {
-	case "session", "apikey":
+	case "member", "user", "org":
+	default:
 		return // API keys are read per request, not kept in rosters
 	}
 	l.gen.Add(1)
@@ -48,28 +62,16 @@ func (l *Lookups) invalidate(msg string) {
 	switch kind {
 	case "member":
 		org, user, _ := strings.Cut(rest, ":")
-		if _, ok := l.rosters[org]; ok {
-			if l.stale[org] == nil {
-				l.stale[org] = map[string]bool{}
+		if r, ok := l.rosters.Get(org, ""); ok {
+			if r.stale == nil {
+				r.stale = map[string]bool{}
 			}
-			l.stale[org][user] = true
+			r.stale[user] = true
 		}
 	case "user": // renamed, or switched organization: names shown are reloaded
-		for org, r := range l.rosters {
-			if _, ok := r.byUser[rest]; ok {
-				if l.stale[org] == nil {
-					l.stale[org] = map[string]bool{}
-				}
-				l.stale[org][rest] = true
-			}
-		}
-	case "tree":
+		l.rosters.InvalidateIf(func(_, _ string, r *roster) bool { _, ok := r.byUser[rest]; return ok })
 	case "org":
-		delete(l.rosters, rest)
-		delete(l.stale, rest)
-	default:
-		l.rosters = map[string]*roster{}
-		l.stale = map[string]map[string]bool{}
+		l.rosters.Invalidate(rest, "")
 	}
 }
 
@@ -88,11 +90,14 @@ func (l *Lookups) roster(ctx context.Context, orgID string) (*roster, error) {
 	// gen is read before the cache: a notification after this point makes
 	// the result not stored; one before it is in the stale set read below.
 	gen := l.gen.Load()
-	l.mu.RLock()
-	r, ok := l.rosters[orgID]
+	t := l.rosters.Begin(orgID, "")
+	r, ok := l.rosters.Get(orgID, "")
 	var changed []string
-	for u := range l.stale[orgID] {
-		changed = append(changed, u)
+	l.mu.RLock()
+	if ok {
+		for u := range r.stale {
+			changed = append(changed, u)
+		}
 	}
 	l.mu.RUnlock()
 	if ok && r.tree == tree && len(changed) == 0 {
@@ -109,14 +114,7 @@ func (l *Lookups) roster(ctx context.Context, orgID string) (*roster, error) {
 	}
 	l.mu.Lock()
 	if l.gen.Load() == gen {
-		if len(l.rosters) >= maxRosters {
-			l.rosters = map[string]*roster{}
-			l.stale = map[string]map[string]bool{}
-		}
-		l.rosters[orgID] = next
-		for _, u := range changed {
-			delete(l.stale[orgID], u)
-		}
+		l.rosters.Fill(t, orgID, "", next)
 	}
 	l.mu.Unlock()
 	return next, nil
