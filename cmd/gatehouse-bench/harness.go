@@ -19,6 +19,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for -fresh-schema
@@ -38,6 +39,7 @@ type harness struct {
 	stderr io.Writer
 
 	m       *app.Main
+	cfg     app.Config // the server's, for a second process
 	dataDir string
 	logOut  io.WriteCloser
 	schema  string // fresh PostgreSQL schema to drop, if any
@@ -52,7 +54,10 @@ type harness struct {
 	projectID    string
 
 	verdicts []verdict
-	logCount *countingWriter // bytes the server logged
+	runs     atomic.Int64 // load processes started (distinct invitation addresses)
+	// inviteRate is (b)'s invitations per second, for PostgreSQL ÷ SQLite.
+	inviteRate float64
+	logCount   *countingWriter // bytes the server logged
 }
 
 // verdict is one target's outcome, repeated in the summary.
@@ -103,6 +108,7 @@ func (h *harness) start(ctx context.Context) error {
 		sink = f
 	}
 	h.logCount = &countingWriter{w: &logTee{sink: sink, loud: h.stderr}}
+	h.cfg = cfg
 	h.m = &app.Main{Config: cfg, Log: app.NewLogger(h.logCount, o.logLevel)}
 	if o.fastHash {
 		h.m.Hasher = benchHasher

@@ -35,13 +35,18 @@ type target struct {
 	// body returns the body of a worker's seq-th request; it may reuse buf.
 	body func(buf []byte, worker, seq int) []byte
 	want int
+	// fixed or invitePrefix describe body to a load process (loadproc.go).
+	fixed        []byte
+	invitePrefix string
 }
 
 // result is one load phase (or several runs of it, merged).
 type result struct {
 	ok, failed int
 	elapsed    time.Duration
-	cpu        time.Duration   // process CPU time used meanwhile (client, server and all)
+	cpu        time.Duration   // process CPU time used meanwhile (client, server and all; the server's alone when serverOnly)
+	clientCPU  time.Duration   // the load process's CPU time (serverOnly runs)
+	serverOnly bool            // the client ran in its own process
 	lat        []time.Duration // successful requests, sorted
 	firstErr   string
 }
@@ -52,6 +57,8 @@ func (r *result) merge(o *result) {
 	r.failed += o.failed
 	r.elapsed += o.elapsed
 	r.cpu += o.cpu
+	r.clientCPU += o.clientCPU
+	r.serverOnly = r.serverOnly && o.serverOnly
 	r.lat = append(r.lat, o.lat...)
 	slices.Sort(r.lat)
 	if r.firstErr == "" {

@@ -18,6 +18,17 @@
 //	    With 1,000,000 rows page 10,000 is the last page, so the middle page
 //	    and the walk's latency by depth are printed too (no verdict).
 //
+// Targets are issue 17's: (a) check ≥ 0.8× the bare handler's req/s and
+// server CPU per check ≤ 1.3× the bare request's; (b) ≥ 3× -invite-baseline
+// invitations/s and ≤ 0.35 ms server CPU per invitation, mail worker
+// included; on PostgreSQL (b) also runs on a temporary SQLite database for
+// PostgreSQL ÷ SQLite ≥ 0.8; (c) page 10,000 ≤ 1.2× page 1; (d) with
+// -processes 2 (PostgreSQL) a second Gatehouse process on the same schema,
+// a mixed load split over both (ratio to one process) and the delay before
+// a member removed through one process is refused through the other.
+// The load generator runs in a child process (loadproc.go), so the
+// harness's CPU time is the server's alone.
+//
 // It prints one table with the ratios and PASS/MISS against each target,
 // and exits 0 whatever the verdicts (1 only when it could not measure).
 //
@@ -82,6 +93,10 @@ type options struct {
 	sessions     int
 	cacheSize    string
 	csvFile      string
+	loadProcess  bool
+	inviteBase   float64
+	processes    int
+	compareLite  bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -120,6 +135,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.sessions, "sessions", 0, "scale run: seed this many live sessions (four per organization) and spread requests over them for -duration")
 	fs.StringVar(&o.cacheSize, "cache-size", "64MiB", "scale run: GATEHOUSE_CACHE_SIZE of the server")
 	fs.StringVar(&o.csvFile, "csv", "", "scale run: write the time series (second, resident memory, p99, hit ratio) to this CSV file")
+	fs.BoolVar(&o.loadProcess, "load-process", true, "(a), (b): run the load generator in a child process, so this process's CPU time is the server's alone (CPU/req is then server CPU per request)")
+	fs.Float64Var(&o.inviteBase, "invite-baseline", 470, "(b): the invitation rate the ≥ 3× target multiplies (issue 17's \"today\", 470–930/s; measure yours with the same conditions)")
+	fs.IntVar(&o.processes, "processes", 1, "with -database-url and 2: also run a second Gatehouse process (this binary's server, in a child) on the same schema, split the load, print the ratio to one process and the cross-process invalidation latency")
+	fs.BoolVar(&o.compareLite, "compare-sqlite", true, "with -database-url: also run (b) on a temporary SQLite database and print PostgreSQL ÷ SQLite")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -148,6 +167,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-conns must be at least 1")
 	case o.invitations < 1 && !o.skipList:
 		return nil, fmt.Errorf("-invitations must be at least 1 (or -skip-list)")
+	case o.processes != 1 && o.processes != 2:
+		return nil, fmt.Errorf("-processes must be 1 or 2")
+	case o.processes == 2 && o.databaseURL == "":
+		return nil, fmt.Errorf("-processes 2 needs -database-url (one PostgreSQL shared by the processes)")
 	case o.rounds < 1:
 		return nil, fmt.Errorf("-rounds must be at least 1")
 	case o.listRepeats < 1:
@@ -161,6 +184,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == serveArg {
+		if err := runServe(ctx, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "gatehouse-bench serve:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == loadgenArg {
+		if err := runLoadgen(ctx, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "gatehouse-bench loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); errors.Is(err, flag.ErrHelp) {
 		return
 	} else if err != nil {
@@ -203,6 +240,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if !o.skipInvite {
 		if err := h.phaseInvite(ctx); err != nil {
+			return err
+		}
+	}
+	if !o.skipInvite && h.engine == "postgres" && o.compareLite {
+		if err := h.compareSQLite(ctx); err != nil {
+			return err
+		}
+	}
+	if o.processes == 2 {
+		if err := h.phaseProcesses(ctx); err != nil {
 			return err
 		}
 	}

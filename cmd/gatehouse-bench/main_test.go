@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -14,10 +16,29 @@ import (
 // compiling and working; the figures themselves mean nothing here. With
 // GATEHOUSE_TEST_DATABASE_URL set it also runs on PostgreSQL, in a fresh
 // schema it drops afterwards.
+// TestMain lets the test binary serve as the harness's load process.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == serveArg {
+		if err := runServe(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if len(os.Args) > 1 && os.Args[1] == loadgenArg {
+		if err := runLoadgen(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 func TestHarness(t *testing.T) {
 	engines := map[string][]string{"sqlite": nil}
 	if url := os.Getenv(storetest.PostgresEnv); url != "" {
-		engines["postgres"] = []string{"-database-url", url}
+		engines["postgres"] = []string{"-database-url", url, "-processes", "2"}
 	}
 	for name, extra := range engines {
 		t.Run(name, func(t *testing.T) {
@@ -37,14 +58,23 @@ func TestHarness(t *testing.T) {
 				"followed next_cursor 19 times (pages 2–20)",
 				"page 20 / page 1 latency ratio",
 				"summary (" + name + ")",
+				"server CPU per request: bare",
+				"server CPU per invitation",
 			} {
 				if !strings.Contains(s, want) {
 					t.Errorf("output lacks %q:\n%s", want, s)
 				}
 			}
 			_, summary, _ := strings.Cut(s, "summary (")
-			if n := len(regexp.MustCompile(`(?m)target .*(PASS|MISS)$`).FindAllString(summary, -1)); n != 3 {
-				t.Errorf("%d verdicts in the summary, want 3:\n%s", n, s)
+			// check ratio, CPU ratio, invitation rate, CPU per invitation,
+			// pages; on PostgreSQL also PostgreSQL ÷ SQLite and the two
+			// -processes 2 figures.
+			want := map[string]int{"sqlite": 5, "postgres": 8}[name]
+			if n := len(regexp.MustCompile(`(?m)target .*(PASS|MISS)$`).FindAllString(summary, -1)); n != want {
+				t.Errorf("%d verdicts in the summary, want %d:\n%s", n, want, s)
+			}
+			if name == "postgres" && !strings.Contains(s, "member removed through A, refused through B") {
+				t.Errorf("no invalidation latency:\n%s", s)
 			}
 			if errOut.Len() > 0 {
 				t.Logf("stderr:\n%s", errOut.String())
@@ -82,7 +112,7 @@ func TestFlags(t *testing.T) {
 func TestSoak(t *testing.T) {
 	engines := map[string][]string{"sqlite": nil}
 	if url := os.Getenv(storetest.PostgresEnv); url != "" {
-		engines["postgres"] = []string{"-database-url", url}
+		engines["postgres"] = []string{"-database-url", url, "-processes", "2"}
 	}
 	for name, extra := range engines {
 		t.Run(name, func(t *testing.T) {

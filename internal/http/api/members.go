@@ -108,7 +108,7 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, c *service.
 		checkJSON
 		Checks []checkJSON `json:"checks"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeCheck(w, r, &in, &in.checkJSON) {
 		return
 	}
 	if in.Checks != nil {

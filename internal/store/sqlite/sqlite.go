@@ -104,10 +104,7 @@ func OpenWith(ctx context.Context, dataDir string, box store.Box, o Options) (*s
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	path := filepath.Join(dataDir, FileName)
-	writer, err := sql.Open("sqlite", dsn(path, false, o))
-	if err != nil {
-		return nil, err
-	}
+	writer := sql.OpenDB(&connector{dsn: dsn(path, false, o)})
 	// One writer: SQLite allows one at a time anyway, and queueing in the pool
 	// is cheaper than retrying on SQLITE_BUSY.
 	writer.SetMaxOpenConns(1)
@@ -119,11 +116,7 @@ func OpenWith(ctx context.Context, dataDir string, box store.Box, o Options) (*s
 		writer.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	reader, err := sql.Open("sqlite", dsn(path, true, o))
-	if err != nil {
-		writer.Close()
-		return nil, err
-	}
+	reader := sql.OpenDB(&connector{dsn: dsn(path, true, o)})
 	n := max(4, runtime.NumCPU()*2)
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
