@@ -107,6 +107,9 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 		if refusal, err := s.checkInviter(ctx, tx, inv); refusal != nil || err != nil {
 			return refusal, err
 		}
+		if err := s.checkAcceptSeats(ctx, tx, inv.OrgID); err != nil { // policy.go
+			return nil, err
+		}
 		var u *gatehouse.User
 		if p != nil {
 			if p.Kind != gatehouse.PrincipalUser {

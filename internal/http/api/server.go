@@ -88,6 +88,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerAuth()
 	s.registerMe()
 	s.registerOrgs()
+	s.registerPolicy()
 	s.registerProjects()
 	s.registerFolders()
 	s.registerInvitations()
