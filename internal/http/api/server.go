@@ -89,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerMe()
 	s.registerOrgs()
 	s.registerPolicy()
+	s.registerBulk()
 	s.registerProjects()
 	s.registerFolders()
 	s.registerInvitations()
