@@ -90,6 +90,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerOrgs()
 	s.registerPolicy()
 	s.registerBulk()
+	s.registerInviteLinks()
 	s.registerProjects()
 	s.registerFolders()
 	s.registerInvitations()
