@@ -27,7 +27,9 @@ func runIdempotency(t *testing.T, e Engine) {
 	if r := claim("k1", "r1", baseTime); r == nil || r.Status != 0 || r.RequestHash != "r1" {
 		t.Fatalf("in-flight claim %+v", r)
 	}
-	mustTx(t, s, func(tx *store.Conn) error { return tx.FinishIdempotencyKey(ctx, "k1", 201, "application/json", []byte(`{"a":1}`)) })
+	mustTx(t, s, func(tx *store.Conn) error {
+		return tx.FinishIdempotencyKey(ctx, "k1", 201, "application/json", []byte(`{"a":1}`))
+	})
 	if r := claim("k1", "r2", baseTime.Add(time.Hour)); r == nil || r.Status != 201 || string(r.Body) != `{"a":1}` || r.RequestHash != "r1" {
 		t.Fatalf("finished claim %+v", r)
 	}
