@@ -144,6 +144,9 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 				return err
 			}
 		}
+		if days, err = s.checkInvitePolicy(ctx, tx, c, PolicyOf(org), email, in.ExpiresInDays); err != nil { // policy.go
+			return err
+		}
 		if err := s.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
 			return err
 		}

@@ -110,6 +110,9 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 		if refusal, err := s.checkSSOAccept(ctx, tx, inv, p); refusal != nil || err != nil {
 			return refusal, err
 		}
+		if err := s.checkAcceptSeats(ctx, tx, inv.OrgID); err != nil { // policy.go
+			return nil, err
+		}
 		var u *gatehouse.User
 		if p != nil {
 			if p.Kind != gatehouse.PrincipalUser {

@@ -54,6 +54,9 @@ func normalizeDomains(in []string) ([]string, *gatehouse.FieldError) {
 	return out, nil
 }
 
+// validDomain decides whether d is a plain lower-case DNS name (labels of
+// letters, digits and inner hyphens), as SSO connections and invitation
+// policies take them.
 func validDomain(d string) bool {
 	if len(d) > 253 || !strings.Contains(d, ".") {
 		return false

@@ -161,6 +161,7 @@ type Conn struct {
 	s     *Store
 	inTx  bool
 	after []func()
+	depth int // savepoints open (nested.go)
 }
 
 // R returns a Conn on the reader pool, for reads outside a transaction.
@@ -170,6 +171,9 @@ func (s *Store) R() *Conn { return &Conn{q: s.wrapQ(s.reader), s: s} }
 // when fn returns nil and rolls back otherwise. Functions registered with
 // Conn.AfterCommit run after a successful commit.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Conn) error) error {
+	if outer := s.outerTx(ctx); outer != nil {
+		return outer.savepoint(ctx, fn) // nested.go
+	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		if s.IsUnavailable(err) {

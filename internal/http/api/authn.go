@@ -41,6 +41,9 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p *gateho
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		if s.idempotent(w, r, p, func(w http.ResponseWriter, r *http.Request) { h(w, r, p) }) { // idempotency.go
+			return
+		}
 		h(w, r, p)
 	}
 }

@@ -38,6 +38,8 @@ func Run(t *testing.T, e Engine) {
 	t.Run("OTPQuotas", func(t *testing.T) { runOTPQuotas(t, e) })
 	t.Run("Access", func(t *testing.T) { runAccess(t, e) })
 	t.Run("AuditSeal", func(t *testing.T) { runAuditSeal(t, e) })
+	t.Run("Policy", func(t *testing.T) { runPolicy(t, e) })
+	t.Run("Idempotency", func(t *testing.T) { runIdempotency(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
