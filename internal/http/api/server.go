@@ -87,6 +87,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.registerAuth()
 	s.registerMe()
+	s.registerMFA()
 	s.registerOrgs()
 	s.registerProjects()
 	s.registerFolders()

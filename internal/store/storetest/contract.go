@@ -35,6 +35,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Retention", func(t *testing.T) { runRetention(t, e) })
 	t.Run("OTPQuotas", func(t *testing.T) { runOTPQuotas(t, e) })
 	t.Run("Access", func(t *testing.T) { runAccess(t, e) })
+	t.Run("MFA", func(t *testing.T) { runMFA(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
