@@ -88,6 +88,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerAuth()
 	s.registerMe()
 	s.registerMFA()
+	s.registerMFAPolicy()
 	s.registerOrgs()
 	s.registerProjects()
 	s.registerFolders()

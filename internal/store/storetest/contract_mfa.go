@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -81,6 +82,45 @@ func runMFA(t *testing.T, e Engine) {
 		}
 		if n, _ := tx.UnusedRecoveryCodes(ctx, u.ID); n != 0 {
 			t.Fatalf("recovery codes outlive the secret: %d", n)
+		}
+		return nil
+	})
+	// The organization's policy and who it would lock out.
+	org := &gatehouse.Organization{ID: newID(), Name: "MFA org", CreatedAt: baseTime, UpdatedAt: baseTime}
+	other := mustCreateUser(t, s, "other@example.com")
+	mustTx(t, s, func(tx *store.Conn) error {
+		if err := tx.CreateOrg(ctx, org); err != nil {
+			return err
+		}
+		for _, id := range []string{u.ID, other.ID} {
+			if err := tx.CreateMembership(ctx, &gatehouse.Membership{ID: newID(), OrgID: org.ID, UserID: id, RoleID: "",
+				CreatedAt: baseTime, UpdatedAt: baseTime}); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.PutPendingTOTP(ctx, u.ID, "s", baseTime); err != nil {
+			return err
+		}
+		_, err := tx.ConfirmTOTP(ctx, u.ID, baseTime)
+		return err
+	})
+	mustTx(t, s, func(tx *store.Conn) error {
+		for _, want := range []bool{false, true, false} {
+			on, err := tx.OrgRequiresMFA(ctx, org.ID)
+			if err != nil || on != want {
+				t.Fatalf("require_mfa %v %v, want %v", on, err, want)
+			}
+			if err := tx.SetOrgRequireMFA(ctx, org.ID, !want, baseTime); err != nil {
+				return err
+			}
+		}
+		without, err := tx.MembersWithoutMFA(ctx, org.ID, 10)
+		if err != nil || len(without) != 1 || without[0].UserID != other.ID || without[0].Email != "other@example.com" {
+			t.Fatalf("without mfa %+v %v", without, err)
+		}
+		on, err := tx.UsersWithMFA(ctx, []string{u.ID, other.ID})
+		if err != nil || !on[u.ID] || on[other.ID] {
+			t.Fatalf("users with mfa %v %v", on, err)
 		}
 		return nil
 	})
