@@ -148,11 +148,8 @@ func (c *Conn) UseMFAChallenge(ctx context.Context, hash string, now time.Time) 
 	return n == 1, nil
 }
 
-// DeleteExpiredMFAChallenges removes challenges that expired before t.
-func (c *Conn) DeleteExpiredMFAChallenges(ctx context.Context, t time.Time) (int64, error) {
-	res, err := c.exec(ctx, `DELETE FROM mfa_challenges WHERE expires_at < $1`, ts(t))
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+// PurgeMFAChallenges deletes (at most limit) challenges that expired before
+// before, for the janitor.
+func (c *Conn) PurgeMFAChallenges(ctx context.Context, before time.Time, limit int) (int, error) {
+	return c.batchDelete(ctx, "mfa_challenges", "hash", `expires_at < $2`, limit, ts(before))
 }

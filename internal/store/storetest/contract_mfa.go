@@ -74,7 +74,7 @@ func runMFA(t *testing.T, e Engine) {
 				t.Fatalf("use %d: %v %v", i, ok, err)
 			}
 		}
-		if n, err := tx.DeleteExpiredMFAChallenges(ctx, baseTime.Add(time.Hour)); err != nil || n != 1 {
+		if n, err := tx.PurgeMFAChallenges(ctx, baseTime.Add(time.Hour), 10); err != nil || n != 1 {
 			t.Fatalf("expired %d %v", n, err)
 		}
 		if ok, err := tx.DeleteTOTP(ctx, u.ID); err != nil || !ok {
