@@ -209,3 +209,42 @@ func TestMFATOTP(t *testing.T) {
 		})
 	})
 }
+
+// TestMFARaces: one mfa_token, or one code across two tokens, opens at most
+// one session however many requests race (PostgreSQL especially).
+func TestMFARaces(t *testing.T) {
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		srv := apptest.New(t, e)
+		_, secret, _ := mfaUser(t, srv, "ada@example.com")
+		srv.Clock.Advance(time.Minute)
+		race := func(tokens []string, code string) int {
+			done := make(chan int, len(tokens))
+			for _, tok := range tokens {
+				go func() { done <- mfaVerify(srv, tok, code).Status }()
+			}
+			ok := 0
+			for range tokens {
+				switch st := <-done; st {
+				case 200:
+					ok++
+				case 401:
+				default:
+					t.Errorf("a racing verify answered %d, want 200 or 401", st)
+				}
+			}
+			return ok
+		}
+		one := mfaLogin(t, srv, "ada@example.com")
+		if n := race([]string{one, one, one, one, one, one}, rfc6238(t, secret, srv.Clock.Now())); n != 1 {
+			t.Fatalf("%d sessions from one mfa_token, want 1", n)
+		}
+		srv.Clock.Advance(time.Minute)
+		var tokens []string
+		for range 4 {
+			tokens = append(tokens, mfaLogin(t, srv, "ada@example.com"))
+		}
+		if n := race(tokens, rfc6238(t, secret, srv.Clock.Now())); n != 1 {
+			t.Fatalf("%d sessions from one code over several tokens, want 1", n)
+		}
+	})
+}
