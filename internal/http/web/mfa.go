@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
@@ -34,4 +35,19 @@ func (h *Handler) loginMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	h.setSession(w, t)
 	redirect(w, r, h.after(next))
+}
+
+// signInMethod says in words how a session was opened, from its amr.
+func signInMethod(amr []string) string {
+	names := map[string]string{"pwd": "password", "otp": "authenticator code", "hwk": "security key", "swk": "passkey", "fed": "single sign-on"}
+	var parts []string
+	for _, m := range amr {
+		if n, ok := names[m]; ok {
+			parts = append(parts, n)
+		}
+	}
+	if len(parts) == 0 {
+		return "password"
+	}
+	return strings.Join(parts, " and ")
 }

@@ -58,6 +58,7 @@ func TestLoginSecondFactor(t *testing.T) {
 		wantPage(t, r, 401, "wrong")
 		wantRedirect(t, c.Post("/login/mfa", url.Values{"mfa_token": {m[1]}, "code": {totpCode(t, secret, s.Clock.Now())}}), "/dashboard")
 		wantRedirect(t, c.Get("/dashboard"), "/orgs/new") // signed in (no organization yet)
+		wantPage(t, c.Get("/sessions"), 200, "Signed in with password and authenticator code")
 		// The token is spent: another try goes back to the sign-in.
 		wantRedirect(t, c.Post("/login/mfa", url.Values{"mfa_token": {m[1]}, "code": {"123456"}}), "/login")
 	})
