@@ -61,6 +61,21 @@ type Session struct {
 	RefreshSeed string
 	RefreshGen  int64
 	RotatedAt   time.Time
+	// AMR says how the session was opened (RFC 8176: "pwd", "otp", "hwk",
+	// "swk", "fed"); "pwd" alone for sessions older than second factors.
+	AMR []string
+}
+
+// MultiFactor reports whether amr holds a second factor (or a federated
+// sign-in, whose identity provider answers for its factors).
+func MultiFactor(amr []string) bool {
+	for _, m := range amr {
+		switch m {
+		case "otp", "hwk", "swk", "fed", "mfa":
+			return true
+		}
+	}
+	return false
 }
 
 // Actor is who performs a change: a user or an API key, with where it came from.
@@ -147,6 +162,8 @@ type Principal struct {
 	Name      string
 	// CurrentOrgID is a session's current organization ("" for none).
 	CurrentOrgID string
+	// AMR is how a session was opened (nil for API keys).
+	AMR []string
 }
 
 // ID is the principal's own id: the user's or the key's.

@@ -22,12 +22,13 @@ const (
 	KindSessions         = "sessions"
 	KindOTPs             = "otps"
 	KindResetTokens      = "reset_tokens"
+	KindMFAChallenges    = "mfa_challenges"
 	KindInvitationTokens = "invitation_tokens"
 	KindInvitationQuota  = "invitation_quota"
 )
 
 // Kinds lists every kind, in the order a run purges them.
-var Kinds = []string{KindOutbox, KindSessions, KindOTPs, KindResetTokens, KindInvitationTokens, KindInvitationQuota}
+var Kinds = []string{KindOutbox, KindSessions, KindOTPs, KindResetTokens, KindInvitationTokens, KindInvitationQuota, KindMFAChallenges}
 
 // Defaults of Config.
 const (
@@ -110,6 +111,7 @@ func (j *Janitor) Run(ctx context.Context) (purged map[string]int, ran bool, err
 		{KindSessions, func(tx *store.Conn) (int, error) { return tx.PurgeSessions(ctx, now.Add(-SessionGrace), batch) }},
 		{KindOTPs, func(tx *store.Conn) (int, error) { return tx.PurgeOTPs(ctx, now.Add(-CodeGrace), now, batch) }},
 		{KindResetTokens, func(tx *store.Conn) (int, error) { return tx.PurgeResetTokens(ctx, now.Add(-CodeGrace), batch) }},
+		{KindMFAChallenges, func(tx *store.Conn) (int, error) { return tx.PurgeMFAChallenges(ctx, now.Add(-CodeGrace), batch) }},
 		{KindInvitationTokens, func(tx *store.Conn) (int, error) {
 			return tx.ExpireInvitationTokens(ctx, now.Add(-InvitationGrace), now, batch)
 		}},

@@ -304,6 +304,9 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 	if err != nil {
 		return nil, err
 	}
+	if err := a.requireMFA(ctx, p, orgID); err != nil { // mfa_policy.go
+		return nil, err
+	}
 	return &Caller{Actor: actor, Principal: p, OrgID: orgID, Rights: set}, nil
 }
 

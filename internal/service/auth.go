@@ -160,8 +160,37 @@ var errBadLogin = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "inval
 // Login checks a password and opens a session. Unknown email and wrong
 // password answer alike and take as long; failures are throttled per
 // address, per (account, address) with backoff, and per account for
-// addresses that failed (login_limits.go).
+// addresses that failed (login_limits.go). An account with a second factor
+// is refused here: it signs in through LoginStart and VerifyMFA.
 func (a *Auth) Login(ctx context.Context, actor gatehouse.Actor, email, password string) (*gatehouse.Tokens, *gatehouse.User, error) {
+	tokens, u, ch, err := a.LoginStart(ctx, actor, email, password)
+	if err == nil && ch != nil {
+		return nil, nil, errMFAOnlyAPI
+	}
+	return tokens, u, err
+}
+
+// LoginStart is Login that answers, for an account with a second factor,
+// the challenge of the second step (mfa.go) instead of a session.
+func (a *Auth) LoginStart(ctx context.Context, actor gatehouse.Actor, email, password string) (*gatehouse.Tokens, *gatehouse.User, *MFAChallenge, error) {
+	u, err := a.checkPassword(ctx, actor, email, password)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if ch, err := a.mfaChallenge(ctx, actor, u); err != nil || ch != nil {
+		return nil, u, ch, err
+	}
+	var tokens *gatehouse.Tokens
+	err = a.store.Tx(ctx, func(tx *store.Conn) error {
+		tokens, err = a.openSession(ctx, tx, actor, u)
+		return err
+	})
+	return tokens, u, nil, err
+}
+
+// checkPassword is the first step of a sign-in: the verified account whose
+// password this is.
+func (a *Auth) checkPassword(ctx context.Context, actor gatehouse.Actor, email, password string) (*gatehouse.User, error) {
 	email = strings.TrimSpace(email)
 	var ferrs []*gatehouse.FieldError
 	if email == "" {
@@ -171,20 +200,20 @@ func (a *Auth) Login(ctx context.Context, actor gatehouse.Actor, email, password
 		ferrs = append(ferrs, &gatehouse.FieldError{Field: "password", Message: "is required"})
 	}
 	if err := fields(ferrs...); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// Counters name the account by a hash: no address is stored in clear,
 	// and any bytes a client sends make a valid key.
 	accountKey := secret.HashToken(store.NormalizeEmail(email))
 	if err := a.login.check(ctx, accountKey, actor.IP); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var u *gatehouse.User
 	var err error
 	if storableText(email) { // no account has any other address; PostgreSQL would refuse it
 		u, err = a.store.R().UserByEmail(ctx, email)
 		if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	// An unknown address is checked against a dummy hash of the same
@@ -195,30 +224,25 @@ func (a *Auth) Login(ctx context.Context, actor gatehouse.Actor, email, password
 	}
 	ok, err := a.cfg.Hasher.Verify(ctx, password, hash)
 	if err != nil {
-		return nil, nil, gatehouse.Internal(err)
+		return nil, gatehouse.Internal(err)
 	}
 	if u == nil || u.PasswordHash == "" || !ok {
 		if err := a.login.failed(ctx, accountKey, actor.IP); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return nil, nil, errBadLogin
+		return nil, errBadLogin
 	}
 	if err := a.login.succeeded(ctx, accountKey, actor.IP); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !u.EmailVerified {
-		return nil, nil, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "email_not_verified",
+		return nil, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "email_not_verified",
 			Message: "Verify your email address first: enter the code we mailed you, or ask for a new one."}
 	}
 	if err := a.enforcedSSO(ctx, u); err != nil { // see ssoinvite.go
-		return nil, nil, err
+		return nil, err
 	}
-	var tokens *gatehouse.Tokens
-	err = a.store.Tx(ctx, func(tx *store.Conn) error {
-		tokens, err = a.openSession(ctx, tx, actor, u)
-		return err
-	})
-	return tokens, u, err
+	return u, nil
 }
 
 // ForgotPassword mails a reset code when the account exists; it answers the

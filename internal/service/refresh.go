@@ -67,18 +67,25 @@ func (a *Auth) setGeneration(s *gatehouse.Session, gen int64, now time.Time) (ac
 
 // openSession creates a session for u inside tx and returns its tokens.
 func (a *Auth) openSession(ctx context.Context, tx *store.Conn, actor gatehouse.Actor, u *gatehouse.User) (*gatehouse.Tokens, error) {
+	return a.openSessionAMR(ctx, tx, actor, u, []string{"pwd"})
+}
+
+// openSessionAMR is openSession recording how the user proved who they are
+// (RFC 8176 amr values).
+func (a *Auth) openSessionAMR(ctx context.Context, tx *store.Conn, actor gatehouse.Actor, u *gatehouse.User, amr []string) (*gatehouse.Tokens, error) {
 	now := a.now()
 	s := &gatehouse.Session{
 		ID: newID(), UserID: u.ID,
 		IP: actor.IP, UserAgent: truncate(actor.UserAgent, 512), CreatedAt: now, LastUsedAt: now,
 		CurrentOrgID: u.CurrentOrgID, // a new session starts where the user last chose
+		AMR:          amr,
 	}
 	access, refresh := a.setGeneration(s, 0, now)
 	if err := tx.CreateSession(ctx, s); err != nil {
 		return nil, err
 	}
 	actor.Kind, actor.ID, actor.Name = gatehouse.PrincipalUser, u.ID, u.Name
-	if err := a.audit(ctx, tx, actor, "", "session.created", "session", s.ID, nil); err != nil {
+	if err := a.audit(ctx, tx, actor, "", "session.created", "session", s.ID, map[string]any{"amr": amr}); err != nil {
 		return nil, err
 	}
 	return &gatehouse.Tokens{AccessToken: access, RefreshToken: refresh, ExpiresIn: AccessTokenTTL, SessionID: s.ID}, nil

@@ -42,7 +42,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*gatehouse.Princ
 	if err != nil {
 		return nil, errBadToken
 	}
-	p := &gatehouse.Principal{Kind: gatehouse.PrincipalUser, UserID: u.ID, SessionID: s.ID, Name: u.Name, CurrentOrgID: s.CurrentOrgID}
+	p := &gatehouse.Principal{Kind: gatehouse.PrincipalUser, UserID: u.ID, SessionID: s.ID, Name: u.Name, CurrentOrgID: s.CurrentOrgID, AMR: s.AMR}
 	// last_used_at is noted at most once per cache period per session, and
 	// written in batches.
 	if err := a.touch(ctx, s.ID, now); err != nil {

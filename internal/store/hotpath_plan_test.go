@@ -19,7 +19,8 @@ import (
 // of any of them on a hot path is a latency cliff at scale.
 var growing = map[string]bool{"users": true, "organizations": true, "memberships": true, "projects": true,
 	"folders": true, "sessions": true, "api_keys": true, "invitations": true, "roles": true, "audit_events": true,
-	"outbox": true, "otps": true, "used_refresh_tokens": true, "reset_tokens": true, "invitation_quota": true, "audit_chains": true}
+	"outbox": true, "otps": true, "used_refresh_tokens": true, "reset_tokens": true, "invitation_quota": true, "audit_chains": true,
+	"user_totp": true, "recovery_codes": true, "mfa_challenges": true, "org_mfa_policy": true}
 
 type recorded struct {
 	path, query string

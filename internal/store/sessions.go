@@ -4,20 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
 
-const sessionColumns = `id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, ip, user_agent, created_at, last_used_at, COALESCE(current_org_id, ''), refresh_seed, refresh_gen, rotated_at`
+const sessionColumns = `id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, ip, user_agent, created_at, last_used_at, COALESCE(current_org_id, ''), refresh_seed, refresh_gen, rotated_at, amr`
 
 func scanSession(row interface{ Scan(...any) error }) (*gatehouse.Session, error) {
 	var s gatehouse.Session
 	var ae, re, created, used, rotated int64
+	var amr string
 	if err := row.Scan(&s.ID, &s.UserID, &s.AccessHash, &ae, &s.RefreshHash, &re, &s.IP, &s.UserAgent, &created, &used, &s.CurrentOrgID,
-		&s.RefreshSeed, &s.RefreshGen, &rotated); err != nil {
+		&s.RefreshSeed, &s.RefreshGen, &rotated, &amr); err != nil {
 		return nil, err
 	}
+	s.AMR = strings.Fields(amr)
 	s.AccessExpiresAt, s.RefreshExpiresAt, s.CreatedAt, s.LastUsedAt = fromTS(ae), fromTS(re), fromTS(created), fromTS(used)
 	if rotated != 0 {
 		s.RotatedAt = fromTS(rotated)
@@ -28,9 +31,9 @@ func scanSession(row interface{ Scan(...any) error }) (*gatehouse.Session, error
 // CreateSession inserts a session.
 func (c *Conn) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 	_, err := c.exec(ctx, `INSERT INTO sessions (id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, ip, user_agent,
-		created_at, last_used_at, current_org_id, refresh_seed, refresh_gen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		created_at, last_used_at, current_org_id, refresh_seed, refresh_gen, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		s.ID, s.UserID, s.AccessHash, ts(s.AccessExpiresAt), s.RefreshHash, ts(s.RefreshExpiresAt), s.IP, s.UserAgent, ts(s.CreatedAt), ts(s.LastUsedAt),
-		nullStr(s.CurrentOrgID), s.RefreshSeed, s.RefreshGen)
+		nullStr(s.CurrentOrgID), s.RefreshSeed, s.RefreshGen, sessionAMR(s.AMR))
 	return err
 }
 
@@ -152,4 +155,13 @@ func (c *Conn) ListUserSessions(ctx context.Context, userID string, p gatehouse.
 		out = append(out, s)
 	}
 	return out, c.wrap(rows.Err(), "sessions rows")
+}
+
+// sessionAMR is how a session's amr is stored: space-separated, "pwd" when
+// none is given.
+func sessionAMR(amr []string) string {
+	if len(amr) == 0 {
+		return "pwd"
+	}
+	return strings.Join(amr, " ")
 }

@@ -134,9 +134,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	t, u, err := s.Services.Auth.Login(r.Context(), middleware.Actor(r, nil), in.Email, in.Password)
+	t, u, ch, err := s.Services.Auth.LoginStart(r.Context(), middleware.Actor(r, nil), in.Email, in.Password)
 	if err != nil {
 		respond.Error(w, r, err)
+		return
+	}
+	if ch != nil { // the second factor comes next (mfa.go)
+		respond.JSON(w, http.StatusOK, mfaRequiredJSON(ch))
 		return
 	}
 	respond.JSON(w, http.StatusOK, s.tokensJSON(t, u))
@@ -262,13 +266,14 @@ type sessionJSON struct {
 	IP         string    `json:"ip"`
 	UserAgent  string    `json:"user_agent"`
 	Current    bool      `json:"current"`
+	AMR        []string  `json:"amr"`
 }
 
 func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
 	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[*gatehouse.Session], error) {
 		return s.Services.Auth.Sessions(r.Context(), p, page)
 	}, func(ss *gatehouse.Session) sessionJSON {
-		return sessionJSON{ID: ss.ID, CreatedAt: ss.CreatedAt, LastUsedAt: ss.LastUsedAt, IP: ss.IP, UserAgent: ss.UserAgent, Current: ss.ID == p.SessionID}
+		return sessionJSON{ID: ss.ID, CreatedAt: ss.CreatedAt, LastUsedAt: ss.LastUsedAt, IP: ss.IP, UserAgent: ss.UserAgent, Current: ss.ID == p.SessionID, AMR: ss.AMR}
 	})
 }
 

@@ -31,6 +31,7 @@ type memberJSON struct {
 	Permissions []gatehouse.Grant `json:"permissions"`
 	JoinedAt    time.Time         `json:"joined_at"`
 	InvitedBy   *string           `json:"invited_by"`
+	MFAEnabled  bool              `json:"mfa_enabled"`
 }
 
 func toMemberJSON(v *service.MemberView) memberJSON {
@@ -46,9 +47,7 @@ func toMemberJSON(v *service.MemberView) memberJSON {
 }
 
 func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, c *service.Caller) {
-	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[*service.MemberView], error) {
-		return s.Services.Members.List(r.Context(), c, r.URL.Query().Get("q"), page)
-	}, toMemberJSON)
+	s.listMembersMFA(w, r, c) // with mfa_enabled (mfa_policy.go)
 }
 
 func (s *Server) handleGetMember(w http.ResponseWriter, r *http.Request, c *service.Caller) {
@@ -57,7 +56,7 @@ func (s *Server) handleGetMember(w http.ResponseWriter, r *http.Request, c *serv
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, toMemberJSON(v))
+	respond.JSON(w, http.StatusOK, s.memberWithMFA(r, v))
 }
 
 func (s *Server) handleUpdateMember(w http.ResponseWriter, r *http.Request, c *service.Caller) {
@@ -79,7 +78,7 @@ func (s *Server) handleUpdateMember(w http.ResponseWriter, r *http.Request, c *s
 		// hold write, so this is unexpected; show what we have.
 		full = v
 	}
-	respond.JSON(w, http.StatusOK, toMemberJSON(full))
+	respond.JSON(w, http.StatusOK, s.memberWithMFA(r, full))
 }
 
 func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *service.Caller) {

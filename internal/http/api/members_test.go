@@ -11,7 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
-var mbMemberFields = []string{"user_id", "name", "email", "role", "permissions", "joined_at", "invited_by"}
+var mbMemberFields = []string{"user_id", "name", "email", "role", "permissions", "joined_at", "invited_by", "mfa_enabled"}
 
 func mbCheckMember(t *testing.T, m map[string]any) {
 	t.Helper()

@@ -89,6 +89,8 @@ func (s *Server) Handler() http.Handler {
 	s.registerSocial()
 	s.registerSSO()
 	s.registerMe()
+	s.registerMFA()
+	s.registerMFAPolicy()
 	s.registerOrgs()
 	s.registerPolicy()
 	s.registerBulk()

@@ -36,7 +36,11 @@ func (h *Handler) after(next string) string {
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r, "email", "next"))
-	t, _, err := h.svc.Auth.Login(r.Context(), middleware.Actor(r, nil), r.PostFormValue("email"), r.PostFormValue("password"))
+	t, _, ch, err := h.svc.Auth.LoginStart(r.Context(), middleware.Actor(r, nil), r.PostFormValue("email"), r.PostFormValue("password"))
+	if err == nil && ch != nil { // the second factor comes next (mfa.go)
+		h.loginMFAPage(w, r, ch.Token, f.Get("next"), http.StatusOK)
+		return
+	}
 	if err != nil {
 		e := gatehouse.AsError(err)
 		if e.Reason == "email_not_verified" {

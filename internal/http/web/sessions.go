@@ -13,6 +13,7 @@ type sessionRow struct {
 	ID, Device, IP    string
 	Created, LastUsed time.Time
 	Current           bool
+	Method            string // how it was opened, from its amr (mfa.go)
 }
 
 type sessionsData struct {
@@ -33,7 +34,7 @@ func (h *Handler) sessionsPage(rc *reqCtx) {
 	}
 	d := sessionsData{Next: list.NextCursor}
 	for _, s := range list.Items {
-		d.Rows = append(d.Rows, sessionRow{ID: s.ID, Device: device(s.UserAgent), IP: s.IP, Created: s.CreatedAt, LastUsed: s.LastUsedAt, Current: s.ID == rc.P.SessionID})
+		d.Rows = append(d.Rows, sessionRow{ID: s.ID, Device: device(s.UserAgent), IP: s.IP, Created: s.CreatedAt, LastUsed: s.LastUsedAt, Current: s.ID == rc.P.SessionID, Method: signInMethod(s.AMR)})
 	}
 	p := rc.page("Sessions", "sessions")
 	p.Data = d

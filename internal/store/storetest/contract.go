@@ -40,6 +40,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("AuditSeal", func(t *testing.T) { runAuditSeal(t, e) })
 	t.Run("Policy", func(t *testing.T) { runPolicy(t, e) })
 	t.Run("Idempotency", func(t *testing.T) { runIdempotency(t, e) })
+	t.Run("MFA", func(t *testing.T) { runMFA(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
