@@ -263,6 +263,9 @@ type Caller struct {
 	Principal *gatehouse.Principal
 	OrgID     string
 	Rights    *authz.Set
+
+	// access compiles what MayGrant is asked about.
+	access *Access
 }
 
 // Caller resolves the organization a request acts in — the explicit one
@@ -304,7 +307,7 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 	if err != nil {
 		return nil, err
 	}
-	return &Caller{Actor: actor, Principal: p, OrgID: orgID, Rights: set}, nil
+	return &Caller{Actor: actor, Principal: p, OrgID: orgID, Rights: set, access: a}, nil
 }
 
 // Require refuses with 403 unless the caller may do action on area of res.
@@ -334,6 +337,33 @@ func (c *Caller) RequireCovers(req *authz.Set, what string) error {
 	}
 	return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "escalation",
 		Message: fmt.Sprintf("You cannot %s: it needs %s, which you do not hold.", what, right)}
+}
+
+// MayGrant is the one "may this caller hand out these rights?" rule, for
+// invitations, members' permissions, custom roles and API keys: the grants
+// must be well formed and name only the organization's projects and folders
+// (field "permissions"), the role (id or name; "" for none) must exist, and
+// the caller must hold every right the role and grants add up to — nobody
+// grants more than they hold (403 "escalation", naming what for). It
+// returns the resolved role, nil for none.
+func (c *Caller) MayGrant(ctx context.Context, tx *store.Conn, role string, grants []gatehouse.Grant, what string) (*gatehouse.Role, error) {
+	if err := c.access.validateGrants(ctx, tx, c.OrgID, grants, "permissions"); err != nil {
+		return nil, err
+	}
+	var r *gatehouse.Role
+	roleID := ""
+	if role = strings.TrimSpace(role); role != "" {
+		var err error
+		if r, err = resolveRole(ctx, tx, c.OrgID, role); err != nil {
+			return nil, err
+		}
+		roleID = r.ID
+	}
+	req, err := c.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: roleID, Grants: grants, Role: r})
+	if err != nil {
+		return nil, err
+	}
+	return r, c.RequireCovers(req, what)
 }
 
 // validateGrants checks a permission list's grammar and that every project

@@ -139,25 +139,13 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if err != nil {
 			return err
 		}
-		if err := s.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
+		role, err := c.MayGrant(ctx, tx, in.Role, in.Grants, "grant this access")
+		if err != nil {
 			return err
-		}
-		var role *gatehouse.Role
-		if strings.TrimSpace(in.Role) != "" {
-			if role, err = s.roles.Resolve(ctx, tx, c.OrgID, strings.TrimSpace(in.Role)); err != nil {
-				return err
-			}
 		}
 		roleID := ""
 		if role != nil {
 			roleID = role.ID
-		}
-		req, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: roleID, Grants: in.Grants})
-		if err != nil {
-			return err
-		}
-		if err := c.RequireCovers(req, "grant this access"); err != nil {
-			return err
 		}
 		if u, err := tx.UserByEmail(ctx, email); err == nil {
 			if _, err := tx.Membership(ctx, c.OrgID, u.ID); err == nil {
@@ -496,7 +484,7 @@ func (s *Invitations) RevokeOrphanedByRole(ctx context.Context, tx *store.Conn, 
 		return err
 	}
 	for _, inv := range invs {
-		covered, err := s.inviterCoversWith(ctx, tx, inv, role)
+		covered, err := s.stillCovers(ctx, tx, inv, role, nil)
 		if err != nil {
 			return err
 		}
@@ -534,20 +522,8 @@ func (s *Invitations) RevokeOrphanedByTree(ctx context.Context, tx *store.Conn, 
 		return err
 	}
 	for _, inv := range invs {
-		covered := false
-		m, err := tx.Membership(ctx, orgID, inv.CreatedBy)
-		if err == nil {
-			holder, err := s.access.Compile(ctx, CompileRequest{OrgID: orgID, RoleID: m.RoleID, Grants: m.Grants, Tree: tree})
-			if err != nil {
-				return err
-			}
-			req, err := s.access.Compile(ctx, CompileRequest{OrgID: orgID, RoleID: inv.RoleID, Grants: inv.Grants, Tree: tree})
-			if err != nil {
-				return err
-			}
-			ok, _ := holder.Check(authz.Organization(), gatehouse.OrgMembers, authz.Write)
-			covered = ok && authz.Covers(holder, req)
-		} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		covered, err := s.stillCovers(ctx, tx, inv, nil, tree)
+		if err != nil {
 			return err
 		}
 		if !covered {

@@ -229,12 +229,17 @@ func (s *Invitations) checkInviter(ctx context.Context, tx *store.Conn, inv *gat
 // inviterCovers reports whether the inviter still holds every right the
 // invitation grants (a removed inviter holds none).
 func (s *Invitations) inviterCovers(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation) (bool, error) {
-	return s.inviterCoversWith(ctx, tx, inv, nil)
+	return s.stillCovers(ctx, tx, inv, nil, nil)
 }
 
-// inviterCoversWith is inviterCovers with changed (when not nil) standing in
-// for the stored role of the same id.
-func (s *Invitations) inviterCoversWith(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation, changed *gatehouse.Role) (bool, error) {
+// stillCovers is the one "does the inviter still cover this invitation?"
+// rule, behind every orphan revocation (inviter's rights changed or gone, a
+// role changed, folders moved) and the check at accept: the inviter must
+// still be a member, still hold members write, and hold every right the
+// invitation grants. changed (when not nil) stands in for the stored role of
+// the same id; tree (when not nil) for the organization's cached folder tree
+// (the one inside tx, after a move).
+func (s *Invitations) stillCovers(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation, changed *gatehouse.Role, tree *authz.Tree) (bool, error) {
 	m, err := tx.Membership(ctx, inv.OrgID, inv.CreatedBy)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return false, nil
@@ -242,14 +247,14 @@ func (s *Invitations) inviterCoversWith(ctx context.Context, tx *store.Conn, inv
 	if err != nil {
 		return false, err
 	}
-	holder, err := s.access.Compile(ctx, CompileRequest{OrgID: inv.OrgID, RoleID: m.RoleID, Grants: m.Grants, Role: changed})
+	holder, err := s.access.Compile(ctx, CompileRequest{OrgID: inv.OrgID, RoleID: m.RoleID, Grants: m.Grants, Role: changed, Tree: tree})
 	if err != nil {
 		return false, err
 	}
 	if ok, _ := holder.Check(authz.Organization(), gatehouse.OrgMembers, authz.Write); !ok {
 		return false, nil
 	}
-	req, err := s.access.Compile(ctx, CompileRequest{OrgID: inv.OrgID, RoleID: inv.RoleID, Grants: inv.Grants, Role: changed})
+	req, err := s.access.Compile(ctx, CompileRequest{OrgID: inv.OrgID, RoleID: inv.RoleID, Grants: inv.Grants, Role: changed, Tree: tree})
 	if err != nil {
 		return false, err
 	}

@@ -180,14 +180,7 @@ func (k *Keys) Create(ctx context.Context, c *Caller, in KeyInput) (*gatehouse.A
 	var key *gatehouse.APIKey
 	secretText := secret.Token(APIKeyPrefix, 32)
 	err := k.store.Tx(ctx, func(tx *store.Conn) error {
-		if err := k.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
-			return err
-		}
-		req, err := k.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, Grants: in.Grants})
-		if err != nil {
-			return err
-		}
-		if err := c.RequireCovers(req, "give a key this access"); err != nil {
+		if _, err := c.MayGrant(ctx, tx, "", in.Grants, "give a key this access"); err != nil {
 			return err
 		}
 		if in.Grants == nil {
