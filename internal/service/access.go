@@ -191,6 +191,11 @@ func (a *Access) MemberRights(ctx context.Context, orgID, userID string) (*authz
 	return set, m, nil
 }
 
+// directLabel labels a principal's own grants (those outside any role) in
+// a check's granted_by: "direct.permissions[0]". A role's are labelled
+// "role:<name>", an API key's "api_key".
+const directLabel = "direct"
+
 // CompileRequest says what to compile: a role and grants in an
 // organization, as a member, an invitation, a role or a key would hold them.
 type CompileRequest struct {
@@ -206,7 +211,7 @@ type CompileRequest struct {
 }
 
 // Compile is the one way rights are compiled: the role's grants (labelled
-// "role:<name>") then the direct grants ("permissions"), against the
+// "role:<name>") then the direct grants (directLabel), against the
 // organization's folder tree. A role that no longer exists grants nothing.
 func (a *Access) Compile(ctx context.Context, r CompileRequest) (*authz.Set, error) {
 	tree := r.Tree
@@ -227,7 +232,7 @@ func (a *Access) Compile(ctx context.Context, r CompileRequest) (*authz.Set, err
 	if role != nil && r.RoleID != "" {
 		sources = append(sources, authz.Source{Label: "role:" + role.Name, Grants: role.GrantsFor(r.OrgID)})
 	}
-	sources = append(sources, authz.Source{Label: "permissions", Grants: r.Grants})
+	sources = append(sources, authz.Source{Label: directLabel, Grants: r.Grants})
 	return authz.Compile(r.OrgID, sources, tree), nil
 }
 

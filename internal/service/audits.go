@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"crypto/hmac"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"strconv"
@@ -183,13 +182,4 @@ func (s *Audits) Verify(ctx context.Context, c *Caller, checkpoint *ChainHead) (
 		v.OK, v.Reason = false, "checkpoint mismatch: seq 0 is the empty chain, whose hash is 64 zeros"
 	}
 	return v, nil
-}
-
-// SummaryOf decodes an event's summary for display.
-func SummaryOf(e *gatehouse.AuditEvent) any {
-	var v any
-	if json.Unmarshal(e.Summary, &v) != nil {
-		return map[string]any{}
-	}
-	return v
 }

@@ -51,7 +51,7 @@ type InviteInput struct {
 type InvitationView struct {
 	*gatehouse.Invitation
 	Role           *gatehouse.Role
-	EffectiveState string
+	CurrentStatus  string
 	DeliveryStatus string
 }
 
@@ -77,7 +77,7 @@ func (s *Invitations) views(ctx context.Context, conn *store.Conn, invs []*gateh
 	now := s.now()
 	out := make([]*InvitationView, 0, len(invs))
 	for _, inv := range invs {
-		v := &InvitationView{Invitation: inv, EffectiveState: inv.EffectiveStatus(now), DeliveryStatus: statuses[inv.ID]}
+		v := &InvitationView{Invitation: inv, CurrentStatus: inv.EffectiveStatus(now), DeliveryStatus: statuses[inv.ID]}
 		if inv.RoleID != "" {
 			if v.Role, err = s.access.role(ctx, inv.OrgID, inv.RoleID); err != nil {
 				return nil, err
@@ -192,7 +192,7 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if err := s.sendMail(ctx, tx, c, org, inv, role, token); err != nil {
 			return err
 		}
-		view = &InvitationView{Invitation: inv, Role: role, EffectiveState: gatehouse.InvitationPending, DeliveryStatus: gatehouse.MailQueued}
+		view = &InvitationView{Invitation: inv, Role: role, CurrentStatus: gatehouse.InvitationPending, DeliveryStatus: gatehouse.MailQueued}
 		// Last, so the organization's audit chain stays locked (PostgreSQL)
 		// for as short a time as possible.
 		return s.audit(ctx, tx, c.Actor, c.OrgID, "invitation.created", "invitation", inv.ID, map[string]any{

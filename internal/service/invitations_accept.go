@@ -42,14 +42,14 @@ func (s *Invitations) AcceptByID(ctx context.Context, actor gatehouse.Actor, p *
 	if p.Kind != gatehouse.PrincipalUser {
 		return nil, errUserOnly
 	}
-	if err := s.mine(ctx, p, id); err != nil {
+	if err := s.addressedTo(ctx, p, id); err != nil {
 		return nil, err
 	}
 	return s.accept(ctx, actor, p, id, AcceptInput{})
 }
 
-// mine checks that an invitation is addressed to the user's verified email.
-func (s *Invitations) mine(ctx context.Context, p *gatehouse.Principal, id string) error {
+// addressedTo checks that an invitation is addressed to the user's verified email.
+func (s *Invitations) addressedTo(ctx context.Context, p *gatehouse.Principal, id string) error {
 	if !authz.IsUUID(id) {
 		return errInvitationNotFound
 	}
@@ -284,7 +284,7 @@ func (s *Invitations) RejectByID(ctx context.Context, actor gatehouse.Actor, p *
 	if p.Kind != gatehouse.PrincipalUser {
 		return errUserOnly
 	}
-	if err := s.mine(ctx, p, id); err != nil {
+	if err := s.addressedTo(ctx, p, id); err != nil {
 		return err
 	}
 	inv, err := s.store.R().InvitationByID(ctx, id)
@@ -314,9 +314,6 @@ func (s *Invitations) reject(ctx context.Context, actor gatehouse.Actor, inv *ga
 		return nil, s.audit(ctx, tx, actor, inv.OrgID, "invitation.rejected", "invitation", inv.ID, map[string]any{"email": inv.Email})
 	})
 }
-
-// MyInvitation is a pending invitation to the caller, with its preview.
-type MyInvitation = Preview
 
 // Mine lists live pending invitations to the caller's verified email.
 func (s *Invitations) Mine(ctx context.Context, p *gatehouse.Principal, page gatehouse.PageRequest) (gatehouse.Page[*Preview], error) {
