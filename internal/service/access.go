@@ -28,8 +28,9 @@ type Access struct {
 	// loaded, in tests, runs between a miss's query and its fill.
 	loaded func(view string)
 
-	// keyRights is filled by the API key service.
-	keyRights func(ctx context.Context, p *gatehouse.Principal, creator *authz.Set) (*authz.Set, error)
+	// keySets memoises each API key's capped rights (key id → keySetEntry;
+	// see keyRights).
+	keySets *cache.Cache[*keySetEntry]
 }
 
 type orgEntry struct {
@@ -62,6 +63,9 @@ func newAccess(b *base) *Access {
 		members: cache.NewCache(b.cache, "members", cache.Options[*memberEntry]{Weigh: func(e *memberEntry) int {
 			return e.set.Size() + membershipSize(e.membership)
 		}}),
+		keySets: cache.NewCache(b.cache, "api_key_rights", cache.Options[*keySetEntry]{
+			Weigh: func(e *keySetEntry) int { return 64 + e.set.Size() },
+		}),
 	}
 	b.store.Subscribe(a.invalidate)
 	return a
@@ -91,6 +95,8 @@ func (a *Access) invalidate(msg string) {
 		a.members.Invalidate(org, user)
 	case "tree", "org":
 		a.orgs.Invalidate(rest, "")
+	case "apikey": // apiKeyEnded
+		a.keySets.Invalidate(rest, "")
 	case store.FlushAll: // this process may have missed notifications
 		a.cache.Clear()
 	}
@@ -313,6 +319,39 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 		return nil, err
 	}
 	return &Caller{Actor: actor, Principal: p, OrgID: orgID, Rights: set, access: a}, nil
+}
+
+// keySetEntry memoises a key's capped rights for one tree and one creator set.
+type keySetEntry struct {
+	tree    *authz.Tree
+	creator *authz.Set
+	set     *authz.Set
+}
+
+// keyRights is the one home of "an API key never exceeds its creator": the
+// key's own grants capped by its creator's current rights (creator; nil when
+// the creator left, who then holds nothing), so a key never does more than
+// the person who made it can do now. Caller applies it to every key.
+func (a *Access) keyRights(ctx context.Context, p *gatehouse.Principal, creator *authz.Set) (*authz.Set, error) {
+	tree, err := a.Tree(ctx, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := a.keySets.Get(p.APIKeyID, ""); ok && e.tree == tree && e.creator == creator {
+		return e.set, nil
+	}
+	t := a.keySets.Begin(p.APIKeyID, "")
+	key, err := a.store.R().APIKey(ctx, p.OrgID, p.APIKeyID)
+	if err != nil {
+		return nil, errBadKey
+	}
+	own := authz.Compile(p.OrgID, []authz.Source{{Label: "api_key", Grants: key.Grants}}, tree)
+	if creator == nil {
+		creator = authz.Compile(p.OrgID, nil, tree) // creator gone: nothing
+	}
+	set := authz.Intersect(own, creator)
+	a.keySets.Fill(t, p.APIKeyID, "", &keySetEntry{tree: tree, creator: creator, set: set})
+	return set, nil
 }
 
 // Require refuses with 403 unless the caller may do action on area of res.

@@ -26,15 +26,12 @@ const (
 type Invitations struct {
 	*base
 	access *Access
-	roles  *Roles
 	auth   *Auth
 	showIP *Throttle
 }
 
-func newInvitations(b *base, access *Access, roles *Roles, auth *Auth) *Invitations {
-	s := &Invitations{base: b, access: access, roles: roles, auth: auth, showIP: b.throttle("invitation-ip:", 2*time.Second, 30)}
-	roles.invitations = s // a changed role may orphan invitations
-	return s
+func newInvitations(b *base, access *Access, auth *Auth) *Invitations {
+	return &Invitations{base: b, access: access, auth: auth, showIP: b.throttle("invitation-ip:", 2*time.Second, 30)}
 }
 
 // InviteInput is a new invitation.

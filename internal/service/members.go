@@ -16,7 +16,6 @@ const MaxBatchChecks = 100
 type Members struct {
 	*base
 	access      *Access
-	roles       *Roles
 	invitations *Invitations
 }
 

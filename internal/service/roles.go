@@ -14,13 +14,13 @@ import (
 type Roles struct {
 	*base
 	access      *Access
-	invitations *Invitations // set by newInvitations
+	invitations *Invitations // a changed role may orphan invitations
 }
 
 var roleNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,49}$`)
 
-func newRoles(b *base, access *Access) *Roles {
-	return &Roles{base: b, access: access}
+func newRoles(b *base, access *Access, invitations *Invitations) *Roles {
+	return &Roles{base: b, access: access, invitations: invitations}
 }
 
 // Resolve finds a role by id or name (built-in or of the organization).
