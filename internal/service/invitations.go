@@ -243,7 +243,7 @@ func (s *Invitations) List(ctx context.Context, c *Caller, status, email string,
 		return empty, gatehouse.Invalid("Invalid status filter.", gatehouse.FieldError{Field: "status", Message: "must be pending, accepted, rejected, revoked or expired"})
 	}
 	conn := s.store.R()
-	invs, err := conn.ListInvitations(ctx, store.InvitationFilter{OrgID: c.OrgID, Status: status, Email: strings.TrimSpace(email), Now: s.now(), Page: page})
+	invs, err := conn.ListInvitations(ctx, gatehouse.InvitationFilter{OrgID: c.OrgID, Status: status, Email: strings.TrimSpace(email), Now: s.now(), Page: page})
 	if err != nil {
 		return empty, err
 	}

@@ -43,7 +43,7 @@ type membersData struct {
 }
 
 func (h *Handler) describe(rc *reqCtx, role *gatehouse.Role, grants []gatehouse.Grant) []string {
-	words, err := h.svc.Members.Describe(rc.r.Context(), h.cfg.Store.R(), rc.Caller.OrgID, role, grants)
+	words, err := h.svc.Members.DescribeAccess(rc.r.Context(), rc.Caller, role, grants)
 	if err != nil {
 		h.cfg.Log.WarnContext(rc.r.Context(), "web: describe access", "err", err)
 		return []string{"(could not be described)"}
