@@ -87,15 +87,6 @@ func ErrorCode(err error) string {
 	return EINTERNAL
 }
 
-// ErrorMessage returns the safe message of err, or a generic one.
-func ErrorMessage(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return "An internal error occurred."
-}
-
 // AsError returns err as an *Error, wrapping unknown errors as internal.
 func AsError(err error) *Error {
 	var e *Error

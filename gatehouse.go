@@ -1,7 +1,6 @@
 package gatehouse
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"time"
@@ -144,11 +143,6 @@ type OutboxMessage struct {
 	NextAttemptAt time.Time
 	CreatedAt     time.Time
 	SentAt        time.Time
-}
-
-// Pinger reports whether the database answers.
-type Pinger interface {
-	Ping(ctx context.Context) error
 }
 
 // Principal is who a request acts as: a signed-in user (through a session)

@@ -205,7 +205,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
 		BaseURL: m.Config.BaseURL, DevMailbox: m.Config.DevMailboxOn(), AccessLog: m.Config.AccessLog,
 		MetricsElsewhere: m.Config.MetricsAddr != ""}
-	m.API.Web = web.New(web.Config{Services: m.Services, Store: m.Store, BaseURL: m.Config.BaseURL,
+	m.API.Web = web.New(web.Config{Services: m.Services, BaseURL: m.Config.BaseURL,
 		DevMailbox: m.API.DevMailbox, Log: m.Log, Now: m.Now})
 	return nil
 }

@@ -153,7 +153,7 @@ func (s *Server) SetOrgSetting(orgID, key string, value any) {
 // action, or starts with it when it ends with ".".
 func (s *Server) AuditEvents(orgID, action string) []*gatehouse.AuditEvent {
 	s.TB.Helper()
-	es, err := s.Store.R().ListAudit(context.Background(), store.AuditFilter{OrgID: orgID, Action: action, Page: gatehouse.PageRequest{Limit: 1000}})
+	es, err := s.Store.R().ListAudit(context.Background(), gatehouse.AuditFilter{OrgID: orgID, Action: action, Page: gatehouse.PageRequest{Limit: 1000}})
 	if err != nil {
 		s.TB.Fatal(err)
 	}

@@ -28,8 +28,9 @@ type Access struct {
 	// loaded, in tests, runs between a miss's query and its fill.
 	loaded func(view string)
 
-	// keyRights is filled by the API key service.
-	keyRights func(ctx context.Context, p *gatehouse.Principal, creator *authz.Set) (*authz.Set, error)
+	// keySets memoises each API key's capped rights (key id → keySetEntry;
+	// see keyRights).
+	keySets *cache.Cache[*keySetEntry]
 }
 
 type orgEntry struct {
@@ -62,6 +63,9 @@ func newAccess(b *base) *Access {
 		members: cache.NewCache(b.cache, "members", cache.Options[*memberEntry]{Weigh: func(e *memberEntry) int {
 			return e.set.Size() + membershipSize(e.membership)
 		}}),
+		keySets: cache.NewCache(b.cache, "api_key_rights", cache.Options[*keySetEntry]{
+			Weigh: func(e *keySetEntry) int { return 64 + e.set.Size() },
+		}),
 	}
 	b.store.Subscribe(a.invalidate)
 	return a
@@ -91,6 +95,8 @@ func (a *Access) invalidate(msg string) {
 		a.members.Invalidate(org, user)
 	case "tree", "org":
 		a.orgs.Invalidate(rest, "")
+	case "apikey": // apiKeyEnded
+		a.keySets.Invalidate(rest, "")
 	case store.FlushAll: // this process may have missed notifications
 		a.cache.Clear()
 	}
@@ -191,6 +197,11 @@ func (a *Access) MemberRights(ctx context.Context, orgID, userID string) (*authz
 	return set, m, nil
 }
 
+// directLabel labels a principal's own grants (those outside any role) in
+// a check's granted_by: "direct.permissions[0]". A role's are labelled
+// "role:<name>", an API key's "api_key".
+const directLabel = "direct"
+
 // CompileRequest says what to compile: a role and grants in an
 // organization, as a member, an invitation, a role or a key would hold them.
 type CompileRequest struct {
@@ -206,7 +217,7 @@ type CompileRequest struct {
 }
 
 // Compile is the one way rights are compiled: the role's grants (labelled
-// "role:<name>") then the direct grants ("permissions"), against the
+// "role:<name>") then the direct grants (directLabel), against the
 // organization's folder tree. A role that no longer exists grants nothing.
 func (a *Access) Compile(ctx context.Context, r CompileRequest) (*authz.Set, error) {
 	tree := r.Tree
@@ -227,7 +238,7 @@ func (a *Access) Compile(ctx context.Context, r CompileRequest) (*authz.Set, err
 	if role != nil && r.RoleID != "" {
 		sources = append(sources, authz.Source{Label: "role:" + role.Name, Grants: role.GrantsFor(r.OrgID)})
 	}
-	sources = append(sources, authz.Source{Label: "permissions", Grants: r.Grants})
+	sources = append(sources, authz.Source{Label: directLabel, Grants: r.Grants})
 	return authz.Compile(r.OrgID, sources, tree), nil
 }
 
@@ -263,6 +274,9 @@ type Caller struct {
 	Principal *gatehouse.Principal
 	OrgID     string
 	Rights    *authz.Set
+
+	// access compiles what MayGrant is asked about.
+	access *Access
 }
 
 // Caller resolves the organization a request acts in — the explicit one
@@ -307,7 +321,40 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 	if err := a.requireMFA(ctx, p, orgID); err != nil { // mfa_policy.go
 		return nil, err
 	}
-	return &Caller{Actor: actor, Principal: p, OrgID: orgID, Rights: set}, nil
+	return &Caller{Actor: actor, Principal: p, OrgID: orgID, Rights: set, access: a}, nil
+}
+
+// keySetEntry memoises a key's capped rights for one tree and one creator set.
+type keySetEntry struct {
+	tree    *authz.Tree
+	creator *authz.Set
+	set     *authz.Set
+}
+
+// keyRights is the one home of "an API key never exceeds its creator": the
+// key's own grants capped by its creator's current rights (creator; nil when
+// the creator left, who then holds nothing), so a key never does more than
+// the person who made it can do now. Caller applies it to every key.
+func (a *Access) keyRights(ctx context.Context, p *gatehouse.Principal, creator *authz.Set) (*authz.Set, error) {
+	tree, err := a.Tree(ctx, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := a.keySets.Get(p.APIKeyID, ""); ok && e.tree == tree && e.creator == creator {
+		return e.set, nil
+	}
+	t := a.keySets.Begin(p.APIKeyID, "")
+	key, err := a.store.R().APIKey(ctx, p.OrgID, p.APIKeyID)
+	if err != nil {
+		return nil, errBadKey
+	}
+	own := authz.Compile(p.OrgID, []authz.Source{{Label: "api_key", Grants: key.Grants}}, tree)
+	if creator == nil {
+		creator = authz.Compile(p.OrgID, nil, tree) // creator gone: nothing
+	}
+	set := authz.Intersect(own, creator)
+	a.keySets.Fill(t, p.APIKeyID, "", &keySetEntry{tree: tree, creator: creator, set: set})
+	return set, nil
 }
 
 // Require refuses with 403 unless the caller may do action on area of res.
@@ -337,6 +384,33 @@ func (c *Caller) RequireCovers(req *authz.Set, what string) error {
 	}
 	return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "escalation",
 		Message: fmt.Sprintf("You cannot %s: it needs %s, which you do not hold.", what, right)}
+}
+
+// MayGrant is the one "may this caller hand out these rights?" rule, for
+// invitations, members' permissions, custom roles and API keys: the grants
+// must be well formed and name only the organization's projects and folders
+// (field "permissions"), the role (id or name; "" for none) must exist, and
+// the caller must hold every right the role and grants add up to — nobody
+// grants more than they hold (403 "escalation", naming what for). It
+// returns the resolved role, nil for none.
+func (c *Caller) MayGrant(ctx context.Context, tx *store.Conn, role string, grants []gatehouse.Grant, what string) (*gatehouse.Role, error) {
+	if err := c.access.validateGrants(ctx, tx, c.OrgID, grants, "permissions"); err != nil {
+		return nil, err
+	}
+	var r *gatehouse.Role
+	roleID := ""
+	if role = strings.TrimSpace(role); role != "" {
+		var err error
+		if r, err = resolveRole(ctx, tx, c.OrgID, role); err != nil {
+			return nil, err
+		}
+		roleID = r.ID
+	}
+	req, err := c.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: roleID, Grants: grants, Role: r})
+	if err != nil {
+		return nil, err
+	}
+	return r, c.RequireCovers(req, what)
 }
 
 // validateGrants checks a permission list's grammar and that every project

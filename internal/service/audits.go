@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"crypto/hmac"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"strconv"
@@ -21,7 +20,7 @@ type Audits struct {
 
 var actionFilterRe = regexp.MustCompile(`^[a-z_]+(\.([a-z_]+)?)?$`)
 
-func (s *Audits) filter(c *Caller, f store.AuditFilter) (store.AuditFilter, error) {
+func (s *Audits) filter(c *Caller, f gatehouse.AuditFilter) (gatehouse.AuditFilter, error) {
 	if err := c.Require(authz.Organization(), gatehouse.OrgAudit, authz.Read); err != nil {
 		return f, err
 	}
@@ -36,7 +35,7 @@ func (s *Audits) filter(c *Caller, f store.AuditFilter) (store.AuditFilter, erro
 }
 
 // List returns one page of events, newest first: audit read.
-func (s *Audits) List(ctx context.Context, c *Caller, f store.AuditFilter) (gatehouse.Page[*gatehouse.AuditEvent], error) {
+func (s *Audits) List(ctx context.Context, c *Caller, f gatehouse.AuditFilter) (gatehouse.Page[*gatehouse.AuditEvent], error) {
 	f, err := s.filter(c, f)
 	if err != nil {
 		return gatehouse.Page[*gatehouse.AuditEvent]{}, err
@@ -51,7 +50,7 @@ func (s *Audits) List(ctx context.Context, c *Caller, f store.AuditFilter) (gate
 }
 
 // Export streams every matching event to fn, newest first.
-func (s *Audits) Export(ctx context.Context, c *Caller, f store.AuditFilter, fn func(*gatehouse.AuditEvent) error) error {
+func (s *Audits) Export(ctx context.Context, c *Caller, f gatehouse.AuditFilter, fn func(*gatehouse.AuditEvent) error) error {
 	f, err := s.filter(c, f)
 	if err != nil {
 		return err
@@ -183,13 +182,4 @@ func (s *Audits) Verify(ctx context.Context, c *Caller, checkpoint *ChainHead) (
 		v.OK, v.Reason = false, "checkpoint mismatch: seq 0 is the empty chain, whose hash is 64 zeros"
 	}
 	return v, nil
-}
-
-// SummaryOf decodes an event's summary for display.
-func SummaryOf(e *gatehouse.AuditEvent) any {
-	var v any
-	if json.Unmarshal(e.Summary, &v) != nil {
-		return map[string]any{}
-	}
-	return v
 }

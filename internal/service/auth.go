@@ -51,9 +51,11 @@ type Auth struct {
 	dummyHash      string
 }
 
-func newAuth(b *base) *Auth {
+func newAuth(b *base, access *Access, keys *Keys) *Auth {
 	a := &Auth{
 		base:           b,
+		access:         access,
+		keys:           keys,
 		login:          newLoginLimits(b),
 		passwordByUser: b.throttle("password-user:", time.Minute, 5),
 		existsByIP:     b.throttle("exists-ip:", 6*time.Second, 10),

@@ -98,3 +98,9 @@ var orgAreaWords = map[string]string{
 	gatehouse.OrgSettings: "settings",
 	gatehouse.OrgAudit:    "audit log",
 }
+
+// DescribeAccess is Describe in the caller's organization, read outside any
+// transaction (the dashboard's members page).
+func (b *base) DescribeAccess(ctx context.Context, c *Caller, role *gatehouse.Role, grants []gatehouse.Grant) ([]string, error) {
+	return b.Describe(ctx, b.store.R(), c.OrgID, role, grants)
+}

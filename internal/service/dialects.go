@@ -31,7 +31,7 @@ func (s *Invitations) ListForDialect(ctx context.Context, c *Caller, l DialectLi
 	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Read); err != nil {
 		return nil, err
 	}
-	f := store.InvitationFilter{OrgID: c.OrgID, Now: s.now(), Page: l.Page, Before: l.Before}
+	f := gatehouse.InvitationFilter{OrgID: c.OrgID, Now: s.now(), Page: l.Page, Before: l.Before}
 	if l.PendingOnly {
 		f.Status = gatehouse.InvitationPending
 	} else {

@@ -342,3 +342,18 @@ func (s *Folders) Tree(ctx context.Context, c *Caller, projectID string) ([]*Tre
 	sort.SliceStable(roots, func(i, j int) bool { return roots[i].Name < roots[j].Name })
 	return roots, nil
 }
+
+// Names maps every folder of the caller's organization to its name, for
+// display (the dashboard's access page); any member may read them, as the
+// access it explains names them.
+func (s *Folders) Names(ctx context.Context, c *Caller) (map[string]string, error) {
+	folders, err := s.store.R().OrgFolders(ctx, c.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(folders))
+	for _, f := range folders {
+		out[f.ID] = f.Name
+	}
+	return out, nil
+}

@@ -26,15 +26,12 @@ const (
 type Invitations struct {
 	*base
 	access *Access
-	roles  *Roles
 	auth   *Auth
 	showIP *Throttle
 }
 
-func newInvitations(b *base, access *Access, roles *Roles, auth *Auth) *Invitations {
-	s := &Invitations{base: b, access: access, roles: roles, auth: auth, showIP: b.throttle("invitation-ip:", 2*time.Second, 30)}
-	roles.invitations = s // a changed role may orphan invitations
-	return s
+func newInvitations(b *base, access *Access, auth *Auth) *Invitations {
+	return &Invitations{base: b, access: access, auth: auth, showIP: b.throttle("invitation-ip:", 2*time.Second, 30)}
 }
 
 // InviteInput is a new invitation.
@@ -51,7 +48,7 @@ type InviteInput struct {
 type InvitationView struct {
 	*gatehouse.Invitation
 	Role           *gatehouse.Role
-	EffectiveState string
+	CurrentStatus  string
 	DeliveryStatus string
 }
 
@@ -77,7 +74,7 @@ func (s *Invitations) views(ctx context.Context, conn *store.Conn, invs []*gateh
 	now := s.now()
 	out := make([]*InvitationView, 0, len(invs))
 	for _, inv := range invs {
-		v := &InvitationView{Invitation: inv, EffectiveState: inv.EffectiveStatus(now), DeliveryStatus: statuses[inv.ID]}
+		v := &InvitationView{Invitation: inv, CurrentStatus: inv.EffectiveStatus(now), DeliveryStatus: statuses[inv.ID]}
 		if inv.RoleID != "" {
 			if v.Role, err = s.access.role(ctx, inv.OrgID, inv.RoleID); err != nil {
 				return nil, err
@@ -147,25 +144,13 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if days, err = s.checkInvitePolicy(ctx, tx, c, PolicyOf(org), email, in.ExpiresInDays); err != nil { // policy.go
 			return err
 		}
-		if err := s.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
+		role, err := c.MayGrant(ctx, tx, in.Role, in.Grants, "grant this access")
+		if err != nil {
 			return err
-		}
-		var role *gatehouse.Role
-		if strings.TrimSpace(in.Role) != "" {
-			if role, err = s.roles.Resolve(ctx, tx, c.OrgID, strings.TrimSpace(in.Role)); err != nil {
-				return err
-			}
 		}
 		roleID := ""
 		if role != nil {
 			roleID = role.ID
-		}
-		req, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: roleID, Grants: in.Grants})
-		if err != nil {
-			return err
-		}
-		if err := c.RequireCovers(req, "grant this access"); err != nil {
-			return err
 		}
 		if u, err := tx.UserByEmail(ctx, email); err == nil {
 			if _, err := tx.Membership(ctx, c.OrgID, u.ID); err == nil {
@@ -212,7 +197,7 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if err := s.sendMail(ctx, tx, c, org, inv, role, token); err != nil {
 			return err
 		}
-		view = &InvitationView{Invitation: inv, Role: role, EffectiveState: gatehouse.InvitationPending, DeliveryStatus: gatehouse.MailQueued}
+		view = &InvitationView{Invitation: inv, Role: role, CurrentStatus: gatehouse.InvitationPending, DeliveryStatus: gatehouse.MailQueued}
 		// Last, so the organization's audit chain stays locked (PostgreSQL)
 		// for as short a time as possible.
 		return s.audit(ctx, tx, c.Actor, c.OrgID, "invitation.created", "invitation", inv.ID, map[string]any{
@@ -266,7 +251,7 @@ func (s *Invitations) List(ctx context.Context, c *Caller, status, email string,
 		return empty, gatehouse.Invalid("Invalid status filter.", gatehouse.FieldError{Field: "status", Message: "must be pending, accepted, rejected, revoked or expired"})
 	}
 	conn := s.store.R()
-	invs, err := conn.ListInvitations(ctx, store.InvitationFilter{OrgID: c.OrgID, Status: status, Email: strings.TrimSpace(email), Now: s.now(), Page: page})
+	invs, err := conn.ListInvitations(ctx, gatehouse.InvitationFilter{OrgID: c.OrgID, Status: status, Email: strings.TrimSpace(email), Now: s.now(), Page: page})
 	if err != nil {
 		return empty, err
 	}
@@ -504,7 +489,7 @@ func (s *Invitations) RevokeOrphanedByRole(ctx context.Context, tx *store.Conn, 
 		return err
 	}
 	for _, inv := range invs {
-		covered, err := s.inviterCoversWith(ctx, tx, inv, role)
+		covered, err := s.stillCovers(ctx, tx, inv, role, nil)
 		if err != nil {
 			return err
 		}
@@ -542,20 +527,8 @@ func (s *Invitations) RevokeOrphanedByTree(ctx context.Context, tx *store.Conn, 
 		return err
 	}
 	for _, inv := range invs {
-		covered := false
-		m, err := tx.Membership(ctx, orgID, inv.CreatedBy)
-		if err == nil {
-			holder, err := s.access.Compile(ctx, CompileRequest{OrgID: orgID, RoleID: m.RoleID, Grants: m.Grants, Tree: tree})
-			if err != nil {
-				return err
-			}
-			req, err := s.access.Compile(ctx, CompileRequest{OrgID: orgID, RoleID: inv.RoleID, Grants: inv.Grants, Tree: tree})
-			if err != nil {
-				return err
-			}
-			ok, _ := holder.Check(authz.Organization(), gatehouse.OrgMembers, authz.Write)
-			covered = ok && authz.Covers(holder, req)
-		} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		covered, err := s.stillCovers(ctx, tx, inv, nil, tree)
+		if err != nil {
 			return err
 		}
 		if !covered {

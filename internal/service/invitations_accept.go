@@ -42,14 +42,14 @@ func (s *Invitations) AcceptByID(ctx context.Context, actor gatehouse.Actor, p *
 	if p.Kind != gatehouse.PrincipalUser {
 		return nil, errUserOnly
 	}
-	if err := s.mine(ctx, p, id); err != nil {
+	if err := s.addressedTo(ctx, p, id); err != nil {
 		return nil, err
 	}
 	return s.accept(ctx, actor, p, id, AcceptInput{})
 }
 
-// mine checks that an invitation is addressed to the user's verified email.
-func (s *Invitations) mine(ctx context.Context, p *gatehouse.Principal, id string) error {
+// addressedTo checks that an invitation is addressed to the user's verified email.
+func (s *Invitations) addressedTo(ctx context.Context, p *gatehouse.Principal, id string) error {
 	if !authz.IsUUID(id) {
 		return errInvitationNotFound
 	}
@@ -235,12 +235,17 @@ func (s *Invitations) checkInviter(ctx context.Context, tx *store.Conn, inv *gat
 // inviterCovers reports whether the inviter still holds every right the
 // invitation grants (a removed inviter holds none).
 func (s *Invitations) inviterCovers(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation) (bool, error) {
-	return s.inviterCoversWith(ctx, tx, inv, nil)
+	return s.stillCovers(ctx, tx, inv, nil, nil)
 }
 
-// inviterCoversWith is inviterCovers with changed (when not nil) standing in
-// for the stored role of the same id.
-func (s *Invitations) inviterCoversWith(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation, changed *gatehouse.Role) (bool, error) {
+// stillCovers is the one "does the inviter still cover this invitation?"
+// rule, behind every orphan revocation (inviter's rights changed or gone, a
+// role changed, folders moved) and the check at accept: the inviter must
+// still be a member, still hold members write, and hold every right the
+// invitation grants. changed (when not nil) stands in for the stored role of
+// the same id; tree (when not nil) for the organization's cached folder tree
+// (the one inside tx, after a move).
+func (s *Invitations) stillCovers(ctx context.Context, tx *store.Conn, inv *gatehouse.Invitation, changed *gatehouse.Role, tree *authz.Tree) (bool, error) {
 	m, err := tx.Membership(ctx, inv.OrgID, inv.CreatedBy)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return false, nil
@@ -248,14 +253,14 @@ func (s *Invitations) inviterCoversWith(ctx context.Context, tx *store.Conn, inv
 	if err != nil {
 		return false, err
 	}
-	holder, err := s.access.Compile(ctx, CompileRequest{OrgID: inv.OrgID, RoleID: m.RoleID, Grants: m.Grants, Role: changed})
+	holder, err := s.access.Compile(ctx, CompileRequest{OrgID: inv.OrgID, RoleID: m.RoleID, Grants: m.Grants, Role: changed, Tree: tree})
 	if err != nil {
 		return false, err
 	}
 	if ok, _ := holder.Check(authz.Organization(), gatehouse.OrgMembers, authz.Write); !ok {
 		return false, nil
 	}
-	req, err := s.access.Compile(ctx, CompileRequest{OrgID: inv.OrgID, RoleID: inv.RoleID, Grants: inv.Grants, Role: changed})
+	req, err := s.access.Compile(ctx, CompileRequest{OrgID: inv.OrgID, RoleID: inv.RoleID, Grants: inv.Grants, Role: changed, Tree: tree})
 	if err != nil {
 		return false, err
 	}
@@ -285,7 +290,7 @@ func (s *Invitations) RejectByID(ctx context.Context, actor gatehouse.Actor, p *
 	if p.Kind != gatehouse.PrincipalUser {
 		return errUserOnly
 	}
-	if err := s.mine(ctx, p, id); err != nil {
+	if err := s.addressedTo(ctx, p, id); err != nil {
 		return err
 	}
 	inv, err := s.store.R().InvitationByID(ctx, id)
@@ -315,9 +320,6 @@ func (s *Invitations) reject(ctx context.Context, actor gatehouse.Actor, inv *ga
 		return nil, s.audit(ctx, tx, actor, inv.OrgID, "invitation.rejected", "invitation", inv.ID, map[string]any{"email": inv.Email})
 	})
 }
-
-// MyInvitation is a pending invitation to the caller, with its preview.
-type MyInvitation = Preview
 
 // Mine lists live pending invitations to the caller's verified email.
 func (s *Invitations) Mine(ctx context.Context, p *gatehouse.Principal, page gatehouse.PageRequest) (gatehouse.Page[*Preview], error) {

@@ -104,25 +104,13 @@ func (s *Invitations) CreateLink(ctx context.Context, c *Caller, in LinkInput) (
 				return fields(&gatehouse.FieldError{Field: "expires_in_days", Message: fmt.Sprintf("must be at most %d, the organization's maximum", pol.MaxExpiryDays)})
 			}
 		}
-		if err := s.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
+		role, err := c.MayGrant(ctx, tx, in.Role, in.Grants, "grant this access")
+		if err != nil {
 			return err
-		}
-		var role *gatehouse.Role
-		if strings.TrimSpace(in.Role) != "" {
-			if role, err = s.roles.Resolve(ctx, tx, c.OrgID, strings.TrimSpace(in.Role)); err != nil {
-				return err
-			}
 		}
 		roleID := ""
 		if role != nil {
 			roleID = role.ID
-		}
-		req, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: roleID, Grants: in.Grants})
-		if err != nil {
-			return err
-		}
-		if err := c.RequireCovers(req, "grant this access"); err != nil {
-			return err
 		}
 		if in.Grants == nil {
 			in.Grants = []gatehouse.Grant{}

@@ -24,8 +24,6 @@ type Keys struct {
 	// byHash caches secret hash → key, for sessionCacheTTL at most; a
 	// revoked key is dropped by id (every process hears of it).
 	byHash *cache.Cache[*cachedKey]
-	// sets memoises each key's capped rights (key id → keySetEntry).
-	sets *cache.Cache[*keySetEntry]
 	// used collects last-use times, written in batches by FlushLastUsed; at
 	// maxUsed entries it asks for an early flush (flushSoon) and records no
 	// more until then.
@@ -53,49 +51,13 @@ func newKeys(b *base, access *Access) *Keys {
 			Weigh: func(c *cachedKey) int { return 400 + len(c.key.Name) + 200*len(c.key.Grants) },
 			Index: func(c *cachedKey) string { return c.key.ID },
 		}),
-		sets: cache.NewCache(b.cache, "api_key_rights", cache.Options[*keySetEntry]{
-			Weigh: func(e *keySetEntry) int { return 64 + e.set.Size() },
-		}),
 	}
 	b.store.Subscribe(func(msg string) {
 		if id, ok := strings.CutPrefix(msg, "apikey:"); ok {
 			k.byHash.InvalidateIndex(id)
-			k.sets.Invalidate(id, "")
 		}
 	})
-	access.keyRights = k.rights
 	return k
-}
-
-// keySetEntry memoises a key's capped rights for one tree and one creator set.
-type keySetEntry struct {
-	tree    *authz.Tree
-	creator *authz.Set
-	set     *authz.Set
-}
-
-// rights is the key's own grants capped by its creator's current rights: a
-// key never does more than the person who made it can do now.
-func (k *Keys) rights(ctx context.Context, p *gatehouse.Principal, creator *authz.Set) (*authz.Set, error) {
-	tree, err := k.access.Tree(ctx, p.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	if e, ok := k.sets.Get(p.APIKeyID, ""); ok && e.tree == tree && e.creator == creator {
-		return e.set, nil
-	}
-	t := k.sets.Begin(p.APIKeyID, "")
-	key, err := k.store.R().APIKey(ctx, p.OrgID, p.APIKeyID)
-	if err != nil {
-		return nil, errBadKey
-	}
-	own := authz.Compile(p.OrgID, []authz.Source{{Label: "api_key", Grants: key.Grants}}, tree)
-	if creator == nil {
-		creator = authz.Compile(p.OrgID, nil, tree) // creator gone: nothing
-	}
-	set := authz.Intersect(own, creator)
-	k.sets.Fill(t, p.APIKeyID, "", &keySetEntry{tree: tree, creator: creator, set: set})
-	return set, nil
 }
 
 var errBadKey = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "invalid_api_key", Message: "The API key is invalid or has been revoked."}
@@ -180,14 +142,7 @@ func (k *Keys) Create(ctx context.Context, c *Caller, in KeyInput) (*gatehouse.A
 	var key *gatehouse.APIKey
 	secretText := secret.Token(APIKeyPrefix, 32)
 	err := k.store.Tx(ctx, func(tx *store.Conn) error {
-		if err := k.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
-			return err
-		}
-		req, err := k.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, Grants: in.Grants})
-		if err != nil {
-			return err
-		}
-		if err := c.RequireCovers(req, "give a key this access"); err != nil {
+		if _, err := c.MayGrant(ctx, tx, "", in.Grants, "give a key this access"); err != nil {
 			return err
 		}
 		if in.Grants == nil {

@@ -212,7 +212,7 @@ func reasons(rs []authz.Reason) []Reason {
 			v.Source, v.Role = "role", strings.TrimPrefix(label, "role:")
 		case label == "api_key":
 			v.Source = "api_key"
-		default:
+		default: // directLabel
 			v.Source = "direct"
 		}
 		out[i] = v

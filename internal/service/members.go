@@ -16,7 +16,6 @@ const MaxBatchChecks = 100
 type Members struct {
 	*base
 	access      *Access
-	roles       *Roles
 	invitations *Invitations
 }
 
@@ -155,22 +154,16 @@ func (s *Members) UpdatePermissions(ctx context.Context, c *Caller, userID strin
 		if err := c.RequireCovers(current, "change this member's access"); err != nil {
 			return err
 		}
-		if err := s.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
-			return err
-		}
-		roleID := ""
-		var role *gatehouse.Role
-		if strings.TrimSpace(in.Role) != "" {
-			if role, err = s.roles.Resolve(ctx, tx, c.OrgID, strings.TrimSpace(in.Role)); err != nil {
-				return err
-			}
-			roleID = role.ID
-		}
-		next, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: roleID, Grants: in.Grants})
+		role, err := c.MayGrant(ctx, tx, in.Role, in.Grants, "grant this access")
 		if err != nil {
 			return err
 		}
-		if err := c.RequireCovers(next, "grant this access"); err != nil {
+		roleID := ""
+		if role != nil {
+			roleID = role.ID
+		}
+		next, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, RoleID: roleID, Grants: in.Grants, Role: role})
+		if err != nil {
 			return err
 		}
 		wasOwner, _ := current.Owner()

@@ -87,19 +87,19 @@ func (s *Orgs) Create(ctx context.Context, actor gatehouse.Actor, p *gatehouse.P
 }
 
 // ListMine lists the caller's organizations.
-func (s *Orgs) ListMine(ctx context.Context, p *gatehouse.Principal, page gatehouse.PageRequest) (gatehouse.Page[store.UserOrg], error) {
+func (s *Orgs) ListMine(ctx context.Context, p *gatehouse.Principal, page gatehouse.PageRequest) (gatehouse.Page[gatehouse.UserOrg], error) {
 	if p.Kind == gatehouse.PrincipalAPIKey {
 		o, err := s.store.R().OrgByID(ctx, p.OrgID)
 		if err != nil {
-			return gatehouse.Page[store.UserOrg]{}, err
+			return gatehouse.Page[gatehouse.UserOrg]{}, err
 		}
-		return gatehouse.Page[store.UserOrg]{Items: []store.UserOrg{{Organization: o, JoinedAt: o.CreatedAt}}}, nil
+		return gatehouse.Page[gatehouse.UserOrg]{Items: []gatehouse.UserOrg{{Organization: o, JoinedAt: o.CreatedAt}}}, nil
 	}
 	items, err := s.store.R().ListUserOrgs(ctx, p.UserID, page)
 	if err != nil {
-		return gatehouse.Page[store.UserOrg]{}, err
+		return gatehouse.Page[gatehouse.UserOrg]{}, err
 	}
-	return gatehouse.MakePage(items, page, func(o store.UserOrg) gatehouse.Cursor {
+	return gatehouse.MakePage(items, page, func(o gatehouse.UserOrg) gatehouse.Cursor {
 		return gatehouse.Cursor{CreatedAt: o.JoinedAt, ID: o.ID}
 	}), nil
 }

@@ -14,17 +14,22 @@ import (
 type Roles struct {
 	*base
 	access      *Access
-	invitations *Invitations // set by newInvitations
+	invitations *Invitations // a changed role may orphan invitations
 }
 
 var roleNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,49}$`)
 
-func newRoles(b *base, access *Access) *Roles {
-	return &Roles{base: b, access: access}
+func newRoles(b *base, access *Access, invitations *Invitations) *Roles {
+	return &Roles{base: b, access: access, invitations: invitations}
 }
 
 // Resolve finds a role by id or name (built-in or of the organization).
 func (s *Roles) Resolve(ctx context.Context, conn *store.Conn, orgID, idOrName string) (*gatehouse.Role, error) {
+	return resolveRole(ctx, conn, orgID, idOrName)
+}
+
+// resolveRole finds a role by id or name; an unknown one is a 400 on "role".
+func resolveRole(ctx context.Context, conn *store.Conn, orgID, idOrName string) (*gatehouse.Role, error) {
 	if r, ok := gatehouse.BuiltinRole(strings.ToLower(idOrName)); ok {
 		return &r, nil
 	}
@@ -101,14 +106,8 @@ func (s *Roles) validate(ctx context.Context, tx *store.Conn, c *Caller, in Role
 	if err := fields(ferrs...); err != nil {
 		return in, err
 	}
-	if err := s.validateGrants(ctx, tx, c.OrgID, in.Grants, "permissions"); err != nil {
-		return in, err
-	}
-	req, err := s.access.Compile(ctx, CompileRequest{OrgID: c.OrgID, Grants: in.Grants})
-	if err != nil {
-		return in, err
-	}
-	return in, c.RequireCovers(req, "define this role")
+	_, err := c.MayGrant(ctx, tx, "", in.Grants, "define this role")
+	return in, err
 }
 
 // Create adds a custom role; members write, and no right the caller lacks.

@@ -199,7 +199,7 @@ func (l *Lookups) compile(ctx context.Context, orgID string, tree *authz.Tree, m
 // sources labels a member's role grants then direct grants (as Access.Compile
 // does), with each role looked up once per roster.
 func (l *Lookups) sources(ctx context.Context, orgID string, m *gatehouse.Membership, roles map[string]*gatehouse.Role) ([]authz.Source, error) {
-	direct := []authz.Source{{Label: "permissions", Grants: m.Grants}}
+	direct := []authz.Source{{Label: directLabel, Grants: m.Grants}}
 	if m.RoleID == "" {
 		return direct, nil
 	}
@@ -214,5 +214,5 @@ func (l *Lookups) sources(ctx context.Context, orgID string, m *gatehouse.Member
 	if role == nil {
 		return direct, nil
 	}
-	return []authz.Source{{Label: "role:" + role.Name, Grants: role.GrantsFor(orgID)}, {Label: "permissions", Grants: m.Grants}}, nil
+	return []authz.Source{{Label: "role:" + role.Name, Grants: role.GrantsFor(orgID)}, {Label: directLabel, Grants: m.Grants}}, nil
 }

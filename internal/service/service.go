@@ -83,15 +83,30 @@ func New(st *store.Store, cfg Config) *Services {
 	}
 	base := &base{store: st, cfg: cfg, cache: cache.New(cfg.CacheSize)}
 	base.counters = newCounters(base)
+
+	// The service graph, every edge here, each service built after what it
+	// uses (no service is changed after it is built):
+	//
+	//   Access — rights: compiles (Compile), caches, MayGrant (on Caller),
+	//            and caps every API key by its creator (keyRights).
+	//   Keys        → Access (keys' own grants, validation)
+	//   Auth        → Access (the organization a session acts in),
+	//                 Keys (bearer tokens that are API keys)
+	//   Invitations → Access, Auth (accepting opens a session);
+	//                 stillCovers decides orphan revocation
+	//   Roles       → Access, Invitations (a changed role may orphan them)
+	//   Members     → Access, Invitations (a member's shrunk rights may)
+	//   Projects    → Access
+	//   Folders     → Access, Projects, Invitations (a move may)
+	//   Orgs        → Access, Auth (leaving ends cached sessions' org)
+	//   Lookups     → Access (rosters for check and look-ups)
 	access := newAccess(base)
-	projects := &Projects{base: base, access: access}
-	auth := newAuth(base)
-	roles := newRoles(base, access)
-	invitations := newInvitations(base, access, roles, auth)
 	keys := newKeys(base, access)
-	auth.keys = keys
-	auth.access = access
+	auth := newAuth(base, access, keys)
 	auth.subscribeSessions()
+	invitations := newInvitations(base, access, auth)
+	roles := newRoles(base, access, invitations)
+	projects := &Projects{base: base, access: access}
 	return &Services{
 		Auth:        auth,
 		Access:      access,
@@ -100,7 +115,7 @@ func New(st *store.Store, cfg Config) *Services {
 		Folders:     &Folders{base: base, access: access, projects: projects, invitations: invitations},
 		Roles:       roles,
 		Invitations: invitations,
-		Members:     &Members{base: base, access: access, roles: roles, invitations: invitations},
+		Members:     &Members{base: base, access: access, invitations: invitations},
 		Keys:        keys,
 		Audits:      &Audits{base: base},
 		Webhooks:    &Webhooks{base: base},

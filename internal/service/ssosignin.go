@@ -208,3 +208,10 @@ func (s *SSO) mayLink(ctx context.Context, orgID string, u *gatehouse.User) erro
 	}
 	return errSSOLinkRefused
 }
+
+// SessionOrg is the organization whose SSO opened a session ("" when it was
+// opened otherwise), for pages that offer an SSO-only step.
+func (s *SSO) SessionOrg(ctx context.Context, sessionID string) (string, error) {
+	orgID, _, err := s.store.R().SessionSSO(ctx, sessionID)
+	return orgID, err
+}

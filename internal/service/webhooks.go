@@ -300,7 +300,7 @@ func (s *Webhooks) Deliveries(ctx context.Context, c *Caller, endpointID string,
 	if err := f.check(); err != nil {
 		return none, err
 	}
-	ds, err := s.store.R().ListWebhookDeliveries(ctx, store.WebhookDeliveryFilter{OrgID: c.OrgID, EndpointID: endpointID,
+	ds, err := s.store.R().ListWebhookDeliveries(ctx, gatehouse.WebhookDeliveryFilter{OrgID: c.OrgID, EndpointID: endpointID,
 		Status: f.Status, EventType: f.EventType, Since: f.Since, Page: page})
 	if err != nil {
 		return none, err
@@ -349,7 +349,7 @@ func (s *Webhooks) Resend(ctx context.Context, c *Caller, endpointID, id string,
 	}
 	var n int
 	err := s.store.Tx(ctx, func(tx *store.Conn) (err error) {
-		n, err = tx.ResendWebhookDeliveries(ctx, store.WebhookDeliveryFilter{OrgID: c.OrgID, EndpointID: endpointID,
+		n, err = tx.ResendWebhookDeliveries(ctx, gatehouse.WebhookDeliveryFilter{OrgID: c.OrgID, EndpointID: endpointID,
 			Status: f.Status, EventType: f.EventType, Since: f.Since}, ids, s.now(), MaxResend)
 		if n > 0 {
 			tx.AfterCommit(s.cfg.WebhooksQueued)

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -111,16 +110,8 @@ func writeAuditFields(h io.Writer, e *gatehouse.AuditEvent) {
 const auditColumns = `id, seq, COALESCE(org_id, ''), actor_kind, actor_id, actor_name, action, target_type, target_id,
 	summary, ip, user_agent, request_id, created_at, prev_hash, hash, key_id`
 
-// AuditFilter selects audit events. OrgID "" selects the no-organization chain.
-type AuditFilter struct {
-	OrgID      string
-	ActorID    string
-	Action     string // exact, or a prefix when it ends with "."
-	TargetType string
-	TargetID   string
-	From, To   time.Time
-	Page       gatehouse.PageRequest
-}
+// AuditFilter lives in the root package (it appears in service signatures).
+type AuditFilter = gatehouse.AuditFilter
 
 // auditQuery builds the filtered query for f (without order or limit).
 func auditQuery(f AuditFilter) (string, []any) {

@@ -108,20 +108,8 @@ func (c *Conn) RenewInvitation(ctx context.Context, i *gatehouse.Invitation) (bo
 	return n == 1, nil
 }
 
-// InvitationFilter selects invitations of an organization.
-type InvitationFilter struct {
-	OrgID  string
-	Status string // "" for all; "pending" and "expired" take Now into account
-	Email  string
-	Now    time.Time
-	Page   gatehouse.PageRequest
-	// Listed selects the invitations a dialect's list shows: live pending
-	// ones and accepted ones not dismissed (Status must be "").
-	Listed bool
-	// Before pages backwards: the rows just newer than this cursor, still
-	// returned newest first (JSON:API's ending_before).
-	Before *gatehouse.Cursor
-}
+// InvitationFilter lives in the root package (it appears in service signatures).
+type InvitationFilter = gatehouse.InvitationFilter
 
 // ListInvitations lists invitations newest first, keyset-paged.
 func (c *Conn) ListInvitations(ctx context.Context, f InvitationFilter) ([]*gatehouse.Invitation, error) {

@@ -104,13 +104,6 @@ func (c *Conn) ListMemberships(ctx context.Context, orgID, search string, p gate
 	return out, c.wrap(rows.Err(), "members rows")
 }
 
-// OwnerCount counts the members holding the built-in owner role.
-func (c *Conn) OwnerCount(ctx context.Context, orgID string) (int, error) {
-	var n int
-	err := c.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role_id = $2`, orgID, gatehouse.RoleOwnerID).Scan(&n)
-	return n, c.wrap(err, "owner count")
-}
-
 // OwnerCandidates lists the memberships that may hold owner rights: those
 // with a role or with an owner grant. Callers compile them to be sure.
 func (c *Conn) OwnerCandidates(ctx context.Context, orgID string) ([]*gatehouse.Membership, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -84,11 +83,8 @@ func (c *Conn) DeleteOrg(ctx context.Context, id string) error {
 // to it).
 var orgOwnedTables = []string{"invitation_quota", "api_keys", "invitations", "roles", "projects", "memberships"}
 
-// UserOrg is an organization with when the user joined it (the page key).
-type UserOrg struct {
-	*gatehouse.Organization
-	JoinedAt time.Time
-}
+// UserOrg lives in the root package (it appears in service signatures).
+type UserOrg = gatehouse.UserOrg
 
 // ListUserOrgs lists the organizations a user belongs to, newest membership
 // first, keyset-paged on (joined_at, organization id).

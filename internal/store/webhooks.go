@@ -261,14 +261,8 @@ func (c *Conn) RecordWebhookAttempt(ctx context.Context, deliveryID string, r We
 	return err
 }
 
-// WebhookDeliveryFilter selects an endpoint's deliveries.
-type WebhookDeliveryFilter struct {
-	OrgID, EndpointID string
-	Status            string
-	EventType         string // exact, or a prefix when it ends with "."
-	Since             time.Time
-	Page              gatehouse.PageRequest
-}
+// WebhookDeliveryFilter lives in the root package (it appears in service signatures).
+type WebhookDeliveryFilter = gatehouse.WebhookDeliveryFilter
 
 func webhookDeliveryQuery(f WebhookDeliveryFilter) (string, []any) {
 	q := `SELECT ` + webhookDeliveryColumns + ` FROM webhook_deliveries WHERE org_id = $1 AND endpoint_id = $2`

@@ -9,7 +9,6 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 	"github.com/gatehouse/gatehouse/internal/service"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 func (s *Server) registerAudits() {
@@ -53,9 +52,9 @@ func toAuditJSON(e *gatehouse.AuditEvent) auditJSON {
 		IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Seq: e.Seq, Hash: e.Hash, PrevHash: e.PrevHash, KeyID: e.KeyID}
 }
 
-func auditFilter(r *http.Request) (store.AuditFilter, error) {
+func auditFilter(r *http.Request) (gatehouse.AuditFilter, error) {
 	q := r.URL.Query()
-	f := store.AuditFilter{ActorID: q.Get("actor_id"), Action: q.Get("action"), TargetType: q.Get("target_type"), TargetID: q.Get("target_id")}
+	f := gatehouse.AuditFilter{ActorID: q.Get("actor_id"), Action: q.Get("action"), TargetType: q.Get("target_type"), TargetID: q.Get("target_id")}
 	if f.ActorID == "" {
 		f.ActorID = q.Get("actor")
 	}
@@ -117,7 +116,7 @@ func (s *Server) handleExportAudits(w http.ResponseWriter, r *http.Request, c *s
 	s.exportAudits(w, r, c, f)
 }
 
-func (s *Server) exportAudits(w http.ResponseWriter, r *http.Request, c *service.Caller, f store.AuditFilter) {
+func (s *Server) exportAudits(w http.ResponseWriter, r *http.Request, c *service.Caller, f gatehouse.AuditFilter) {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	enc := json.NewEncoder(bw)
 	started := false

@@ -1,15 +1,12 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 )
-
-type principalKey struct{}
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
 func bearer(r *http.Request) string {
@@ -40,7 +37,6 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p *gateho
 			respond.Error(w, r, err)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		if s.idempotent(w, r, p, func(w http.ResponseWriter, r *http.Request) { h(w, r, p) }) { // idempotency.go
 			return
 		}

@@ -57,7 +57,7 @@ func roleRef(r *gatehouse.Role) *roleRefJSON {
 
 func toInvitationJSON(v *service.InvitationView) invitationJSON {
 	out := invitationJSON{ID: v.ID, OrganizationID: v.OrgID, Email: v.Email, Name: v.Name, Role: roleRef(v.Role), Permissions: v.Grants,
-		Authentication: v.Authentication, Status: v.EffectiveState, CreatedBy: v.CreatedBy, CreatedTime: v.CreatedAt,
+		Authentication: v.Authentication, Status: v.CurrentStatus, CreatedBy: v.CreatedBy, CreatedTime: v.CreatedAt,
 		UpdatedTime: v.UpdatedAt, ExpiresAt: v.ExpiresAt}
 	if v.UpdatedBy != "" { // "" when no one signed in made the last change
 		by := v.UpdatedBy

@@ -8,7 +8,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 	"github.com/gatehouse/gatehouse/internal/service"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 func (s *Server) registerOrgs() {
@@ -39,9 +38,9 @@ func toOrgJSON(o *gatehouse.Organization) orgJSON {
 }
 
 func (s *Server) handleListOrgs(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[store.UserOrg], error) {
+	serveList(w, r, func(page gatehouse.PageRequest) (gatehouse.Page[gatehouse.UserOrg], error) {
 		return s.Services.Orgs.ListMine(r.Context(), p, page)
-	}, func(o store.UserOrg) orgJSON { return toOrgJSON(o.Organization) })
+	}, func(o gatehouse.UserOrg) orgJSON { return toOrgJSON(o.Organization) })
 }
 
 func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {

@@ -233,7 +233,7 @@ func (s *snyk) list(w http.ResponseWriter, r *http.Request) {
 	data := make([]snykInvite, 0, len(res.Items))
 	for _, it := range res.Items {
 		data = append(data, snykInvite{Type: "org_invitation", ID: it.ID, Relationships: orgRelationship(c.OrgID),
-			Attributes: snykInviteAttributes{Email: it.Email, IsActive: it.EffectiveState == gatehouse.InvitationPending, Role: roleName(it)}})
+			Attributes: snykInviteAttributes{Email: it.Email, IsActive: it.CurrentStatus == gatehouse.InvitationPending, Role: roleName(it)}})
 	}
 	base := "/rest/orgs/" + c.OrgID + "/invites"
 	link := func(extra url.Values) string {
@@ -321,7 +321,7 @@ func (s *snyk) create(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", self)
 	body := map[string]any{"jsonapi": jsonAPI10, "links": map[string]string{"self": self},
 		"data": snykInvite{Type: "org_invitation", ID: inv.ID, Relationships: orgRelationship(c.OrgID),
-			Attributes: snykInviteAttributes{Email: inv.Email, IsActive: inv.EffectiveState == gatehouse.InvitationPending, Role: inv.RoleID}}}
+			Attributes: snykInviteAttributes{Email: inv.Email, IsActive: inv.CurrentStatus == gatehouse.InvitationPending, Role: inv.RoleID}}}
 	respond.WriteJSON(w, http.StatusCreated, jsonAPI, body)
 }
 

@@ -67,7 +67,7 @@ func vidbeoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 
 func toVidbeo(v *service.InvitationView) vidbeoInvite {
 	return vidbeoInvite{ID: v.ID, Name: v.Name, Email: v.Email, Role: roleName(v), Authentication: v.Authentication,
-		Status: v.EffectiveState, CreatedBy: v.CreatedBy, CreatedTime: vidbeoTime(v.CreatedAt),
+		Status: v.CurrentStatus, CreatedBy: v.CreatedBy, CreatedTime: vidbeoTime(v.CreatedAt),
 		UpdatedBy: v.UpdatedBy, UpdatedTime: vidbeoTime(v.UpdatedAt)}
 }
 

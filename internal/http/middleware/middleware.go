@@ -17,36 +17,21 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 )
 
-type ctxKey int
-
-const (
-	requestIDKey ctxKey = iota
-	loggerKey
-)
-
-func init() {
-	respond.RequestIDFunc = RequestID
-	respond.LoggerFunc = Logger
-}
-
 // Logger returns the logger of the request (the one given to Log), or the
-// default logger outside a request.
+// default logger outside a request. The request's values live in respond
+// (respond.WithRequest), which reads them without any wiring.
 func Logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
-		return l
-	}
-	return slog.Default()
+	return respond.LoggerFunc(ctx)
 }
 
 // RequestID returns the request's id, "" outside a request.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	return respond.RequestIDFunc(ctx)
 }
 
 // WithRequestID returns ctx carrying id.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
+	return respond.WithRequest(ctx, id, nil)
 }
 
 // validRequestID accepts a client's id only when it is short and plain, so
@@ -118,7 +103,7 @@ func LogWith(log *slog.Logger, policy *AccessLog, observe Observe, next http.Han
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(WithRequestID(r.Context(), id), loggerKey, log))
+		r = r.WithContext(respond.WithRequest(r.Context(), id, log))
 		rec := &Recorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {

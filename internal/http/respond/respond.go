@@ -110,14 +110,40 @@ func MakeProblem(err error, requestID string) (Problem, *gatehouse.Error) {
 	}, e
 }
 
-// RequestIDFunc returns the request id of a context; set by the middleware
-// package so that this package need not import it.
-var RequestIDFunc = func(ctx context.Context) string { return "" }
+type ctxKey int
 
-// LoggerFunc returns the logger of a request's context; set by the middleware
-// package, so that internal causes reach the server's log with the request id
-// rather than the process-wide default logger.
-var LoggerFunc = func(ctx context.Context) *slog.Logger { return slog.Default() }
+const (
+	requestIDKey ctxKey = iota
+	loggerKey
+)
+
+// WithRequest returns ctx carrying a request's id and logger. The middleware
+// (LogWith) calls it for every request, so that a problem names the request
+// and internal causes reach the server's log with the request id rather than
+// the process-wide default logger. This package owns these values so that
+// it needs no wiring from the middleware.
+func WithRequest(ctx context.Context, id string, log *slog.Logger) context.Context {
+	if log != nil {
+		ctx = context.WithValue(ctx, loggerKey, log)
+	}
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// RequestIDFunc returns the request id of a context ("" outside a request);
+// a variable only so that tests can stand in for it.
+var RequestIDFunc = func(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// LoggerFunc returns the logger of a request's context (the default logger
+// outside a request); a variable only so that tests can stand in for it.
+var LoggerFunc = func(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
 
 // Error writes err as application/problem+json. Internal causes are logged
 // with the request id and never sent.

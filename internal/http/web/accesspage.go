@@ -148,15 +148,12 @@ func (h *Handler) accessPage(rc *reqCtx) {
 	for _, m := range refs {
 		d.Members = append(d.Members, option{Value: m.UserID, Label: m.Name + " <" + m.Email + ">", Selected: m.UserID == member})
 	}
-	folders, err := h.cfg.Store.R().OrgFolders(ctx, rc.Caller.OrgID)
+	names, err := h.svc.Folders.Names(ctx, rc.Caller)
 	if err != nil {
 		h.failPage(rc.w, r, rc, err)
 		return
 	}
-	e := &explainer{folders: map[string]string{}}
-	for _, f := range folders {
-		e.folders[f.ID] = f.Name
-	}
+	e := &explainer{folders: names}
 	if d.Member, err = lk.MemberAccess(ctx, rc.Caller, member); err != nil {
 		h.failPage(rc.w, r, rc, err)
 		return

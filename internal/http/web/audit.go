@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // The audit log.
@@ -49,7 +48,7 @@ func (h *Handler) auditPage(rc *reqCtx) {
 		}
 	}
 	f := newForm(keep)
-	filter := store.AuditFilter{ActorID: keep.Get("actor"), Action: keep.Get("action"), TargetType: keep.Get("target_type")}
+	filter := gatehouse.AuditFilter{ActorID: keep.Get("actor"), Action: keep.Get("action"), TargetType: keep.Get("target_type")}
 	for _, pt := range []struct {
 		name string
 		dst  *time.Time

@@ -43,7 +43,7 @@ type membersData struct {
 }
 
 func (h *Handler) describe(rc *reqCtx, role *gatehouse.Role, grants []gatehouse.Grant) []string {
-	words, err := h.svc.Members.Describe(rc.r.Context(), h.cfg.Store.R(), rc.Caller.OrgID, role, grants)
+	words, err := h.svc.Members.DescribeAccess(rc.r.Context(), rc.Caller, role, grants)
 	if err != nil {
 		h.cfg.Log.WarnContext(rc.r.Context(), "web: describe access", "err", err)
 		return []string{"(could not be described)"}
@@ -142,9 +142,9 @@ func (h *Handler) invRow(rc *reqCtx, v *service.InvitationView) invRow {
 	if delivery == "" {
 		delivery = "unknown"
 	}
-	return invRow{ID: v.ID, Email: v.Email, Name: v.Name, Status: v.EffectiveState, Delivery: delivery, Role: roleName(v.Role),
+	return invRow{ID: v.ID, Email: v.Email, Name: v.Name, Status: v.CurrentStatus, Delivery: delivery, Role: roleName(v.Role),
 		Access: h.describe(rc, v.Role, v.Grants), Created: v.CreatedAt, Expires: v.ExpiresAt, Sent: v.SentAt,
-		Pending:  v.EffectiveState == gatehouse.InvitationPending,
+		Pending:  v.CurrentStatus == gatehouse.InvitationPending,
 		ResendAt: v.SentAt.Add(service.ResendInterval), CanResend: !h.cfg.Now().Before(v.SentAt.Add(service.ResendInterval))}
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/service"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // page is what every template receives.
@@ -22,7 +21,7 @@ type page struct {
 	Nav        string // the sidebar item to highlight
 	User       *gatehouse.User
 	Org        *gatehouse.Organization
-	Orgs       []store.UserOrg
+	Orgs       []gatehouse.UserOrg
 	Can        caps
 	Flash      *flash
 	Form       *form

@@ -12,7 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/service"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // Cookie names. With https the __Host- prefix pins them to this host, path
@@ -164,7 +163,7 @@ type reqCtx struct {
 	User   *gatehouse.User
 	Caller *service.Caller
 	Org    *gatehouse.Organization
-	Orgs   []store.UserOrg
+	Orgs   []gatehouse.UserOrg
 }
 
 // Actor is the request's actor for audit events.

@@ -61,7 +61,7 @@ func (h *Handler) ssoAccept(r *http.Request, p *gatehouse.Principal, d *acceptDa
 	}
 	d.SSO = c
 	if p != nil && p.SessionID != "" {
-		orgID, _, err := h.cfg.Store.R().SessionSSO(r.Context(), p.SessionID)
+		orgID, err := h.svc.SSO.SessionOrg(r.Context(), p.SessionID)
 		d.SSOSession = err == nil && orgID == d.Preview.Invitation.OrgID
 	}
 }

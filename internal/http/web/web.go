@@ -25,7 +25,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 	"github.com/gatehouse/gatehouse/internal/service"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 //go:embed templates/*.html
@@ -42,9 +41,6 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // Config is what the dashboard needs.
 type Config struct {
 	Services *service.Services
-	// Store is read for display only (the names of projects and folders in
-	// "access in words"); every decision goes through Services.
-	Store *store.Store
 	// BaseURL is the public URL; https makes the cookies Secure.
 	BaseURL string
 	// DevMailbox links the development mailbox (/dev/mail) where mail is read.
