@@ -29,11 +29,10 @@ import (
 // Client calls one Gatehouse with one credential (an API key, or a user's
 // access token). It is safe for concurrent use.
 type Client struct {
-	base   string
-	auth   string
-	orgID  string
-	http   *http.Client
-	header http.Header
+	base  string
+	auth  string
+	orgID string
+	http  *http.Client
 }
 
 // Option adjusts a Client.

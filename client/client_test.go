@@ -27,10 +27,10 @@ func projectGrant(projectID, area, action string) map[string]any {
 // fixture is an organization with a project, a member allowed to read its
 // settings, and an API key that manages members.
 type fixture struct {
-	srv                   *apptest.Server
-	owner, org, project   string
-	devID, key            string
-	read, write, readDone client.CheckRequest
+	srv                 *apptest.Server
+	owner, org, project string
+	devID, key          string
+	read, write         client.CheckRequest
 }
 
 func newFixture(t *testing.T, e storetest.Engine) *fixture {

@@ -226,7 +226,7 @@ func (h *harness) invalidationLatency(ctx context.Context, second string, n int)
 				break
 			}
 			if time.Since(t0) > 10*time.Second {
-				return nil, fmt.Errorf("B still allows a member removed through A after 10s")
+				return nil, fmt.Errorf("process B still allows a member removed through process A after 10s")
 			}
 			time.Sleep(time.Millisecond)
 		}
