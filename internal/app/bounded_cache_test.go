@@ -50,6 +50,9 @@ func TestBoundedCacheAt50000Orgs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 50,000 organizations")
 	}
+	if raceDetector {
+		t.Skip("measures resident memory, which the race detector multiplies: run without -race (go test ./internal/app -run TestBoundedCacheAt50000Orgs)")
+	}
 	const orgs, hot = 50_000, 50
 	ctx := context.Background()
 	m := &Main{Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), BaseURL: "http://gatehouse.test",
