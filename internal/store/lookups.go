@@ -14,16 +14,7 @@ func (c *Conn) OrgMemberships(ctx context.Context, orgID string) ([]*gatehouse.M
 	if err != nil {
 		return nil, c.wrap(err, "org members")
 	}
-	defer rows.Close()
-	var out []*gatehouse.Membership
-	for rows.Next() {
-		m, err := scanMembership(rows)
-		if err != nil {
-			return nil, c.wrap(err, "scan member")
-		}
-		out = append(out, m)
-	}
-	return out, c.wrap(rows.Err(), "members rows")
+	return c.membershipRows(rows)
 }
 
 // OrgAPIKeys lists every API key of an organization, oldest first.

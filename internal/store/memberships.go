@@ -11,6 +11,21 @@ import (
 
 const membershipColumns = `m.id, m.org_id, m.user_id, COALESCE(m.role_id, ''), m.grants, COALESCE(m.invited_by, ''), m.created_at, m.updated_at, u.name, u.email`
 
+// membershipRows reads every membership of rows and closes them: the one
+// row loop of the membership lists.
+func (c *Conn) membershipRows(rows *sql.Rows) ([]*gatehouse.Membership, error) {
+	defer rows.Close()
+	var out []*gatehouse.Membership
+	for rows.Next() {
+		m, err := scanMembership(rows)
+		if err != nil {
+			return nil, c.wrap(err, "scan member")
+		}
+		out = append(out, m)
+	}
+	return out, c.wrap(rows.Err(), "members rows")
+}
+
 func scanMembership(row interface{ Scan(...any) error }) (*gatehouse.Membership, error) {
 	var m gatehouse.Membership
 	var grants string
@@ -92,16 +107,7 @@ func (c *Conn) ListMemberships(ctx context.Context, orgID, search string, p gate
 	if err != nil {
 		return nil, c.wrap(err, "list members")
 	}
-	defer rows.Close()
-	var out []*gatehouse.Membership
-	for rows.Next() {
-		m, err := scanMembership(rows)
-		if err != nil {
-			return nil, c.wrap(err, "scan member")
-		}
-		out = append(out, m)
-	}
-	return out, c.wrap(rows.Err(), "members rows")
+	return c.membershipRows(rows)
 }
 
 // OwnerCandidates lists the memberships that may hold owner rights: those
@@ -112,14 +118,5 @@ func (c *Conn) OwnerCandidates(ctx context.Context, orgID string) ([]*gatehouse.
 	if err != nil {
 		return nil, c.wrap(err, "owner candidates")
 	}
-	defer rows.Close()
-	var out []*gatehouse.Membership
-	for rows.Next() {
-		m, err := scanMembership(rows)
-		if err != nil {
-			return nil, c.wrap(err, "scan member")
-		}
-		out = append(out, m)
-	}
-	return out, c.wrap(rows.Err(), "members rows")
+	return c.membershipRows(rows)
 }
