@@ -5,9 +5,9 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/loop"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -29,9 +29,7 @@ type Worker struct {
 	// OnResult, when set, observes each attempt (for metrics).
 	OnResult func(sent bool, final bool)
 
-	wake chan struct{}
-	stop context.CancelFunc
-	done sync.WaitGroup
+	loop loop.Loop
 }
 
 func (w *Worker) defaults() {
@@ -59,53 +57,26 @@ func (w *Worker) defaults() {
 	if w.Log == nil {
 		w.Log = slog.Default()
 	}
-	if w.wake == nil {
-		w.wake = make(chan struct{}, 1)
-	}
 }
 
 // Start runs the worker until Stop.
 func (w *Worker) Start() {
 	w.defaults()
-	ctx, cancel := context.WithCancel(context.Background())
-	w.stop = cancel
-	w.done.Add(1)
-	go func() {
-		defer w.done.Done()
-		t := time.NewTicker(w.Interval)
-		defer t.Stop()
-		for {
-			if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
-				w.Log.Error("outbox: delivery round failed", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			case <-w.wake:
-			}
-		}
-	}()
+	w.loop.Start(w.Interval, func(ctx context.Context) error {
+		_, err := w.RunOnce(ctx)
+		return err
+	}, func(err error) { w.Log.Error("outbox: delivery round failed", "err", err) })
 }
 
 // Wake asks a started worker to look for mail now (after a commit).
 func (w *Worker) Wake() {
-	if w == nil || w.wake == nil {
-		return
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	if w != nil {
+		w.loop.Wake()
 	}
 }
 
-// Stop ends the worker, letting a send under way finish.
-func (w *Worker) Stop() {
-	if w.stop != nil {
-		w.stop()
-		w.done.Wait()
-	}
-}
+// Stop ends the worker, letting deliveries under way finish.
+func (w *Worker) Stop() { w.loop.Stop() }
 
 // RunOnce claims and delivers one batch; it returns how many were sent.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {

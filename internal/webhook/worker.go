@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/loop"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -50,9 +51,7 @@ type Worker struct {
 	// OnResult, when set, observes each attempt's outcome (for metrics).
 	OnResult func(outcome string)
 
-	wake chan struct{}
-	stop context.CancelFunc
-	done sync.WaitGroup
+	loop loop.Loop
 }
 
 func (w *Worker) defaults() {
@@ -77,53 +76,26 @@ func (w *Worker) defaults() {
 	if w.Client == nil {
 		w.Client = NewClient(false)
 	}
-	if w.wake == nil {
-		w.wake = make(chan struct{}, 1)
-	}
 }
 
 // Start runs the worker until Stop.
 func (w *Worker) Start() {
 	w.defaults()
-	ctx, cancel := context.WithCancel(context.Background())
-	w.stop = cancel
-	w.done.Add(1)
-	go func() {
-		defer w.done.Done()
-		t := time.NewTicker(w.Interval)
-		defer t.Stop()
-		for {
-			if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
-				w.Log.Error("webhooks: delivery round failed", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			case <-w.wake:
-			}
-		}
-	}()
+	w.loop.Start(w.Interval, func(ctx context.Context) error {
+		_, err := w.RunOnce(ctx)
+		return err
+	}, func(err error) { w.Log.Error("webhooks: delivery round failed", "err", err) })
 }
 
 // Wake asks a started worker to look for deliveries now (after a commit).
 func (w *Worker) Wake() {
-	if w == nil || w.wake == nil {
-		return
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	if w != nil {
+		w.loop.Wake()
 	}
 }
 
 // Stop ends the worker, letting deliveries under way finish.
-func (w *Worker) Stop() {
-	if w.stop != nil {
-		w.stop()
-		w.done.Wait()
-	}
-}
+func (w *Worker) Stop() { w.loop.Stop() }
 
 // RunOnce claims one batch and delivers it, the deliveries of a batch in
 // parallel; it returns how many succeeded.
