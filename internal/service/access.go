@@ -31,6 +31,10 @@ type Access struct {
 	// keySets memoises each API key's capped rights (key id → keySetEntry;
 	// see keyRights).
 	keySets *cache.Cache[*keySetEntry]
+
+	// mfaRequired caches each organization's require_mfa (org id → on),
+	// so sessions without a second factor cost no query per request.
+	mfaRequired *cache.Cache[bool]
 }
 
 type orgEntry struct {
@@ -66,6 +70,7 @@ func newAccess(b *base) *Access {
 		keySets: cache.NewCache(b.cache, "api_key_rights", cache.Options[*keySetEntry]{
 			Weigh: func(e *keySetEntry) int { return 64 + e.set.Size() },
 		}),
+		mfaRequired: cache.NewCache(b.cache, "mfa_policies", cache.Options[bool]{}),
 	}
 	b.store.Subscribe(a.invalidate)
 	return a
@@ -93,8 +98,13 @@ func (a *Access) invalidate(msg string) {
 	case "member":
 		org, user, _ := strings.Cut(rest, ":")
 		a.members.Invalidate(org, user)
-	case "tree", "org":
+	case "tree":
 		a.orgs.Invalidate(rest, "")
+	case "org":
+		a.orgs.Invalidate(rest, "")
+		a.mfaRequired.Invalidate(rest, "")
+	case "mfapolicy": // mfaPolicyChanged
+		a.mfaRequired.Invalidate(rest, "")
 	case "apikey": // apiKeyEnded
 		a.keySets.Invalidate(rest, "")
 	case store.FlushAll: // this process may have missed notifications

@@ -17,20 +17,29 @@ var errOrgRequiresMFA = &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "mf
 // requireMFA decides whether the organization's requests are refused to a
 // principal: only when the organization requires a second factor and the
 // principal is a session opened without one (API keys are unaffected; an
-// SSO session counts as satisfying it, its amr being "fed").
+// SSO session counts as satisfying it, its amr being "fed"). The policy is
+// read from the bounded cache, dropped on every process when it changes.
 func (a *Access) requireMFA(ctx context.Context, p *gatehouse.Principal, orgID string) error {
 	if p.Kind != gatehouse.PrincipalUser || gatehouse.MultiFactor(p.AMR) {
 		return nil
 	}
-	on, err := a.store.R().OrgRequiresMFA(ctx, orgID)
-	if err != nil {
-		return err
+	on, ok := a.mfaRequired.Get(orgID, "")
+	if !ok {
+		t := a.mfaRequired.Begin(orgID, "")
+		var err error
+		if on, err = a.store.R().OrgRequiresMFA(ctx, orgID); err != nil {
+			return err
+		}
+		a.mfaRequired.Fill(t, orgID, "", on)
 	}
 	if on {
 		return errOrgRequiresMFA
 	}
 	return nil
 }
+
+// mfaPolicyChanged is the notification of a changed require_mfa.
+func mfaPolicyChanged(orgID string) string { return "mfapolicy:" + orgID }
 
 // MFAPolicy is an organization's second-factor policy with the members it
 // locks out (or would, once turned on).
@@ -76,6 +85,10 @@ func (o *Orgs) SetMFAPolicy(ctx context.Context, c *Caller, require bool) (*MFAP
 	var out *MFAPolicy
 	err := o.store.Tx(ctx, func(tx *store.Conn) error {
 		if err := tx.SetOrgRequireMFA(ctx, c.OrgID, require, o.now()); err != nil {
+			return err
+		}
+		// Every process drops its cached policy once this commits.
+		if err := tx.Notify(ctx, mfaPolicyChanged(c.OrgID)); err != nil {
 			return err
 		}
 		var err error
