@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"testing"
 )
 
 // WebClient is a browser-like client for handler tests: it keeps cookies,
@@ -131,4 +132,35 @@ func (s *Server) InvitationLink(addr string) string {
 	}
 	s.TB.Fatalf("no invitation mail with a link to %s", addr)
 	return ""
+}
+
+// WantRedirect fails tb unless r is a 303 to a location starting with prefix.
+func WantRedirect(tb testing.TB, r *WebResponse, prefix string) {
+	tb.Helper()
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, prefix) {
+		tb.Fatalf("status %d to %q, want 303 to %s…: %.600s", r.Status, r.Location, prefix, r.Body)
+	}
+}
+
+// WantPage fails tb unless r has status and its body contains every text.
+func WantPage(tb testing.TB, r *WebResponse, status int, texts ...string) {
+	tb.Helper()
+	if r.Status != status {
+		tb.Fatalf("status %d, want %d: %.2000s", r.Status, status, r.Body)
+	}
+	for _, s := range texts {
+		if !strings.Contains(r.Body, s) {
+			tb.Fatalf("page does not contain %q:\n%s", s, r.Body)
+		}
+	}
+}
+
+// WantNot fails tb if r's body contains any of texts.
+func WantNot(tb testing.TB, r *WebResponse, texts ...string) {
+	tb.Helper()
+	for _, s := range texts {
+		if strings.Contains(r.Body, s) {
+			tb.Fatalf("page contains %q:\n%s", s, r.Body)
+		}
+	}
 }

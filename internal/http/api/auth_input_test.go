@@ -22,7 +22,7 @@ func TestAuthAPIAccessCheck(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "Ada@example.com", "")
-			out := srv.Must(200, auGet("/v1/auth/api-access-check", a.Access))
+			out := srv.Must(200, apptest.GetAs("/v1/auth/api-access-check", a.Access))
 			if out["kind"] != "user" || out["id"] != a.User["id"] || out["email"] != "Ada@example.com" || out["name"] != "Ada" {
 				t.Fatalf("principal: %v", out)
 			}
@@ -30,11 +30,11 @@ func TestAuthAPIAccessCheck(t *testing.T) {
 				t.Fatalf("organization_id: %v, want null", out)
 			}
 			// With a current organization, it is shown.
-			org := srv.Must(201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: a.Access, Body: auBody("name", "Acme")})
-			if out := srv.Must(200, auGet("/v1/auth/api-access-check", a.Access)); out["organization_id"] != org["id"] || org["id"] == nil {
+			org := srv.Must(201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: a.Access, Body: apptest.Fields("name", "Acme")})
+			if out := srv.Must(200, apptest.GetAs("/v1/auth/api-access-check", a.Access)); out["organization_id"] != org["id"] || org["id"] == nil {
 				t.Fatalf("principal: %v, want organization %v", out, org["id"])
 			}
-			if me := srv.Must(200, auGet("/v1/me", a.Access)); me["current_organization_id"] != org["id"] {
+			if me := srv.Must(200, apptest.GetAs("/v1/me", a.Access)); me["current_organization_id"] != org["id"] {
 				t.Fatalf("me: %v, want current organization %v", me, org["id"])
 			}
 		})
@@ -72,9 +72,9 @@ func TestAuthMail(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			verifyCode := srv.LastCode("ada@example.com")
-			srv.Must(202, auPost("/v1/auth/forgot-password", "email", "ada@example.com"))
+			srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", "ada@example.com"))
 			resetCode := srv.LastCode("ada@example.com")
-			out := srv.Must(200, auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", resetCode))
+			out := srv.Must(200, apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", resetCode))
 			resetToken := out["reset_token"].(string)
 
 			ms := srv.MailTo("ada@example.com")
@@ -93,7 +93,7 @@ func TestAuthMail(t *testing.T) {
 				if !strings.Contains(m.HTML, code) {
 					t.Fatalf("mail %d HTML lacks the code", i)
 				}
-				for _, s := range []string{auPW, a.Access, a.Refresh, resetToken, "gh_", auSHA(a.Access)} {
+				for _, s := range []string{auPW, a.Access, a.Refresh, resetToken, "gh_", apptest.SHA256Hex(a.Access)} {
 					if strings.Contains(m.Subject+m.Text+m.HTML, s) {
 						t.Fatalf("mail %d holds a secret %q", i, s)
 					}
@@ -121,27 +121,27 @@ func TestAuthSecretsAtRest(t *testing.T) {
 			}
 			secrets = append(secrets, auPW, newPW)
 
-			srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", email, "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", email, "password", auPW))
 			c := srv.LastCode(email)
 			codes = append(codes, c)
-			srv.Must(200, auPost("/v1/auth/verify-email", "email", email, "otp", c))
+			srv.Must(200, apptest.Post("/v1/auth/verify-email", "email", email, "otp", c))
 			a := srv.SignIn(email, auPW)
-			auWarm(t, srv, a.Access)
+			apptest.WarmToken(t, srv, a.Access)
 			b := srv.RefreshTokens(a.Refresh)
-			auAlive(t, srv, b.Access, true)
+			apptest.TokenAlive(t, srv, b.Access, true)
 			c2 := srv.SignIn(email, auPW)
 			addTokens(a, b, c2)
 
 			srv.Clock.Advance(time.Minute)
-			srv.Must(202, auPost("/v1/auth/forgot-password", "email", email))
+			srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", email))
 			rc := srv.LastCode(email)
 			codes = append(codes, rc)
-			out := srv.Must(200, auPost("/v1/auth/forgot-password/verify", "email", email, "otp", rc))
+			out := srv.Must(200, apptest.Post("/v1/auth/forgot-password/verify", "email", email, "otp", rc))
 			rt := out["reset_token"].(string)
 			secrets = append(secrets, rt, strings.TrimPrefix(rt, service.ResetTokenPrefix))
-			srv.Must(204, auPost("/v1/auth/forgot-password/set", "reset_token", rt, "password", newPW))
+			srv.Must(204, apptest.Post("/v1/auth/forgot-password/set", "reset_token", rt, "password", newPW))
 			d := srv.SignIn(email, newPW)
-			srv.Must(204, apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: d.Access, Body: auBody("current_password", newPW, "new_password", newPW+"!")})
+			srv.Must(204, apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: d.Access, Body: apptest.Fields("current_password", newPW, "new_password", newPW+"!")})
 			secrets = append(secrets, newPW+"!")
 			d2 := srv.RefreshTokens(d.Refresh)
 			addTokens(d, d2)
@@ -174,7 +174,7 @@ func TestAuthSecretsAtRest(t *testing.T) {
 				tables[v.Table] = true
 			}
 			// The scan saw what it should: token hashes, the user, the mail.
-			for _, want := range []string{auSHA(d2.Access), auSHA(d2.Refresh), email, "$argon2id$"} {
+			for _, want := range []string{apptest.SHA256Hex(d2.Access), apptest.SHA256Hex(d2.Refresh), email, "$argon2id$"} {
 				if !strings.Contains(all.String(), want) {
 					t.Fatalf("the scan did not see %q; tables read: %v", want, tables)
 				}
@@ -192,20 +192,12 @@ func TestAuthSecretsAtRest(t *testing.T) {
 					check("file "+name, b)
 					raw = append(raw, b...)
 				}
-				if !strings.Contains(string(raw), auSHA(d2.Access)) {
-					t.Fatalf("the raw files (%d: %v) do not hold the newest session", len(files), auKeys(files))
+				if !strings.Contains(string(raw), apptest.SHA256Hex(d2.Access)) {
+					t.Fatalf("the raw files (%d: %v) do not hold the newest session", len(files), apptest.Keys(files))
 				}
 			}
 		})
 	})
-}
-
-func auKeys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // TestAuthSessionCache: the middleware answers a recently seen session from
@@ -255,15 +247,15 @@ func TestAuthSessionCache(t *testing.T) {
 				// victim's tokens came from a refresh; replay the refresh token
 				// before it, once the grace for concurrent refreshes is over.
 				srv.Clock.Advance(service.RefreshGrace + time.Second)
-				auRefreshRefused(t, srv, victim.Body["previous_refresh"].(string))
+				apptest.RefreshRefused(t, srv, victim.Body["previous_refresh"].(string))
 			}},
 			{"ErrPasswordChanged", func(t *testing.T, srv *apptest.Server, victim, other *apptest.AuthTokens) {
-				srv.Must(204, apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: other.Access, Body: auBody("current_password", auPW, "new_password", "a brand new password")})
+				srv.Must(204, apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: other.Access, Body: apptest.Fields("current_password", auPW, "new_password", "a brand new password")})
 			}},
 			{"ErrPasswordReset", func(t *testing.T, srv *apptest.Server, _, _ *apptest.AuthTokens) {
-				srv.Must(202, auPost("/v1/auth/forgot-password", "email", "ada@example.com"))
-				out := srv.Must(200, auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
-				srv.Must(204, auPost("/v1/auth/forgot-password/set", "reset_token", out["reset_token"].(string), "password", "a brand new password"))
+				srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", "ada@example.com"))
+				out := srv.Must(200, apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
+				srv.Must(204, apptest.Post("/v1/auth/forgot-password/set", "reset_token", out["reset_token"].(string), "password", "a brand new password"))
 			}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -272,9 +264,9 @@ func TestAuthSessionCache(t *testing.T) {
 				victim := srv.RefreshTokens(first.Refresh)
 				victim.Body["previous_refresh"] = first.Refresh
 				other := srv.SignIn("ada@example.com", auPW)
-				auWarm(t, srv, victim.Access)
+				apptest.WarmToken(t, srv, victim.Access)
 				tc.end(t, srv, victim, other)
-				auAlive(t, srv, victim.Access, false)
+				apptest.TokenAlive(t, srv, victim.Access, false)
 			})
 		}
 	})
@@ -444,16 +436,16 @@ func TestAuthBadInput(t *testing.T) {
 			// A user agent that is not UTF-8 is stored with the session and
 			// the audit events; it must not break the request.
 			h := map[string]string{"User-Agent": "Bad\xff\xfeAgent/1.0"}
-			resp := srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: auBody("email", "ada@example.com", "password", auPW), Header: h})
+			resp := srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: apptest.Fields("email", "ada@example.com", "password", auPW), Header: h})
 			if resp.Status != 200 {
 				t.Fatalf("login: %d %s", resp.Status, resp.Body)
 			}
 			tok := resp.JSON(t)["access_token"].(string)
-			resp = srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/register", Body: auBody("name", "Eve", "email", "eve@example.com", "password", auPW), Header: h})
+			resp = srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/register", Body: apptest.Fields("name", "Eve", "email", "eve@example.com", "password", auPW), Header: h})
 			if resp.Status != 201 {
 				t.Fatalf("register: %d %s", resp.Status, resp.Body)
 			}
-			list := srv.Must(200, auGet("/v1/auth/sessions", tok))
+			list := srv.Must(200, apptest.GetAs("/v1/auth/sessions", tok))
 			if !strings.Contains(fmt.Sprint(list), "Agent/1.0") {
 				t.Fatalf("sessions: %v", list)
 			}

@@ -41,7 +41,7 @@ func TestAuthLogin(t *testing.T) {
 			if err := srv.Store.ReaderDB().QueryRow(`SELECT access_hash, refresh_hash FROM sessions WHERE id = $1`, a.SessionID).Scan(&access, &refresh); err != nil {
 				t.Fatal(err)
 			}
-			if access != auSHA(a.Access) || refresh != auSHA(a.Refresh) {
+			if access != apptest.SHA256Hex(a.Access) || refresh != apptest.SHA256Hex(a.Refresh) {
 				t.Fatalf("stored %s %s, want the SHA-256 of the tokens", access, refresh)
 			}
 		})
@@ -57,8 +57,8 @@ func TestAuthLogin(t *testing.T) {
 				{"wrong password, other case", "ADA@example.com", "not the password"},
 				{"account without password", "pat@example.com", auPW},
 			} {
-				resp := srv.Do(auPost("/v1/auth/login", "email", tc.email, "password", tc.pw))
-				auCode(t, resp, 401, "invalid_credentials")
+				resp := srv.Do(apptest.Post("/v1/auth/login", "email", tc.email, "password", tc.pw))
+				apptest.ProblemCode(t, resp, 401, "invalid_credentials")
 				body := resp.JSON(t)
 				delete(body, "request_id")
 				if first == nil {
@@ -73,10 +73,10 @@ func TestAuthLogin(t *testing.T) {
 		})
 		t.Run("ErrUnverified", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
-			auCode(t, srv.Do(auPost("/v1/auth/login", "email", "ada@example.com", "password", auPW)), 403, "email_not_verified")
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			apptest.ProblemCode(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW)), 403, "email_not_verified")
 			// Without the right password, nothing is revealed about the account.
-			auLoginRefused(t, srv, "ada@example.com", "not the password")
+			apptest.LoginRefused(t, srv, "ada@example.com", "not the password")
 		})
 		t.Run("OKEveryFailureCostsAHash", func(t *testing.T) {
 			// Not parallel: it measures allocation, and argon2 allocates its
@@ -145,12 +145,12 @@ func TestAuthLoginThrottle(t *testing.T) {
 			srv.SignUpTokens("Ada", "ada@example.com", "")
 			srv.SignUpTokens("Bob", "bob@example.com", "")
 			for i, email := range []string{"ada@example.com", "ADA@example.com", " ada@example.com", "Ada@Example.Com", "ada@example.com"} {
-				if resp := srv.Do(auPost("/v1/auth/login", "email", email, "password", fmt.Sprint("wrong password ", i))); resp.Status != 401 {
+				if resp := srv.Do(apptest.Post("/v1/auth/login", "email", email, "password", fmt.Sprint("wrong password ", i))); resp.Status != 401 {
 					t.Fatalf("failure %d: %d %s", i+1, resp.Status, resp.Body)
 				}
 			}
 			// Even the right password waits now.
-			wait := auRetryAfter(t, srv.Do(auPost("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
+			wait := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
 			if wait > time.Minute {
 				t.Fatalf("Retry-After %v, want at most a minute", wait)
 			}
@@ -161,12 +161,12 @@ func TestAuthLoginThrottle(t *testing.T) {
 			// Success from this address starts its count again; the next
 			// run of failures backs off for longer each time.
 			for range 5 {
-				auLoginRefused(t, srv, "ada@example.com", "wrong again")
+				apptest.LoginRefused(t, srv, "ada@example.com", "wrong again")
 			}
-			first := auRetryAfter(t, srv.Do(auPost("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
+			first := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
 			srv.Clock.Advance(first)
-			auLoginRefused(t, srv, "ada@example.com", "wrong once more")
-			if second := auRetryAfter(t, srv.Do(auPost("/v1/auth/login", "email", "ada@example.com", "password", auPW))); second < 2*first-time.Second {
+			apptest.LoginRefused(t, srv, "ada@example.com", "wrong once more")
+			if second := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW))); second < 2*first-time.Second {
 				t.Fatalf("backoff %v after %v: not doubling", second, first)
 			}
 		})
@@ -174,9 +174,9 @@ func TestAuthLoginThrottle(t *testing.T) {
 			srv := apptest.New(t, e)
 			srv.SignUpTokens("Ada", "ada@example.com", "")
 			for i := range 20 {
-				auLoginRefused(t, srv, fmt.Sprintf("nobody%d@example.com", i), auPW)
+				apptest.LoginRefused(t, srv, fmt.Sprintf("nobody%d@example.com", i), auPW)
 			}
-			wait := auRetryAfter(t, srv.Do(auPost("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
+			wait := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
 			srv.Clock.Advance(wait)
 			srv.SignIn("ada@example.com", auPW)
 		})

@@ -15,8 +15,8 @@ func TestAuthForgotPassword(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		resetToken := func(t *testing.T, srv *apptest.Server, email string) string {
 			t.Helper()
-			srv.Must(202, auPost("/v1/auth/forgot-password", "email", email))
-			out := srv.Must(200, auPost("/v1/auth/forgot-password/verify", "email", email, "otp", srv.LastCode(email)))
+			srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", email))
+			out := srv.Must(200, apptest.Post("/v1/auth/forgot-password/verify", "email", email, "otp", srv.LastCode(email)))
 			tok, _ := out["reset_token"].(string)
 			if !strings.HasPrefix(tok, service.ResetTokenPrefix) || len(tok) < len(service.ResetTokenPrefix)+43 || out["expires_in"] != float64(900) {
 				t.Fatalf("reset answer: %v", out)
@@ -24,24 +24,24 @@ func TestAuthForgotPassword(t *testing.T) {
 			return tok
 		}
 		set := func(srv *apptest.Server, token, pw string) *apptest.Response {
-			return srv.Do(auPost("/v1/auth/forgot-password/set", "reset_token", token, "password", pw))
+			return srv.Do(apptest.Post("/v1/auth/forgot-password/set", "reset_token", token, "password", pw))
 		}
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			b := srv.SignIn("ada@example.com", auPW)
-			auWarm(t, srv, a.Access)
-			auWarm(t, srv, b.Access)
+			apptest.WarmToken(t, srv, a.Access)
+			apptest.WarmToken(t, srv, b.Access)
 			tok := resetToken(t, srv, "Ada@Example.com")
 			if resp := set(srv, tok, "a brand new password"); resp.Status != 204 {
 				t.Fatalf("set: %d %s", resp.Status, resp.Body)
 			}
 			// Every session ended, on the very next request.
-			auAlive(t, srv, a.Access, false)
-			auAlive(t, srv, b.Access, false)
-			auRefreshRefused(t, srv, a.Refresh)
-			auRefreshRefused(t, srv, b.Refresh)
-			auLoginRefused(t, srv, "ada@example.com", auPW)
+			apptest.TokenAlive(t, srv, a.Access, false)
+			apptest.TokenAlive(t, srv, b.Access, false)
+			apptest.RefreshRefused(t, srv, a.Refresh)
+			apptest.RefreshRefused(t, srv, b.Refresh)
+			apptest.LoginRefused(t, srv, "ada@example.com", auPW)
 			srv.SignIn("ada@example.com", "a brand new password")
 			// The reset token was single use.
 			apptest.Problem(t, set(srv, tok, "yet another password"), 400)
@@ -50,8 +50,8 @@ func TestAuthForgotPassword(t *testing.T) {
 		t.Run("OKUnknownEmailAlike", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			srv.SignUpTokens("Ada", "ada@example.com", "")
-			known := srv.Do(auPost("/v1/auth/forgot-password", "email", "ada@example.com"))
-			unknown := srv.Do(auPost("/v1/auth/forgot-password", "email", "nobody@example.com"))
+			known := srv.Do(apptest.Post("/v1/auth/forgot-password", "email", "ada@example.com"))
+			unknown := srv.Do(apptest.Post("/v1/auth/forgot-password", "email", "nobody@example.com"))
 			if known.Status != 202 || unknown.Status != 202 || string(known.Body) != string(unknown.Body) {
 				t.Fatalf("known: %d %s; unknown: %d %s", known.Status, known.Body, unknown.Status, unknown.Body)
 			}
@@ -64,9 +64,9 @@ func TestAuthForgotPassword(t *testing.T) {
 		})
 		t.Run("OKUnverifiedAccount", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
 			tok := resetToken(t, srv, "ada@example.com")
-			srv.Must(204, auPost("/v1/auth/forgot-password/set", "reset_token", tok, "password", "a brand new password"))
+			srv.Must(204, apptest.Post("/v1/auth/forgot-password/set", "reset_token", tok, "password", "a brand new password"))
 			// The reset code proved the mailbox.
 			srv.SignIn("ada@example.com", "a brand new password")
 		})
@@ -85,7 +85,7 @@ func TestAuthForgotPassword(t *testing.T) {
 			srv.SignUpTokens("Ada", "ada@example.com", "")
 			tok := resetToken(t, srv, "ada@example.com")
 			srv.Clock.Advance(service.ResetTokenTTL - time.Second)
-			srv.Must(204, auPost("/v1/auth/forgot-password/set", "reset_token", tok, "password", "a brand new password"))
+			srv.Must(204, apptest.Post("/v1/auth/forgot-password/set", "reset_token", tok, "password", "a brand new password"))
 		})
 		t.Run("ErrWeakPasswordKeepsToken", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -94,7 +94,7 @@ func TestAuthForgotPassword(t *testing.T) {
 			for _, pw := range []string{"", "short", "qwertyuiop", strings.Repeat("x", 129)} {
 				apptest.Problem(t, set(srv, tok, pw), 400)
 			}
-			srv.Must(204, auPost("/v1/auth/forgot-password/set", "reset_token", tok, "password", "a brand new password"))
+			srv.Must(204, apptest.Post("/v1/auth/forgot-password/set", "reset_token", tok, "password", "a brand new password"))
 		})
 		t.Run("ErrBadResetToken", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -110,12 +110,12 @@ func TestAuthForgotPassword(t *testing.T) {
 		t.Run("ErrWrongCode", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			srv.SignUpTokens("Ada", "ada@example.com", "")
-			srv.Must(202, auPost("/v1/auth/forgot-password", "email", "ada@example.com"))
+			srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", "ada@example.com"))
 			code := srv.LastCode("ada@example.com")
-			apptest.Problem(t, srv.Do(auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", auWrong(code))), 400)
-			apptest.Problem(t, srv.Do(auPost("/v1/auth/forgot-password/verify", "email", "nobody@example.com", "otp", code)), 400)
+			apptest.Problem(t, srv.Do(apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", apptest.WrongCode(code))), 400)
+			apptest.Problem(t, srv.Do(apptest.Post("/v1/auth/forgot-password/verify", "email", "nobody@example.com", "otp", code)), 400)
 			srv.Clock.Advance(service.OTPTTL)
-			apptest.Problem(t, srv.Do(auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", code)), 400)
+			apptest.Problem(t, srv.Do(apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", code)), 400)
 		})
 	})
 }
@@ -125,37 +125,37 @@ func TestAuthSetPassword(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			p := srv.PasswordlessUser("Pat", "pat@example.com")
-			if me := srv.Must(200, auGet("/v1/me", p.Access)); me["has_password"] != false {
+			if me := srv.Must(200, apptest.GetAs("/v1/me", p.Access)); me["has_password"] != false {
 				t.Fatalf("me: %v", me)
 			}
-			auLoginRefused(t, srv, "pat@example.com", "a chosen password")
-			srv.Must(204, apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: auBody("password", "a chosen password")})
-			if me := srv.Must(200, auGet("/v1/me", p.Access)); me["has_password"] != true {
+			apptest.LoginRefused(t, srv, "pat@example.com", "a chosen password")
+			srv.Must(204, apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: apptest.Fields("password", "a chosen password")})
+			if me := srv.Must(200, apptest.GetAs("/v1/me", p.Access)); me["has_password"] != true {
 				t.Fatalf("me: %v", me)
 			}
 			srv.SignIn("pat@example.com", "a chosen password")
-			auAlive(t, srv, p.Access, true)
+			apptest.TokenAlive(t, srv, p.Access, true)
 		})
 		t.Run("ErrAlreadySet", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			auCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: a.Access, Body: auBody("password", "a chosen password")}), 409, "password_already_set")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: a.Access, Body: apptest.Fields("password", "a chosen password")}), 409, "password_already_set")
 			srv.SignIn("ada@example.com", auPW)
 			p := srv.PasswordlessUser("Pat", "pat@example.com")
-			srv.Must(204, apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: auBody("password", "a chosen password")})
-			auCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: auBody("password", "another chosen one")}), 409, "password_already_set")
+			srv.Must(204, apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: apptest.Fields("password", "a chosen password")})
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: apptest.Fields("password", "another chosen one")}), 409, "password_already_set")
 		})
 		t.Run("ErrWeakPassword", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			p := srv.PasswordlessUser("Pat", "pat@example.com")
 			for _, pw := range []string{"", "short", "qwertyuiop", strings.Repeat("x", 129)} {
-				apptest.Problem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: auBody("password", pw)}), 400)
+				apptest.Problem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: apptest.Fields("password", pw)}), 400)
 			}
-			srv.Must(204, apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: auBody("password", "a chosen password")})
+			srv.Must(204, apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: apptest.Fields("password", "a chosen password")})
 		})
 		t.Run("ErrUnauthenticated", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			auCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Body: auBody("password", "a chosen password")}), 401, "unauthenticated")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Body: apptest.Fields("password", "a chosen password")}), 401, "unauthenticated")
 		})
 	})
 }
@@ -163,46 +163,46 @@ func TestAuthSetPassword(t *testing.T) {
 func TestAuthChangePassword(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		change := func(srv *apptest.Server, token, current, next string) *apptest.Response {
-			return srv.Do(apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: token, Body: auBody("current_password", current, "new_password", next)})
+			return srv.Do(apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: token, Body: apptest.Fields("current_password", current, "new_password", next)})
 		}
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			b := srv.SignIn("ada@example.com", auPW)
-			auWarm(t, srv, a.Access)
-			auWarm(t, srv, b.Access)
+			apptest.WarmToken(t, srv, a.Access)
+			apptest.WarmToken(t, srv, b.Access)
 			if resp := change(srv, a.Access, auPW, "a brand new password"); resp.Status != 204 {
 				t.Fatalf("change: %d %s", resp.Status, resp.Body)
 			}
-			auAlive(t, srv, b.Access, false) // other sessions end at once
-			auRefreshRefused(t, srv, b.Refresh)
-			auAlive(t, srv, a.Access, true) // this one stays
+			apptest.TokenAlive(t, srv, b.Access, false) // other sessions end at once
+			apptest.RefreshRefused(t, srv, b.Refresh)
+			apptest.TokenAlive(t, srv, a.Access, true) // this one stays
 			srv.RefreshTokens(a.Refresh)
-			auLoginRefused(t, srv, "ada@example.com", auPW)
+			apptest.LoginRefused(t, srv, "ada@example.com", auPW)
 			srv.SignIn("ada@example.com", "a brand new password")
 		})
 		t.Run("ErrWrongCurrent", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			b := srv.SignIn("ada@example.com", auPW)
-			auCode(t, change(srv, a.Access, "not the password", "a brand new password"), 403, "wrong_password")
-			auAlive(t, srv, b.Access, true)
+			apptest.ProblemCode(t, change(srv, a.Access, "not the password", "a brand new password"), 403, "wrong_password")
+			apptest.TokenAlive(t, srv, b.Access, true)
 			srv.SignIn("ada@example.com", auPW)
 		})
 		t.Run("ErrThrottled", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			for range 5 {
-				auCode(t, change(srv, a.Access, "not the password", "a brand new password"), 403, "wrong_password")
+				apptest.ProblemCode(t, change(srv, a.Access, "not the password", "a brand new password"), 403, "wrong_password")
 			}
-			wait := auRetryAfter(t, change(srv, a.Access, auPW, "a brand new password"))
+			wait := apptest.RetryAfter(t, change(srv, a.Access, auPW, "a brand new password"))
 			srv.Clock.Advance(wait)
-			auStatus(t, 204, change(srv, a.Access, auPW, "a brand new password"))
+			apptest.Status(t, 204, change(srv, a.Access, auPW, "a brand new password"))
 		})
 		t.Run("ErrPasswordless", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			p := srv.PasswordlessUser("Pat", "pat@example.com")
-			auCode(t, change(srv, p.Access, "anything at all", "a brand new password"), 403, "wrong_password")
+			apptest.ProblemCode(t, change(srv, p.Access, "anything at all", "a brand new password"), 403, "wrong_password")
 		})
 		t.Run("ErrBadInput", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -229,13 +229,13 @@ func TestAuthChangePassword(t *testing.T) {
 func TestAuthAccountExists(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		exists := func(srv *apptest.Server, email string) *apptest.Response {
-			return srv.Do(auPost("/v1/auth/account-exists", "email", email))
+			return srv.Do(apptest.Post("/v1/auth/account-exists", "email", email))
 		}
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
 			for email, want := range map[string]bool{"ada@example.com": true, " ADA@Example.com ": true, "nobody@example.com": false} {
-				if out := auStatus(t, 200, exists(srv, email)); out["exists"] != want {
+				if out := apptest.Status(t, 200, exists(srv, email)); out["exists"] != want {
 					t.Fatalf("%q: %v, want exists %v", email, out, want)
 				}
 			}
@@ -252,9 +252,9 @@ func TestAuthAccountExists(t *testing.T) {
 			if n < 5 || n == 100 {
 				t.Fatalf("%d look-ups allowed, want a limit of at least 5 and below 100", n)
 			}
-			wait := auRetryAfter(t, resp)
+			wait := apptest.RetryAfter(t, resp)
 			srv.Clock.Advance(wait)
-			auStatus(t, 200, exists(srv, "again@example.com"))
+			apptest.Status(t, 200, exists(srv, "again@example.com"))
 		})
 		t.Run("ErrBadEmail", func(t *testing.T) {
 			srv := apptest.New(t, e)

@@ -16,17 +16,17 @@ func TestAuthRefresh(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			auWarm(t, srv, a.Access)
+			apptest.WarmToken(t, srv, a.Access)
 			b := srv.RefreshTokens(a.Refresh)
 			if b.User["email"] != "ada@example.com" || b.Body["token_type"] != "Bearer" {
 				t.Fatalf("refresh answer: %v", b.Body)
 			}
-			auAlive(t, srv, a.Access, false) // the old access token dies at once
-			auAlive(t, srv, b.Access, true)
+			apptest.TokenAlive(t, srv, a.Access, false) // the old access token dies at once
+			apptest.TokenAlive(t, srv, b.Access, true)
 			c := srv.RefreshTokens(b.Refresh)
-			auAlive(t, srv, c.Access, true)
+			apptest.TokenAlive(t, srv, c.Access, true)
 			// Still one session.
-			if list := srv.Must(200, auGet("/v1/auth/sessions", c.Access)); len(list["data"].([]any)) != 1 {
+			if list := srv.Must(200, apptest.GetAs("/v1/auth/sessions", c.Access)); len(list["data"].([]any)) != 1 {
 				t.Fatalf("sessions after rotation: %v", list)
 			}
 		})
@@ -35,25 +35,25 @@ func TestAuthRefresh(t *testing.T) {
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			other := srv.SignIn("ada@example.com", auPW)
 			b := srv.RefreshTokens(a.Refresh)
-			auWarm(t, srv, b.Access)
+			apptest.WarmToken(t, srv, b.Access)
 			srv.Clock.Advance(service.RefreshGrace + time.Second)
-			auRefreshRefused(t, srv, a.Refresh) // reuse
-			auAlive(t, srv, b.Access, false)
-			auRefreshRefused(t, srv, b.Refresh)
+			apptest.RefreshRefused(t, srv, a.Refresh) // reuse
+			apptest.TokenAlive(t, srv, b.Access, false)
+			apptest.RefreshRefused(t, srv, b.Refresh)
 			// Only that session ended.
-			auAlive(t, srv, other.Access, true)
+			apptest.TokenAlive(t, srv, other.Access, true)
 			srv.RefreshTokens(other.Refresh)
 		})
 		t.Run("ErrAccessExpired", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			auWarm(t, srv, a.Access)
+			apptest.WarmToken(t, srv, a.Access)
 			srv.Clock.Advance(service.AccessTokenTTL - time.Second)
-			auAlive(t, srv, a.Access, true)
+			apptest.TokenAlive(t, srv, a.Access, true)
 			srv.Clock.Advance(time.Second)
-			auAlive(t, srv, a.Access, false)
+			apptest.TokenAlive(t, srv, a.Access, false)
 			b := srv.RefreshTokens(a.Refresh)
-			auAlive(t, srv, b.Access, true)
+			apptest.TokenAlive(t, srv, b.Access, true)
 		})
 		t.Run("ErrRefreshExpired", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -61,16 +61,16 @@ func TestAuthRefresh(t *testing.T) {
 			srv.Clock.Advance(service.RefreshTokenTTL - time.Minute)
 			b := srv.RefreshTokens(a.Refresh)
 			srv.Clock.Advance(service.RefreshTokenTTL)
-			auRefreshRefused(t, srv, b.Refresh)
+			apptest.RefreshRefused(t, srv, b.Refresh)
 		})
 		t.Run("ErrWrongToken", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			for _, tok := range []string{"nope", a.Access, "gh_rt_" + strings.Repeat("A", 43), strings.TrimPrefix(a.Refresh, "gh_rt_")} {
-				auRefreshRefused(t, srv, tok)
+				apptest.RefreshRefused(t, srv, tok)
 			}
 			// Tokens are not interchangeable.
-			auAlive(t, srv, a.Refresh, false)
+			apptest.TokenAlive(t, srv, a.Refresh, false)
 			// None of that harmed the session.
 			srv.RefreshTokens(a.Refresh)
 		})
@@ -83,23 +83,23 @@ func TestAuthLogout(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			other := srv.SignIn("ada@example.com", auPW)
-			auWarm(t, srv, a.Access)
+			apptest.WarmToken(t, srv, a.Access)
 			if resp := srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/logout", Token: a.Access}); resp.Status != 204 {
 				t.Fatalf("logout: %d %s", resp.Status, resp.Body)
 			}
-			auAlive(t, srv, a.Access, false)
-			auRefreshRefused(t, srv, a.Refresh)
-			auAlive(t, srv, other.Access, true)
+			apptest.TokenAlive(t, srv, a.Access, false)
+			apptest.RefreshRefused(t, srv, a.Refresh)
+			apptest.TokenAlive(t, srv, other.Access, true)
 		})
 		t.Run("ErrTwice", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			srv.Must(204, apptest.Req{Method: "POST", Path: "/v1/auth/logout", Token: a.Access})
-			auCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/logout", Token: a.Access}), 401, "invalid_token")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/logout", Token: a.Access}), 401, "invalid_token")
 		})
 		t.Run("ErrUnauthenticated", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			auCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/logout"}), 401, "unauthenticated")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/logout"}), 401, "unauthenticated")
 		})
 	})
 }
@@ -112,13 +112,13 @@ func TestAuthSessions(t *testing.T) {
 			srv.Clock.Advance(time.Minute)
 			b := srv.SignIn("ada@example.com", auPW, map[string]string{"User-Agent": "Phone/1.0"})
 			srv.Clock.Advance(time.Minute)
-			auAlive(t, srv, b.Access, true)
+			apptest.TokenAlive(t, srv, b.Access, true)
 
-			resp := srv.Do(auGet("/v1/auth/sessions", a.Access))
+			resp := srv.Do(apptest.GetAs("/v1/auth/sessions", a.Access))
 			if resp.Status != 200 {
 				t.Fatalf("list: %d %s", resp.Status, resp.Body)
 			}
-			for _, secretValue := range []string{a.Access, a.Refresh, b.Access, b.Refresh, auSHA(a.Access), auSHA(b.Refresh)} {
+			for _, secretValue := range []string{a.Access, a.Refresh, b.Access, b.Refresh, apptest.SHA256Hex(a.Access), apptest.SHA256Hex(b.Refresh)} {
 				if strings.Contains(string(resp.Body), secretValue) {
 					t.Fatal("the session list shows a token or its hash")
 				}
@@ -160,12 +160,12 @@ func TestAuthSessions(t *testing.T) {
 				srv.Clock.Advance(time.Second)
 				srv.SignIn("ada@example.com", auPW)
 			}
-			p1 := srv.Must(200, auGet("/v1/auth/sessions?limit=2", a.Access))
+			p1 := srv.Must(200, apptest.GetAs("/v1/auth/sessions?limit=2", a.Access))
 			cursor, _ := p1["next_cursor"].(string)
 			if len(p1["data"].([]any)) != 2 || cursor == "" {
 				t.Fatalf("page 1: %v", p1)
 			}
-			p2 := srv.Must(200, auGet("/v1/auth/sessions?limit=2&cursor="+cursor, a.Access))
+			p2 := srv.Must(200, apptest.GetAs("/v1/auth/sessions?limit=2&cursor="+cursor, a.Access))
 			if len(p2["data"].([]any)) != 1 || p2["next_cursor"] != nil {
 				t.Fatalf("page 2: %v", p2)
 			}
@@ -174,12 +174,12 @@ func TestAuthSessions(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			b := srv.SignIn("ada@example.com", auPW)
-			auWarm(t, srv, b.Access)
+			apptest.WarmToken(t, srv, b.Access)
 			srv.Must(204, apptest.Req{Method: "DELETE", Path: "/v1/auth/sessions/" + b.SessionID, Token: a.Access})
-			auAlive(t, srv, b.Access, false)
-			auRefreshRefused(t, srv, b.Refresh)
-			auAlive(t, srv, a.Access, true)
-			if list := srv.Must(200, auGet("/v1/auth/sessions", a.Access)); len(list["data"].([]any)) != 1 {
+			apptest.TokenAlive(t, srv, b.Access, false)
+			apptest.RefreshRefused(t, srv, b.Refresh)
+			apptest.TokenAlive(t, srv, a.Access, true)
+			if list := srv.Must(200, apptest.GetAs("/v1/auth/sessions", a.Access)); len(list["data"].([]any)) != 1 {
 				t.Fatalf("sessions: %v", list)
 			}
 		})
@@ -187,16 +187,16 @@ func TestAuthSessions(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			srv.Must(204, apptest.Req{Method: "DELETE", Path: "/v1/auth/sessions/" + a.SessionID, Token: a.Access})
-			auAlive(t, srv, a.Access, false)
+			apptest.TokenAlive(t, srv, a.Access, false)
 		})
 		t.Run("ErrSomeoneElses", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			eve := srv.SignUpTokens("Eve", "eve@example.com", "")
-			auCode(t, srv.Do(apptest.Req{Method: "DELETE", Path: "/v1/auth/sessions/" + a.SessionID, Token: eve.Access}), 404, gatehouse.ENOTFOUND)
-			auAlive(t, srv, a.Access, true)
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "DELETE", Path: "/v1/auth/sessions/" + a.SessionID, Token: eve.Access}), 404, gatehouse.ENOTFOUND)
+			apptest.TokenAlive(t, srv, a.Access, true)
 			// Someone else's session is not listed either.
-			list := srv.Must(200, auGet("/v1/auth/sessions", eve.Access))
+			list := srv.Must(200, apptest.GetAs("/v1/auth/sessions", eve.Access))
 			if data := list["data"].([]any); len(data) != 1 || data[0].(map[string]any)["id"] != eve.SessionID {
 				t.Fatalf("eve's sessions: %v", list)
 			}
@@ -207,7 +207,7 @@ func TestAuthSessions(t *testing.T) {
 			for _, id := range []string{"0190c0de-0000-7000-8000-000000000000", "nope", "%00", "%FF%FE", strings.Repeat("x", 300)} {
 				apptest.Problem(t, srv.Do(apptest.Req{Method: "DELETE", Path: "/v1/auth/sessions/" + id, Token: a.Access}), 404)
 			}
-			auAlive(t, srv, a.Access, true)
+			apptest.TokenAlive(t, srv, a.Access, true)
 		})
 		t.Run("ErrBadPage", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -215,7 +215,7 @@ func TestAuthSessions(t *testing.T) {
 			nulCursor := gatehouse.Cursor{CreatedAt: time.Now(), ID: "\x00"}.Encode()
 			badUTF8Cursor := gatehouse.Cursor{CreatedAt: time.Now(), ID: "\xff"}.Encode()
 			for _, q := range []string{"limit=0", "limit=101", "limit=x", "limit=", "cursor=zzz", "cursor=e30", "cursor=" + nulCursor, "cursor=" + badUTF8Cursor} {
-				resp := srv.Do(auGet("/v1/auth/sessions?"+q, a.Access))
+				resp := srv.Do(apptest.GetAs("/v1/auth/sessions?"+q, a.Access))
 				if resp.Status == 200 && (strings.HasSuffix(q, nulCursor) || strings.HasSuffix(q, badUTF8Cursor)) {
 					continue // a well-formed cursor naming no row may simply end the list
 				}

@@ -1,12 +1,8 @@
 package api_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,111 +15,20 @@ import (
 
 const auPW = apptest.TestPassword
 
-func auBody(kv ...string) map[string]string {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return m
-}
-
-func auPost(path string, kv ...string) apptest.Req {
-	return apptest.Req{Method: "POST", Path: path, Body: auBody(kv...)}
-}
-
-// auGet is an authenticated GET.
-func auGet(path, token string) apptest.Req {
-	return apptest.Req{Method: "GET", Path: path, Token: token}
-}
-
-// auStatus fails the test unless resp has status want; it returns the JSON body, if any.
-func auStatus(t *testing.T, want int, resp *apptest.Response) map[string]any {
-	t.Helper()
-	if resp.Status != want {
-		t.Fatalf("status %d, want %d: %s", resp.Status, want, resp.Body)
-	}
-	if len(resp.Body) == 0 {
-		return nil
-	}
-	return resp.JSON(t)
-}
-
-// auRetryAfter checks a 429 problem and returns its Retry-After.
-func auRetryAfter(t *testing.T, resp *apptest.Response) time.Duration {
-	t.Helper()
-	apptest.Problem(t, resp, http.StatusTooManyRequests)
-	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-	if err != nil || secs < 1 {
-		t.Fatalf("Retry-After %q, want a positive number of seconds", resp.Header.Get("Retry-After"))
-	}
-	return time.Duration(secs) * time.Second
-}
-
-// auCode checks a problem's machine-readable code.
-func auCode(t *testing.T, resp *apptest.Response, status int, code string) {
-	t.Helper()
-	p := apptest.Problem(t, resp, status)
-	if p["code"] != code {
-		t.Fatalf("problem code %v, want %s: %s", p["code"], code, resp.Body)
-	}
-}
-
-// auWrong returns a 6-digit code other than code.
-func auWrong(code string) string {
-	if code == "000000" {
-		return "000001"
-	}
-	return "000000"
-}
-
-func auSHA(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
-}
-
-// auAlive asserts that an access token works (or not) on the very next request.
-func auAlive(t *testing.T, srv *apptest.Server, token string, want bool) {
-	t.Helper()
-	resp := srv.Do(auGet("/v1/auth/api-access-check", token))
-	switch {
-	case want && resp.Status != 200:
-		t.Fatalf("token refused: %d %s", resp.Status, resp.Body)
-	case !want:
-		auCode(t, resp, 401, "invalid_token")
-	}
-}
-
-// auWarm makes the server see a token twice, so that its session is cached.
-func auWarm(t *testing.T, srv *apptest.Server, token string) {
-	t.Helper()
-	auAlive(t, srv, token, true)
-	auAlive(t, srv, token, true)
-}
-
-func auRefreshRefused(t *testing.T, srv *apptest.Server, refresh string) {
-	t.Helper()
-	auCode(t, srv.Do(auPost("/v1/auth/refresh", "refresh_token", refresh)), 401, "invalid_refresh_token")
-}
-
-func auLoginRefused(t *testing.T, srv *apptest.Server, email, pw string) {
-	t.Helper()
-	auCode(t, srv.Do(auPost("/v1/auth/login", "email", email, "password", pw)), 401, "invalid_credentials")
-}
-
 // TestAuthStory walks register → verify → login → refresh → logout.
 func TestAuthStory(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			out := srv.Must(201, auPost("/v1/auth/register", "name", " Ada Lovelace ", "email", "  Ada@Example.COM \t", "password", auPW))
+			out := srv.Must(201, apptest.Post("/v1/auth/register", "name", " Ada Lovelace ", "email", "  Ada@Example.COM \t", "password", auPW))
 			u := out["user"].(map[string]any)
 			if u["email"] != "Ada@Example.COM" || u["name"] != "Ada Lovelace" || u["email_verified"] != false || u["has_password"] != true || u["id"] == "" {
 				t.Fatalf("registered user: %v", u)
 			}
-			auCode(t, srv.Do(auPost("/v1/auth/login", "email", "ada@example.com", "password", auPW)), 403, "email_not_verified")
+			apptest.ProblemCode(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW)), 403, "email_not_verified")
 
 			code := srv.LastCode("ada@example.com")
-			v := srv.Must(200, auPost("/v1/auth/verify-email", "email", "ADA@example.com ", "otp", code))
+			v := srv.Must(200, apptest.Post("/v1/auth/verify-email", "email", "ADA@example.com ", "otp", code))
 			if vu := v["user"].(map[string]any); vu["email_verified"] != true || vu["id"] != u["id"] {
 				t.Fatalf("verified user: %v", vu)
 			}
@@ -132,7 +37,7 @@ func TestAuthStory(t *testing.T) {
 			if tok.Body["token_type"] != "Bearer" || tok.Body["expires_in"] != float64(900) || tok.User["id"] != u["id"] || tok.User["email_verified"] != true {
 				t.Fatalf("login: %v", tok.Body)
 			}
-			check := srv.Must(200, auGet("/v1/auth/api-access-check", tok.Access))
+			check := srv.Must(200, apptest.GetAs("/v1/auth/api-access-check", tok.Access))
 			if check["id"] != u["id"] || check["email"] != "Ada@Example.COM" {
 				t.Fatalf("api-access-check: %v", check)
 			}
@@ -141,14 +46,14 @@ func TestAuthStory(t *testing.T) {
 			if rot.Access == tok.Access || rot.Refresh == tok.Refresh || rot.SessionID != tok.SessionID || rot.Body["expires_in"] != float64(900) {
 				t.Fatalf("refresh did not rotate: %v", rot.Body)
 			}
-			auAlive(t, srv, tok.Access, false)
-			auAlive(t, srv, rot.Access, true)
+			apptest.TokenAlive(t, srv, tok.Access, false)
+			apptest.TokenAlive(t, srv, rot.Access, true)
 
 			if resp := srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/logout", Token: rot.Access}); resp.Status != 204 {
 				t.Fatalf("logout: %d %s", resp.Status, resp.Body)
 			}
-			auAlive(t, srv, rot.Access, false)
-			auRefreshRefused(t, srv, rot.Refresh)
+			apptest.TokenAlive(t, srv, rot.Access, false)
+			apptest.RefreshRefused(t, srv, rot.Refresh)
 			// The account itself still works.
 			srv.SignIn("ada@example.com", auPW)
 		})
@@ -159,7 +64,7 @@ func TestAuthRegister(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			out := srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			out := srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
 			id := out["user"].(map[string]any)["id"].(string)
 
 			var hash string
@@ -186,21 +91,21 @@ func TestAuthRegister(t *testing.T) {
 				strings.Repeat("€b3", 42) + "zz", // 128 characters, 296 bytes
 			} {
 				email := fmt.Sprintf("u%d@example.com", i)
-				srv.Must(201, auPost("/v1/auth/register", "name", "U", "email", email, "password", pw))
-				srv.Must(200, auPost("/v1/auth/verify-email", "email", email, "otp", srv.LastCode(email)))
+				srv.Must(201, apptest.Post("/v1/auth/register", "name", "U", "email", email, "password", pw))
+				srv.Must(200, apptest.Post("/v1/auth/verify-email", "email", email, "otp", srv.LastCode(email)))
 				srv.SignIn(email, pw)
 			}
 		})
 		t.Run("ErrEmailTaken", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
 			for _, email := range []string{"ada@example.com", "ADA@Example.Com", "  ada@example.com  "} {
-				auCode(t, srv.Do(auPost("/v1/auth/register", "name", "Eve", "email", email, "password", "another long password")), 409, "email_taken")
+				apptest.ProblemCode(t, srv.Do(apptest.Post("/v1/auth/register", "name", "Eve", "email", email, "password", "another long password")), 409, "email_taken")
 			}
 			// The first account is untouched.
-			srv.Must(200, auPost("/v1/auth/verify-email", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
+			srv.Must(200, apptest.Post("/v1/auth/verify-email", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
 			srv.SignIn("ada@example.com", auPW)
-			auLoginRefused(t, srv, "ada@example.com", "another long password")
+			apptest.LoginRefused(t, srv, "ada@example.com", "another long password")
 		})
 		t.Run("ErrEmailTakenConcurrently", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -213,7 +118,7 @@ func TestAuthRegister(t *testing.T) {
 					if i%2 == 1 {
 						email = "RACE@example.com"
 					}
-					statuses[i] = srv.Do(auPost("/v1/auth/register", "name", "R", "email", email, "password", auPW)).Status
+					statuses[i] = srv.Do(apptest.Post("/v1/auth/register", "name", "R", "email", email, "password", auPW)).Status
 				})
 			}
 			wg.Wait()
@@ -242,7 +147,7 @@ func TestAuthRegister(t *testing.T) {
 				{"common in other case", "PassWord1234"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					p := apptest.Problem(t, srv.Do(auPost("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", tc.pw)), 400)
+					p := apptest.Problem(t, srv.Do(apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", tc.pw)), 400)
 					if !strings.Contains(string(auJSON(t, p["errors"])), `"field":"password"`) {
 						t.Fatalf("errors do not name password: %v", p["errors"])
 					}
@@ -252,7 +157,7 @@ func TestAuthRegister(t *testing.T) {
 				t.Fatalf("refused registrations queued mail: %v", ms)
 			}
 			// Nothing was created: the address is still free.
-			srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
 		})
 	})
 }
@@ -261,11 +166,11 @@ func TestAuthOTP(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		register := func(t *testing.T, srv *apptest.Server, email string) string {
 			t.Helper()
-			srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", email, "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", email, "password", auPW))
 			return srv.LastCode(email)
 		}
 		verify := func(srv *apptest.Server, email, code string) *apptest.Response {
-			return srv.Do(auPost("/v1/auth/verify-email", "email", email, "otp", code))
+			return srv.Do(apptest.Post("/v1/auth/verify-email", "email", email, "otp", code))
 		}
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -277,13 +182,13 @@ func TestAuthOTP(t *testing.T) {
 			if stored == code || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(stored) {
 				t.Fatalf("code stored in clear: %q", stored)
 			}
-			auStatus(t, 200, verify(srv, "ada@example.com", code))
+			apptest.Status(t, 200, verify(srv, "ada@example.com", code))
 		})
 		t.Run("OKJustBeforeExpiry", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			code := register(t, srv, "ada@example.com")
 			srv.Clock.Advance(service.OTPTTL - time.Second)
-			auStatus(t, 200, verify(srv, "ada@example.com", code))
+			apptest.Status(t, 200, verify(srv, "ada@example.com", code))
 		})
 		t.Run("ErrExpired", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -291,66 +196,66 @@ func TestAuthOTP(t *testing.T) {
 			srv.Clock.Advance(10 * time.Minute)
 			apptest.Problem(t, verify(srv, "ada@example.com", code), 400)
 			// A new code can be asked for and works.
-			srv.Must(202, auPost("/v1/auth/resend-otp", "email", "ada@example.com", "purpose", "verify_email"))
-			auStatus(t, 200, verify(srv, "ada@example.com", srv.LastCode("ada@example.com")))
+			srv.Must(202, apptest.Post("/v1/auth/resend-otp", "email", "ada@example.com", "purpose", "verify_email"))
+			apptest.Status(t, 200, verify(srv, "ada@example.com", srv.LastCode("ada@example.com")))
 		})
 		t.Run("ErrSingleUse", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			code := register(t, srv, "ada@example.com")
-			auStatus(t, 200, verify(srv, "ada@example.com", code))
+			apptest.Status(t, 200, verify(srv, "ada@example.com", code))
 			apptest.Problem(t, verify(srv, "ada@example.com", code), 400)
 
-			srv.Must(202, auPost("/v1/auth/forgot-password", "email", "ada@example.com"))
+			srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", "ada@example.com"))
 			reset := srv.LastCode("ada@example.com")
-			srv.Must(200, auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", reset))
-			apptest.Problem(t, srv.Do(auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", reset)), 400)
+			srv.Must(200, apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", reset))
+			apptest.Problem(t, srv.Do(apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", reset)), 400)
 		})
 		t.Run("OKFourWrongTries", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			code := register(t, srv, "ada@example.com")
 			for range service.OTPMaxAttempts - 1 {
-				apptest.Problem(t, verify(srv, "ada@example.com", auWrong(code)), 400)
+				apptest.Problem(t, verify(srv, "ada@example.com", apptest.WrongCode(code)), 400)
 			}
-			auStatus(t, 200, verify(srv, "ada@example.com", code))
+			apptest.Status(t, 200, verify(srv, "ada@example.com", code))
 		})
 		t.Run("ErrFiveWrongTries", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			code := register(t, srv, "ada@example.com")
 			for range service.OTPMaxAttempts {
-				apptest.Problem(t, verify(srv, "ada@example.com", auWrong(code)), 400)
+				apptest.Problem(t, verify(srv, "ada@example.com", apptest.WrongCode(code)), 400)
 			}
 			apptest.Problem(t, verify(srv, "ada@example.com", code), 400)
 			// Not a lock-out: a new code (after the resend interval) works.
 			srv.Clock.Advance(time.Minute)
-			srv.Must(202, auPost("/v1/auth/resend-otp", "email", "ada@example.com", "purpose", "verify_email"))
-			auStatus(t, 200, verify(srv, "ada@example.com", srv.LastCode("ada@example.com")))
+			srv.Must(202, apptest.Post("/v1/auth/resend-otp", "email", "ada@example.com", "purpose", "verify_email"))
+			apptest.Status(t, 200, verify(srv, "ada@example.com", srv.LastCode("ada@example.com")))
 		})
 		t.Run("ErrFiveWrongResetTries", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			srv.SignUpTokens("Ada", "ada@example.com", "")
-			srv.Must(202, auPost("/v1/auth/forgot-password", "email", "ada@example.com"))
+			srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", "ada@example.com"))
 			code := srv.LastCode("ada@example.com")
 			for range service.OTPMaxAttempts {
-				apptest.Problem(t, srv.Do(auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", auWrong(code))), 400)
+				apptest.Problem(t, srv.Do(apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", apptest.WrongCode(code))), 400)
 			}
-			apptest.Problem(t, srv.Do(auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", code)), 400)
+			apptest.Problem(t, srv.Do(apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", code)), 400)
 			srv.Clock.Advance(time.Minute)
-			srv.Must(202, auPost("/v1/auth/forgot-password", "email", "ada@example.com"))
-			srv.Must(200, auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
+			srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", "ada@example.com"))
+			srv.Must(200, apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
 		})
 		t.Run("ErrPurposesSeparate", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			verifyCode := register(t, srv, "ada@example.com")
-			srv.Must(202, auPost("/v1/auth/forgot-password", "email", "ada@example.com"))
+			srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", "ada@example.com"))
 			resetCode := srv.LastCode("ada@example.com")
 			if resetCode == verifyCode {
 				t.Skip("the two random codes happen to be equal")
 			}
 			apptest.Problem(t, verify(srv, "ada@example.com", resetCode), 400)
-			apptest.Problem(t, srv.Do(auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", verifyCode)), 400)
+			apptest.Problem(t, srv.Do(apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", verifyCode)), 400)
 			// Each still works for its own purpose.
-			auStatus(t, 200, verify(srv, "ada@example.com", verifyCode))
-			srv.Must(200, auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", resetCode))
+			apptest.Status(t, 200, verify(srv, "ada@example.com", verifyCode))
+			srv.Must(200, apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", resetCode))
 		})
 		t.Run("ErrOtherAddress", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -365,63 +270,63 @@ func TestAuthOTP(t *testing.T) {
 func TestAuthResendOTP(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		resend := func(srv *apptest.Server, email, purpose string) *apptest.Response {
-			return srv.Do(auPost("/v1/auth/resend-otp", "email", email, "purpose", purpose))
+			return srv.Do(apptest.Post("/v1/auth/resend-otp", "email", email, "purpose", purpose))
 		}
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
 			srv.Clock.Advance(time.Minute)
-			auStatus(t, 202, resend(srv, "ADA@example.com", "verify_email"))
+			apptest.Status(t, 202, resend(srv, "ADA@example.com", "verify_email"))
 			if n := len(srv.MailTo("ada@example.com")); n != 2 {
 				t.Fatalf("%d mails, want 2", n)
 			}
-			srv.Must(200, auPost("/v1/auth/verify-email", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
+			srv.Must(200, apptest.Post("/v1/auth/verify-email", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
 		})
 		t.Run("OKOncePerMinuteSilently", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
 			// Held back, but answered as sent: a refusal would tell that a
 			// code went out lately (at sign-up).
-			auStatus(t, 202, resend(srv, "ada@example.com", "verify_email"))
+			apptest.Status(t, 202, resend(srv, "ada@example.com", "verify_email"))
 			srv.Clock.Advance(time.Minute - time.Second)
-			auStatus(t, 202, resend(srv, " Ada@Example.com", "verify_email"))
+			apptest.Status(t, 202, resend(srv, " Ada@Example.com", "verify_email"))
 			if n := len(srv.MailTo("ada@example.com")); n != 1 {
 				t.Fatalf("%d mails, want 1 (held-back resends send nothing)", n)
 			}
 			srv.Clock.Advance(time.Second)
-			auStatus(t, 202, resend(srv, "ada@example.com", "verify_email"))
+			apptest.Status(t, 202, resend(srv, "ada@example.com", "verify_email"))
 			if n := len(srv.MailTo("ada@example.com")); n != 2 {
 				t.Fatalf("%d mails, want 2", n)
 			}
 		})
 		t.Run("OKFivePerHourSilently", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, auPost("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
 			for range 5 {
 				srv.Clock.Advance(time.Minute)
-				auStatus(t, 202, resend(srv, "ada@example.com", "verify_email"))
+				apptest.Status(t, 202, resend(srv, "ada@example.com", "verify_email"))
 			}
 			if n := len(srv.MailTo("ada@example.com")); n != 5 {
 				t.Fatalf("%d mails, want 5", n)
 			}
 			// The other purpose and other addresses have budgets of their own.
-			auStatus(t, 202, resend(srv, "ada@example.com", "reset_password"))
+			apptest.Status(t, 202, resend(srv, "ada@example.com", "reset_password"))
 			if n := len(srv.MailTo("ada@example.com")); n != 6 {
 				t.Fatalf("%d mails, want 6 (the reset code)", n)
 			}
 			// An hour after the first code, codes go out again.
 			srv.Clock.Advance(55 * time.Minute)
-			auStatus(t, 202, resend(srv, "ada@example.com", "verify_email"))
+			apptest.Status(t, 202, resend(srv, "ada@example.com", "verify_email"))
 			if n := len(srv.MailTo("ada@example.com")); n != 7 {
 				t.Fatalf("%d mails, want 7", n)
 			}
-			srv.Must(200, auPost("/v1/auth/verify-email", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
+			srv.Must(200, apptest.Post("/v1/auth/verify-email", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
 		})
 		t.Run("OKUnknownAddressAlike", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			for _, purpose := range []string{"verify_email", "reset_password"} {
-				auStatus(t, 202, resend(srv, "nobody@example.com", purpose))
-				auStatus(t, 202, resend(srv, "nobody@example.com", purpose))
+				apptest.Status(t, 202, resend(srv, "nobody@example.com", purpose))
+				apptest.Status(t, 202, resend(srv, "nobody@example.com", purpose))
 			}
 			if ms := srv.MailTo("nobody@example.com"); len(ms) != 0 {
 				t.Fatalf("mail queued to an unknown address: %v", ms)
@@ -431,7 +336,7 @@ func TestAuthResendOTP(t *testing.T) {
 			srv := apptest.New(t, e)
 			srv.SignUpTokens("Ada", "ada@example.com", "")
 			srv.Clock.Advance(time.Minute)
-			auStatus(t, 202, resend(srv, "ada@example.com", "verify_email"))
+			apptest.Status(t, 202, resend(srv, "ada@example.com", "verify_email"))
 			if n := len(srv.MailTo("ada@example.com")); n != 1 {
 				t.Fatalf("%d mails, want 1: a verified address gets no new verification code", n)
 			}

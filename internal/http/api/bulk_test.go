@@ -25,21 +25,21 @@ func TestInvitationsBulk(t *testing.T) {
 		const bulk = "/v1/members/invitations/bulk"
 
 		t.Run("ErrRequest", func(t *testing.T) {
-			viewer, _ := w.member("Vera Viewer", "vera@example.com", ivRole("viewer"))
-			ivProblem(t, w.do("POST", bulk, viewer, map[string]any{"invitations": []any{map[string]any{"email": "x@example.com", "role": "viewer"}}}), 403, "forbidden")
-			ivProblem(t, w.do("POST", bulk, w.owner, map[string]any{"invitations": []any{}}), 400, "invalid")
+			viewer, _ := w.member("Vera Viewer", "vera@example.com", apptest.Role("viewer"))
+			apptest.ProblemCode(t, w.do("POST", bulk, viewer, map[string]any{"invitations": []any{map[string]any{"email": "x@example.com", "role": "viewer"}}}), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("POST", bulk, w.owner, map[string]any{"invitations": []any{}}), 400, "invalid")
 			rows := make([]any, 501)
 			for i := range rows {
 				rows[i] = map[string]any{"email": fmt.Sprintf("r%d@example.com", i), "role": "viewer"}
 			}
-			ivProblem(t, w.do("POST", bulk, w.owner, map[string]any{"invitations": rows}), 400, "invalid")
+			apptest.ProblemCode(t, w.do("POST", bulk, w.owner, map[string]any{"invitations": rows}), 400, "invalid")
 			if len(srv.MailTo("r0@example.com")) != 0 {
 				t.Fatal("mail sent for a refused request")
 			}
 		})
 
 		t.Run("ErrMixedRows", func(t *testing.T) {
-			uploader, _ := w.member("Uma Uploader", "uma@example.com", ivRole("uploader"))
+			uploader, _ := w.member("Uma Uploader", "uma@example.com", apptest.Role("uploader"))
 			_ = uploader
 			out := w.must(t, 200, "POST", bulk, w.owner, map[string]any{"invitations": []any{
 				map[string]any{"email": "good1@example.com", "role": "viewer"},
@@ -48,7 +48,7 @@ func TestInvitationsBulk(t *testing.T) {
 				map[string]any{"email": "uma@example.com", "role": "viewer"},
 				map[string]any{"email": "norole@example.com"},
 				map[string]any{"email": "good2@example.com", "role": "no-such-role"},
-				map[string]any{"email": "good3@example.com", "permissions": []any{ivProj(w.proj, "full-access", "")}},
+				map[string]any{"email": "good3@example.com", "permissions": []any{apptest.ProjectGrant(w.proj, "full-access", "")}},
 			}})
 			rs := bulkResults(t, out)
 			if len(rs) != 7 {
@@ -90,7 +90,7 @@ func TestInvitationsBulk(t *testing.T) {
 		})
 
 		t.Run("ErrEscalationPerRow", func(t *testing.T) {
-			admin, _ := w.member("Ada Admin", "ada@example.com", ivRole("admin"))
+			admin, _ := w.member("Ada Admin", "ada@example.com", apptest.Role("admin"))
 			out := w.must(t, 200, "POST", bulk, admin, map[string]any{"invitations": []any{
 				map[string]any{"email": "fine@example.com", "role": "viewer"},
 				map[string]any{"email": "owner-to-be@example.com", "role": "owner"},
@@ -104,7 +104,7 @@ func TestInvitationsBulk(t *testing.T) {
 		t.Run("ErrDailyLimitCountsRows", func(t *testing.T) {
 			org := srv.CreateOrg(w.owner, "Limited Co")
 			srv.SetOrgSetting(org, "invitations_per_day", 2)
-			out := ivStatus(t, 200, srv.Do(apptest.Req{Method: "POST", Path: bulk, Token: w.owner, Header: apptest.OrgHeader(org),
+			out := apptest.Status(t, 200, srv.Do(apptest.Req{Method: "POST", Path: bulk, Token: w.owner, Header: apptest.OrgHeader(org),
 				Body: map[string]any{"invitations": []any{
 					map[string]any{"email": "l1@example.com", "role": "viewer"},
 					map[string]any{"email": "l2@example.com", "role": "viewer"},
@@ -118,7 +118,7 @@ func TestInvitationsBulk(t *testing.T) {
 
 		t.Run("CSV", func(t *testing.T) {
 			csv := "email,name,role\ncsv1@example.com,Cee One,viewer\n\"csv2@example.com\",\"Two, Cee\",uploader\nbroken,,viewer\n"
-			out := ivStatus(t, 200, srv.Do(apptest.Req{Method: "POST", Path: bulk, Token: w.owner, Header: apptest.OrgHeader(w.org),
+			out := apptest.Status(t, 200, srv.Do(apptest.Req{Method: "POST", Path: bulk, Token: w.owner, Header: apptest.OrgHeader(w.org),
 				Body: csv, ContentType: "text/csv"}))
 			rs := bulkResults(t, out)
 			if len(rs) != 3 || rs[0]["status"] != float64(201) || rs[1]["status"] != float64(201) || rs[2]["status"] != float64(400) {
@@ -127,9 +127,9 @@ func TestInvitationsBulk(t *testing.T) {
 			if inv := rs[1]["invitation"].(map[string]any); inv["name"] != "Two, Cee" || inv["role"].(map[string]any)["name"] != "uploader" {
 				t.Fatalf("row 1 %v", inv)
 			}
-			ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: bulk, Token: w.owner, Header: apptest.OrgHeader(w.org),
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: bulk, Token: w.owner, Header: apptest.OrgHeader(w.org),
 				Body: "a,b,c,d\n", ContentType: "text/csv"}), 400, "invalid")
-			ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: bulk, Token: w.owner, Header: apptest.OrgHeader(w.org),
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: bulk, Token: w.owner, Header: apptest.OrgHeader(w.org),
 				Body: strings.Repeat("x@example.com,,viewer\n", 501), ContentType: "text/csv"}), 400, "invalid")
 		})
 	})

@@ -68,7 +68,7 @@ func TestContractDialect404s(t *testing.T) {
 	srv := apptest.New(t, storetest.SQLite())
 	owner, _ := srv.Signup("Owner", "owner@example.com")
 	org := srv.CreateOrg(owner, "Acme")
-	key := createKey(srv, owner, org, map[string]any{"entity_type": "organizations", "entity_id": org, "name": "owner", "action": "", "permission": []any{}})["secret"].(string)
+	key := srv.CreateKey(owner, org, map[string]any{"entity_type": "organizations", "entity_id": org, "name": "owner", "action": "", "permission": []any{}})["secret"].(string)
 
 	for _, path := range []string{"/v2/invites/", "/v2/invites/a/b"} {
 		resp := srv.Do(apptest.Req{Method: "DELETE", Path: path, Token: key})

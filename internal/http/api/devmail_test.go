@@ -117,7 +117,7 @@ func TestDevMailboxOff(t *testing.T) {
 		srv := apptest.New(t, e, apptest.Options{Config: func(c *app.Config) { c.DevMailbox = "false" }})
 		fdRegister(t, srv, "quiet@example.com")
 		for _, path := range []string{"/dev/mailbox", "/dev/mail"} {
-			fdProblem(t, fdDo(t, srv, apptest.Req{Method: "GET", Path: path}), 404, "not_found")
+			apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: path}), 404, "not_found")
 		}
 		metrics := string(srv.Do(apptest.Req{Method: "GET", Path: "/metrics"}).Body)
 		if !strings.Contains(metrics, "gatehouse_outbox_queued 1") {

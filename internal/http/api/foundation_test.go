@@ -6,7 +6,6 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -16,38 +15,6 @@ import (
 )
 
 const fdPassword = "a long enough password"
-
-var fdRequestIDRe = regexp.MustCompile(`^[0-9A-Za-z._:-]{1,128}$`)
-
-// fdDo sends r and checks what every response carries: an X-Request-Id.
-func fdDo(t *testing.T, srv *apptest.Server, r apptest.Req) *apptest.Response {
-	t.Helper()
-	resp := srv.Do(r)
-	if id := resp.Header.Get("X-Request-Id"); !fdRequestIDRe.MatchString(id) {
-		t.Fatalf("%s %s: X-Request-Id = %q", r.Method, r.Path, id)
-	}
-	return resp
-}
-
-// fdProblem asserts resp is a problem document with status and code.
-func fdProblem(t *testing.T, resp *apptest.Response, status int, code string) map[string]any {
-	t.Helper()
-	if resp.Status != status {
-		t.Fatalf("status = %d, want %d: %s", resp.Status, status, resp.Body)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
-		t.Fatalf("Content-Type = %q, want application/problem+json", ct)
-	}
-	p := resp.JSON(t)
-	if p["status"] != float64(status) || p["code"] != code || p["type"] != "urn:gatehouse:problem:"+code ||
-		p["title"] != http.StatusText(status) || p["detail"] == "" {
-		t.Fatalf("problem = %v, want status %d code %q", p, status, code)
-	}
-	if p["request_id"] != resp.Header.Get("X-Request-Id") {
-		t.Fatalf("request_id %v differs from X-Request-Id %q", p["request_id"], resp.Header.Get("X-Request-Id"))
-	}
-	return p
-}
 
 func fdRegister(t *testing.T, srv *apptest.Server, email string) {
 	t.Helper()
@@ -59,7 +26,7 @@ func TestFoundationWelcome(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		t.Run("OK", func(t *testing.T) {
-			resp := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/"})
+			resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/"})
 			if resp.Status != 200 || resp.Header.Get("Content-Type") != "application/json" {
 				t.Fatalf("status %d, type %q", resp.Status, resp.Header.Get("Content-Type"))
 			}
@@ -69,7 +36,7 @@ func TestFoundationWelcome(t *testing.T) {
 			}
 		})
 		t.Run("ErrOnlyExactRoot", func(t *testing.T) {
-			fdProblem(t, fdDo(t, srv, apptest.Req{Method: "GET", Path: "/nothing-here"}), 404, "not_found")
+			apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/nothing-here"}), 404, "not_found")
 		})
 	})
 }
@@ -78,7 +45,7 @@ func TestFoundationHealth(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			resp := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/health"})
+			resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/health"})
 			if resp.Status != 200 {
 				t.Fatalf("status %d: %s", resp.Status, resp.Body)
 			}
@@ -97,7 +64,7 @@ func TestFoundationHealth(t *testing.T) {
 			if err := srv.Store.Close(); err != nil {
 				t.Fatalf("close store: %v", err)
 			}
-			resp := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/health"})
+			resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/health"})
 			if resp.Status != http.StatusServiceUnavailable {
 				t.Fatalf("status = %d, want 503: %s", resp.Status, resp.Body)
 			}
@@ -118,7 +85,7 @@ func TestFoundationRouting(t *testing.T) {
 		t.Run("ErrNotFound", func(t *testing.T) {
 			for _, path := range []string{"/nope", "/v1", "/v1/nope", "/v1/auth/register/extra", "/dev"} {
 				t.Run(path, func(t *testing.T) {
-					fdProblem(t, fdDo(t, srv, apptest.Req{Method: "GET", Path: path}), 404, "not_found")
+					apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: path}), 404, "not_found")
 				})
 			}
 		})
@@ -134,8 +101,8 @@ func TestFoundationRouting(t *testing.T) {
 			}
 			for _, tt := range tests {
 				t.Run(tt.method+tt.path, func(t *testing.T) {
-					resp := fdDo(t, srv, apptest.Req{Method: tt.method, Path: tt.path})
-					fdProblem(t, resp, 405, "method")
+					resp := apptest.DoRequestID(t, srv, apptest.Req{Method: tt.method, Path: tt.path})
+					apptest.ProblemCode(t, resp, 405, "method")
 					allow := resp.Header.Get("Allow")
 					for _, m := range tt.allow {
 						if !strings.Contains(allow, m) {
@@ -154,7 +121,7 @@ func TestFoundationJSONBodies(t *testing.T) {
 		const path = "/v1/auth/register"
 		big := `{"name":"` + strings.Repeat("a", 1<<20) + `"}`
 		t.Run("ErrTooLarge", func(t *testing.T) {
-			fdProblem(t, fdDo(t, srv, apptest.Req{Method: "POST", Path: path, Body: big, ContentType: "application/json"}), 413, "too_large")
+			apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path, Body: big, ContentType: "application/json"}), 413, "too_large")
 		})
 		t.Run("ErrTooLargeChunked", func(t *testing.T) {
 			// No Content-Length: the limit applies while reading.
@@ -169,18 +136,18 @@ func TestFoundationJSONBodies(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
-			fdProblem(t, &apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, 413, "too_large")
+			apptest.ProblemCode(t, &apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, 413, "too_large")
 		})
 		t.Run("ErrUnsupportedMediaType", func(t *testing.T) {
 			for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded"} {
-				fdProblem(t, fdDo(t, srv, apptest.Req{Method: "POST", Path: path, Body: `{"email":"a@example.com"}`, ContentType: ct}), 415, "unsupported")
+				apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path, Body: `{"email":"a@example.com"}`, ContentType: ct}), 415, "unsupported")
 			}
 		})
 		t.Run("ErrMalformed", func(t *testing.T) {
-			fdProblem(t, fdDo(t, srv, apptest.Req{Method: "POST", Path: path, Body: `{"email":`, ContentType: "application/json"}), 400, "invalid")
+			apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path, Body: `{"email":`, ContentType: "application/json"}), 400, "invalid")
 		})
 		t.Run("ErrUnknownField", func(t *testing.T) {
-			p := fdProblem(t, fdDo(t, srv, apptest.Req{Method: "POST", Path: path,
+			p := apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path,
 				Body: map[string]any{"name": "A", "email": "a@example.com", "password": fdPassword, "is_admin": true}}), 400, "invalid")
 			errs, _ := p["errors"].([]any)
 			if len(errs) != 1 || errs[0].(map[string]any)["field"] != "is_admin" {
@@ -188,25 +155,25 @@ func TestFoundationJSONBodies(t *testing.T) {
 			}
 		})
 		t.Run("ErrWrongType", func(t *testing.T) {
-			p := fdProblem(t, fdDo(t, srv, apptest.Req{Method: "POST", Path: path, Body: map[string]any{"name": 7}}), 400, "invalid")
+			p := apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path, Body: map[string]any{"name": 7}}), 400, "invalid")
 			errs, _ := p["errors"].([]any)
 			if len(errs) != 1 || errs[0].(map[string]any)["field"] != "name" || !strings.Contains(errs[0].(map[string]any)["message"].(string), "must be a string") {
 				t.Fatalf("errors = %v", p["errors"])
 			}
 		})
 		t.Run("ErrTrailingData", func(t *testing.T) {
-			fdProblem(t, fdDo(t, srv, apptest.Req{Method: "POST", Path: path, Body: `{} {}`, ContentType: "application/json"}), 400, "invalid")
+			apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path, Body: `{} {}`, ContentType: "application/json"}), 400, "invalid")
 		})
 		t.Run("OKPlusJSON", func(t *testing.T) {
 			b, _ := json.Marshal(map[string]string{"name": "Plus", "email": "plus@example.com", "password": fdPassword})
-			resp := fdDo(t, srv, apptest.Req{Method: "POST", Path: path, Body: b, ContentType: "application/vnd.api+json"})
+			resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path, Body: b, ContentType: "application/vnd.api+json"})
 			if resp.Status != 201 {
 				t.Fatalf("status = %d: %s", resp.Status, resp.Body)
 			}
 		})
 		t.Run("ErrEmptyBodyNeedsNoContentType", func(t *testing.T) {
 			// An empty body is decoded as {}: the service then names the fields.
-			p := fdProblem(t, fdDo(t, srv, apptest.Req{Method: "POST", Path: path}), 400, "invalid")
+			p := apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path}), 400, "invalid")
 			if errs, _ := p["errors"].([]any); len(errs) == 0 {
 				t.Fatalf("want field errors from validation, got %v", p)
 			}
@@ -218,13 +185,13 @@ func TestFoundationMetrics(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		const sessionID = "0190f4b2-7c1e-7a3b-9d2e-5ec2e7000001"
-		fdDo(t, srv, apptest.Req{Method: "GET", Path: "/health"})
-		fdDo(t, srv, apptest.Req{Method: "GET", Path: "/health"})
-		fdDo(t, srv, apptest.Req{Method: "GET", Path: "/no/such/place"})
-		fdDo(t, srv, apptest.Req{Method: "DELETE", Path: "/v1/auth/sessions/" + sessionID}) // 401, by pattern
+		apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/health"})
+		apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/health"})
+		apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/no/such/place"})
+		apptest.DoRequestID(t, srv, apptest.Req{Method: "DELETE", Path: "/v1/auth/sessions/" + sessionID}) // 401, by pattern
 		fdRegister(t, srv, "metrics@example.com")
 
-		resp := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/metrics"})
+		resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/metrics"})
 		if resp.Status != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 			t.Fatalf("status %d, type %q", resp.Status, resp.Header.Get("Content-Type"))
 		}
@@ -270,11 +237,11 @@ func TestFoundationDevMailbox(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		t.Run("OKEmpty", func(t *testing.T) {
-			resp := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/dev/mailbox"})
+			resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/dev/mailbox"})
 			if resp.Status != 200 || string(bytes.TrimSpace(resp.Body)) != `{"data":[]}` {
 				t.Fatalf("status %d: %s", resp.Status, resp.Body)
 			}
-			page := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/dev/mail"})
+			page := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/dev/mail"})
 			if page.Status != 200 || !strings.Contains(string(page.Body), "No mail yet") {
 				t.Fatalf("status %d: %s", page.Status, page.Body)
 			}
@@ -284,7 +251,7 @@ func TestFoundationDevMailbox(t *testing.T) {
 		fdRegister(t, srv, "second@example.com")
 
 		t.Run("OK", func(t *testing.T) {
-			resp := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/dev/mailbox"})
+			resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/dev/mailbox"})
 			if resp.Status != 200 || resp.Header.Get("Content-Type") != "application/json" {
 				t.Fatalf("status %d, type %q", resp.Status, resp.Header.Get("Content-Type"))
 			}
@@ -310,16 +277,16 @@ func TestFoundationDevMailbox(t *testing.T) {
 				t.Errorf("the text lacks the verification code: %q", m["text"])
 			}
 
-			one := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/dev/mailbox?limit=1"})
+			one := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/dev/mailbox?limit=1"})
 			if err := json.Unmarshal(one.Body, &body); err != nil || len(body.Data) != 1 || body.Data[0]["to"] != "second@example.com" {
 				t.Fatalf("limit=1: %v %s", err, one.Body)
 			}
-			hundred := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/dev/mailbox?limit=100"})
+			hundred := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/dev/mailbox?limit=100"})
 			if hundred.Status != 200 {
 				t.Fatalf("limit=100: status %d", hundred.Status)
 			}
 
-			page := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/dev/mail"})
+			page := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/dev/mail"})
 			if page.Status != 200 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
 				t.Fatalf("status %d, type %q", page.Status, page.Header.Get("Content-Type"))
 			}
@@ -334,7 +301,7 @@ func TestFoundationDevMailbox(t *testing.T) {
 		t.Run("ErrLimit", func(t *testing.T) {
 			for _, path := range []string{"/dev/mailbox?limit=0", "/dev/mailbox?limit=101", "/dev/mailbox?limit=-1", "/dev/mailbox?limit=ten", "/dev/mail?limit=0"} {
 				t.Run(path, func(t *testing.T) {
-					p := fdProblem(t, fdDo(t, srv, apptest.Req{Method: "GET", Path: path}), 400, "invalid")
+					p := apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: path}), 400, "invalid")
 					errs, _ := p["errors"].([]any)
 					if len(errs) != 1 || errs[0].(map[string]any)["field"] != "limit" {
 						t.Fatalf("errors = %v", p["errors"])
@@ -350,11 +317,11 @@ func TestFoundationDevMailboxWithSMTP(t *testing.T) {
 		srv := apptest.New(t, e, apptest.Options{SMTPURL: "smtp://127.0.0.1:1"})
 		t.Run("ErrNotServed", func(t *testing.T) {
 			for _, path := range []string{"/dev/mailbox", "/dev/mail", "/dev/mailbox?limit=5"} {
-				fdProblem(t, fdDo(t, srv, apptest.Req{Method: "GET", Path: path}), 404, "not_found")
+				apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: path}), 404, "not_found")
 			}
 		})
 		t.Run("OKRestStillServed", func(t *testing.T) {
-			if resp := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/health"}); resp.Status != 200 {
+			if resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/health"}); resp.Status != 200 {
 				t.Fatalf("health: %d", resp.Status)
 			}
 		})
@@ -376,17 +343,17 @@ func TestFoundationRequestIDHeader(t *testing.T) {
 				{Method: "PATCH", Path: "/health"},
 				{Method: "POST", Path: "/v1/auth/register", Body: "{", ContentType: "application/json"},
 			} {
-				fdDo(t, srv, r)
+				apptest.DoRequestID(t, srv, r)
 			}
 		})
 		t.Run("OKEchoed", func(t *testing.T) {
-			resp := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/nope", Header: map[string]string{"X-Request-Id": "client-id-1"}})
+			resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/nope", Header: map[string]string{"X-Request-Id": "client-id-1"}})
 			if resp.Header.Get("X-Request-Id") != "client-id-1" || resp.JSON(t)["request_id"] != "client-id-1" {
 				t.Fatalf("X-Request-Id = %q, body %s", resp.Header.Get("X-Request-Id"), resp.Body)
 			}
 		})
 		t.Run("ErrReplaced", func(t *testing.T) {
-			resp := fdDo(t, srv, apptest.Req{Method: "GET", Path: "/", Header: map[string]string{"X-Request-Id": "has spaces in it"}})
+			resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "GET", Path: "/", Header: map[string]string{"X-Request-Id": "has spaces in it"}})
 			if resp.Header.Get("X-Request-Id") == "has spaces in it" {
 				t.Fatal("an invalid client id was echoed")
 			}

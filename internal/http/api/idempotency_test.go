@@ -18,8 +18,8 @@ func TestIdempotencyKey(t *testing.T) {
 			return srv.Do(r)
 		}
 		t.Run("ErrReusedWithAnotherBody", func(t *testing.T) {
-			first := ivStatus(t, 201, post("k-mismatch", map[string]any{"email": "idem1@example.com", "role": "viewer"}))
-			ivProblem(t, post("k-mismatch", map[string]any{"email": "idem2@example.com", "role": "viewer"}), 422, "idempotency_key_reused")
+			first := apptest.Status(t, 201, post("k-mismatch", map[string]any{"email": "idem1@example.com", "role": "viewer"}))
+			apptest.ProblemCode(t, post("k-mismatch", map[string]any{"email": "idem2@example.com", "role": "viewer"}), 422, "idempotency_key_reused")
 			if len(srv.MailTo("idem2@example.com")) != 0 {
 				t.Fatal("the mismatched request ran")
 			}
@@ -29,8 +29,8 @@ func TestIdempotencyKey(t *testing.T) {
 			body := map[string]any{"email": "replay@example.com", "role": "viewer"}
 			a := post("k-replay", body)
 			b := post("k-replay", body)
-			ivStatus(t, 201, a)
-			ivStatus(t, 201, b)
+			apptest.Status(t, 201, a)
+			apptest.Status(t, 201, b)
 			if string(a.Body) != string(b.Body) || b.Header.Get("Idempotent-Replayed") != "true" {
 				t.Fatalf("replay differs:\n%s\n%s", a.Body, b.Body)
 			}
@@ -38,10 +38,10 @@ func TestIdempotencyKey(t *testing.T) {
 				t.Fatalf("%d mails: the replay ran again", n)
 			}
 			// Without the key, the second is a real duplicate.
-			ivProblem(t, w.do("POST", "/v1/members/invitations", w.owner, body), 409, "invitation_pending")
+			apptest.ProblemCode(t, w.do("POST", "/v1/members/invitations", w.owner, body), 409, "invitation_pending")
 			// A refusal is kept and replayed too.
-			ivProblem(t, post("k-refused", map[string]any{"email": "bad"}), 400, "invalid")
-			ivProblem(t, post("k-refused", map[string]any{"email": "bad"}), 400, "invalid")
+			apptest.ProblemCode(t, post("k-refused", map[string]any{"email": "bad"}), 400, "invalid")
+			apptest.ProblemCode(t, post("k-refused", map[string]any{"email": "bad"}), 400, "invalid")
 		})
 		t.Run("ErrConcurrentFirstUse", func(t *testing.T) {
 			body := map[string]any{"email": "race@example.com", "role": "viewer"}
@@ -74,9 +74,9 @@ func TestIdempotencyKey(t *testing.T) {
 			other, _ := srv.Signup("Otto Other", "otto@example.com")
 			r := apptest.Req{Method: "POST", Path: "/v1/organizations", Token: other, Body: map[string]any{"name": "Otto Co"},
 				Header: map[string]string{"Idempotency-Key": "k-replay"}}
-			ivStatus(t, 201, srv.Do(r))
+			apptest.Status(t, 201, srv.Do(r))
 			again := srv.Do(r)
-			ivStatus(t, 201, again)
+			apptest.Status(t, 201, again)
 			if again.Header.Get("Idempotent-Replayed") != "true" {
 				t.Fatal("organization create not replayed")
 			}

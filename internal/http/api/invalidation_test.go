@@ -107,9 +107,9 @@ func TestInvalidationAcrossProcesses(t *testing.T) {
 				}
 			}
 			mark := heard.mark()
-			opMust(t, a, 200, wa.req(wa.owner, "POST", folder(wa.fA1)+"/move", map[string]any{"parent_id": nil}))
+			apptest.MustDo(t, a, 200, wa.req(wa.owner, "POST", folder(wa.fA1)+"/move", map[string]any{"parent_id": nil}))
 			changes(t, mark, wa.custom, folder(wa.fA1), 403, "tree:"+wa.org)
-			opMust(t, a, 200, wa.req(wa.owner, "POST", folder(wa.fA1)+"/move", map[string]any{"parent_id": wa.fA}))
+			apptest.MustDo(t, a, 200, wa.req(wa.owner, "POST", folder(wa.fA1)+"/move", map[string]any{"parent_id": wa.fA}))
 			opEventually(t, "A1 moved back in is still refused on B", func() bool { return status(wa.custom, folder(wa.fA1)) == 200 })
 		})
 		t.Run("OKFolderCreated", func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestInvalidationAcrossProcesses(t *testing.T) {
 			if s := status(wa.custom, folder(wa.fA)); s != 200 {
 				t.Fatalf("prime: %d", s)
 			}
-			x := opID(t, opMust(t, a, 201, wa.req(wa.owner, "POST", "/v1/projects/"+wa.p1+"/folders", map[string]any{"name": "New", "parent_id": wa.fA})))
+			x := apptest.ID(t, apptest.MustDo(t, a, 201, wa.req(wa.owner, "POST", "/v1/projects/"+wa.p1+"/folders", map[string]any{"name": "New", "parent_id": wa.fA})))
 			opEventually(t, "a new folder under A is refused on B", func() bool { return status(wa.custom, folder(x)) == 200 })
 		})
 		t.Run("OKMemberGrantsChanged", func(t *testing.T) {
@@ -134,14 +134,14 @@ func TestInvalidationAcrossProcesses(t *testing.T) {
 			})
 		})
 		t.Run("OKRoleChanged", func(t *testing.T) {
-			role := opID(t, opMust(t, a, 201, wa.req(wa.owner, "POST", "/v1/roles", map[string]any{"name": "editors",
+			role := apptest.ID(t, apptest.MustDo(t, a, 201, wa.req(wa.owner, "POST", "/v1/roles", map[string]any{"name": "editors",
 				"permissions": []gatehouse.Grant{apptest.OneFolderGrant(wa.p1, wa.fA, "read")}})))
 			a.SetStoreRights(wa.org, wa.custom.UserID, role, nil)
 			opEventually(t, "the custom role is not seen by B", func() bool {
 				return status(wa.custom, folder(wa.fA)) == 200 && status(wa.custom, folder(wa.fB)) == 403
 			})
 			mark := heard.mark()
-			opMust(t, a, 200, wa.req(wa.owner, "PUT", "/v1/roles/"+role, map[string]any{"name": "editors",
+			apptest.MustDo(t, a, 200, wa.req(wa.owner, "PUT", "/v1/roles/"+role, map[string]any{"name": "editors",
 				"permissions": []gatehouse.Grant{apptest.OneFolderGrant(wa.p1, wa.fB, "read")}}))
 			changes(t, mark, wa.custom, folder(wa.fA), 403, "org:"+wa.org)
 			if s := status(wa.custom, folder(wa.fB)); s != 200 {
@@ -156,7 +156,7 @@ func TestInvalidationAcrossProcesses(t *testing.T) {
 				t.Fatalf("prime: %d", s)
 			}
 			mark := heard.mark()
-			opMust(t, a, 204, wa.req(wa.owner, "DELETE", "/v1/organizations/"+wa.org, nil))
+			apptest.MustDo(t, a, 204, wa.req(wa.owner, "DELETE", "/v1/organizations/"+wa.org, nil))
 			changes(t, mark, wa.admin, "/v1/projects", 404, "org:"+wa.org)
 			if s := status(wa.admin, "/v1/organizations/"+wa.org); s != 404 {
 				t.Fatalf("organization through B after the delete: %d", s)

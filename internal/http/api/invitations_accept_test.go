@@ -21,22 +21,22 @@ func TestInvitationsShow(t *testing.T) {
 		w := ivSetup(t, e)
 		srv := w.srv
 		inv, token := w.invite(t, "shown@example.com", map[string]any{"role": "uploader", "name": "Shawn",
-			"permissions": []any{ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "read")))}})
+			"permissions": []any{apptest.ProjectGrant(w.proj, "custom", "", apptest.FoldersArea(apptest.FolderGrant(w.folder, "read")))}})
 
 		t.Run("ErrUnknown", func(t *testing.T) {
 			for _, tok := range []string{strings.Repeat("A", 43), "short", strings.Repeat("b", 101)} {
-				ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + tok}), 404, "")
-				ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tok + "/accept"}), 404, "")
-				ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tok + "/reject"}), 404, "")
+				apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + tok}), 404, "")
+				apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tok + "/accept"}), 404, "")
+				apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tok + "/reject"}), 404, "")
 			}
 		})
 		t.Run("OK", func(t *testing.T) {
-			got := ivStatus(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + token}))
+			got := apptest.Status(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + token}))
 			if got["organization_name"] != "Acme Video" || got["inviter_name"] != ivOwnerName || got["email"] != "shown@example.com" ||
 				got["status"] != "pending" || got["id"] != inv["id"] || got["name"] != "Shawn" {
 				t.Fatalf("show = %v", got)
 			}
-			if !ivTime(t, got["expires_at"]).Equal(ivTime(t, inv["expires_at"])) {
+			if !apptest.UTCTime(t, got["expires_at"]).Equal(apptest.UTCTime(t, inv["expires_at"])) {
 				t.Fatalf("expires_at %v, want %v", got["expires_at"], inv["expires_at"])
 			}
 			words, _ := got["access"].([]any)
@@ -47,7 +47,7 @@ func TestInvitationsShow(t *testing.T) {
 			if !strings.Contains(text, "Role uploader") || !strings.Contains(text, "folder Trailers in project Launch") {
 				t.Fatalf("access in words = %q", text)
 			}
-			if !reflect.DeepEqual(ivGrants(t, got["permissions"]), ivGrants(t, inv["permissions"])) {
+			if !reflect.DeepEqual(apptest.Grants(t, got["permissions"]), apptest.Grants(t, inv["permissions"])) {
 				t.Fatalf("grants %v, want %v", got["permissions"], inv["permissions"])
 			}
 			// Looking does not change anything.
@@ -70,22 +70,22 @@ func TestInvitationsShowRateLimit(t *testing.T) {
 				resp := show()
 				if resp.Status == 429 {
 					limited++
-					ivProblem(t, resp, 429, "")
+					apptest.ProblemCode(t, resp, 429, "")
 					if resp.Header.Get("Retry-After") == "" {
 						t.Fatal("429 without Retry-After")
 					}
 				} else {
-					ivProblem(t, resp, 404, "")
+					apptest.ProblemCode(t, resp, 404, "")
 				}
 			}
 			if limited == 0 || limited == 40 {
 				t.Fatalf("%d of 40 look-ups limited", limited)
 			}
-			ivProblem(t, show(), 429, "")
+			apptest.ProblemCode(t, show(), 429, "")
 		})
 		t.Run("OKRefills", func(t *testing.T) {
 			srv.Clock.Advance(time.Minute)
-			ivProblem(t, show(), 404, "")
+			apptest.ProblemCode(t, show(), 404, "")
 		})
 	})
 }
@@ -106,21 +106,21 @@ func TestInvitationsAccept(t *testing.T) {
 		}
 
 		t.Run("ErrEmailMismatch", func(t *testing.T) {
-			inv, token := w.invite(t, "ann@example.com", ivRole("viewer"))
+			inv, token := w.invite(t, "ann@example.com", apptest.Role("viewer"))
 			bob, _ := srv.Signup("Bob", "bob@example.com")
-			ivProblem(t, accept(token, bob, nil), 403, "email_mismatch")
+			apptest.ProblemCode(t, accept(token, bob, nil), 403, "email_mismatch")
 			stillPending(t, inv["id"].(string))
-			ivProblem(t, w.do("GET", "/v1/members", bob, nil), 404, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members", bob, nil), 404, "")
 		})
 		t.Run("ErrLoginRequired", func(t *testing.T) {
-			inv, token := w.invite(t, "carl@example.com", ivRole("viewer"))
+			inv, token := w.invite(t, "carl@example.com", apptest.Role("viewer"))
 			srv.Signup("Carl", "carl@example.com")
-			ivProblem(t, accept(token, "", newAccount), 401, "login_required")
-			ivProblem(t, accept(token, "", nil), 401, "login_required")
+			apptest.ProblemCode(t, accept(token, "", newAccount), 401, "login_required")
+			apptest.ProblemCode(t, accept(token, "", nil), 401, "login_required")
 			stillPending(t, inv["id"].(string))
 		})
 		t.Run("ErrNewAccountInput", func(t *testing.T) {
-			inv, token := w.invite(t, "dora@example.com", ivRole("viewer"))
+			inv, token := w.invite(t, "dora@example.com", apptest.Role("viewer"))
 			for _, tc := range []struct {
 				body  any
 				field string
@@ -130,24 +130,24 @@ func TestInvitationsAccept(t *testing.T) {
 				{map[string]any{"name": "Dora", "password": "short"}, "password"},
 				{map[string]any{"password": apptest.TestPassword}, "name"},
 			} {
-				ivField(t, ivProblem(t, accept(token, "", tc.body), 400, "invalid"), tc.field)
+				apptest.ProblemField(t, apptest.ProblemCode(t, accept(token, "", tc.body), 400, "invalid"), tc.field)
 			}
-			ivProblem(t, accept(token, "", map[string]any{"name": "Dora", "password": apptest.TestPassword, "role": "owner"}), 400, "invalid")
+			apptest.ProblemCode(t, accept(token, "", map[string]any{"name": "Dora", "password": apptest.TestPassword, "role": "owner"}), 400, "invalid")
 			stillPending(t, inv["id"].(string))
-			if ivAccountExists(t, srv, "dora@example.com") {
+			if apptest.AccountExists(t, srv, "dora@example.com") {
 				t.Fatal("an account was made by a refused accept")
 			}
 		})
 		t.Run("ErrBadBearer", func(t *testing.T) {
-			inv, token := w.invite(t, "eve@example.com", ivRole("viewer"))
-			ivProblem(t, accept(token, "not-a-real-token", newAccount), 401, "")
+			inv, token := w.invite(t, "eve@example.com", apptest.Role("viewer"))
+			apptest.ProblemCode(t, accept(token, "not-a-real-token", newAccount), 401, "")
 			stillPending(t, inv["id"].(string))
 		})
 		t.Run("ErrAlreadyMember", func(t *testing.T) {
-			inv, token := w.invite(t, "erin@example.com", ivRole("viewer"))
+			inv, token := w.invite(t, "erin@example.com", apptest.Role("viewer"))
 			erin, u := srv.Signup("Erin", "erin@example.com")
 			srv.StoreMembership(w.org, u["id"].(string), gatehouse.RoleUploaderID, nil)
-			ivProblem(t, accept(token, erin, nil), 409, "already_member")
+			apptest.ProblemCode(t, accept(token, erin, nil), 409, "already_member")
 			stillPending(t, inv["id"].(string))
 			m := w.must(t, 200, "GET", "/v1/members/"+u["id"].(string), w.owner, nil)
 			if m["role"].(map[string]any)["name"] != "uploader" {
@@ -155,16 +155,16 @@ func TestInvitationsAccept(t *testing.T) {
 			}
 		})
 		t.Run("ErrUsed", func(t *testing.T) {
-			_, token := w.invite(t, "used@example.com", ivRole("viewer"))
+			_, token := w.invite(t, "used@example.com", apptest.Role("viewer"))
 			used, _ := srv.Signup("Used", "used@example.com")
-			ivStatus(t, 200, accept(token, used, nil))
+			apptest.Status(t, 200, accept(token, used, nil))
 			for _, bearer := range []string{used, "", w.owner} {
-				p := ivProblem(t, accept(token, bearer, newAccount), 410, "invitation_accepted")
+				p := apptest.ProblemCode(t, accept(token, bearer, newAccount), 410, "invitation_accepted")
 				if p["invitation_status"] != "accepted" {
 					t.Fatalf("problem = %v", p)
 				}
 			}
-			p := ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + token}), 410, "invitation_accepted")
+			p := apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + token}), 410, "invitation_accepted")
 			if p["invitation_status"] != "accepted" {
 				t.Fatalf("problem = %v", p)
 			}
@@ -172,13 +172,13 @@ func TestInvitationsAccept(t *testing.T) {
 
 		t.Run("OKSignedIn", func(t *testing.T) {
 			inv, token := w.invite(t, "Fay@Example.COM", map[string]any{"role": "uploader",
-				"permissions": []any{ivOrgGrant(w.org, "audit", "read")}})
+				"permissions": []any{apptest.OrgGrant(w.org, "audit", "read")}})
 			fay, u := srv.Signup("Fay", "fay@example.com")
 			before := srv.Clock.Now()
-			got := ivStatus(t, 200, accept(token, fay, nil))
+			got := apptest.Status(t, 200, accept(token, fay, nil))
 			m, _ := got["membership"].(map[string]any)
 			if m == nil || m["organization_id"] != w.org || m["user_id"] != u["id"] || m["role"].(map[string]any)["id"] != gatehouse.RoleUploaderID ||
-				len(m["permissions"].([]any)) != 1 || !ivTime(t, m["joined_at"]).Equal(before) {
+				len(m["permissions"].([]any)) != 1 || !apptest.UTCTime(t, m["joined_at"]).Equal(before) {
 				t.Fatalf("accept = %v", got)
 			}
 			if got["user"].(map[string]any)["id"] != u["id"] || got["session"] != nil {
@@ -205,19 +205,19 @@ func TestInvitationsAccept(t *testing.T) {
 			}
 		})
 		t.Run("OKNewAccount", func(t *testing.T) {
-			inv, token := w.invite(t, "gus@example.com", ivRole("viewer"))
-			got := ivStatus(t, 201, accept(token, "", map[string]any{"name": "Gus", "password": apptest.TestPassword}))
+			inv, token := w.invite(t, "gus@example.com", apptest.Role("viewer"))
+			got := apptest.Status(t, 201, accept(token, "", map[string]any{"name": "Gus", "password": apptest.TestPassword}))
 			session, _ := got["session"].(map[string]any)
 			access, _ := session["access_token"].(string)
 			if access == "" || session["refresh_token"] == "" || got["membership"].(map[string]any)["organization_id"] != w.org {
 				t.Fatalf("accept = %v", got)
 			}
-			me := ivStatus(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: access}))
+			me := apptest.Status(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: access}))
 			if me["email"] != "gus@example.com" || me["email_verified"] != true || me["name"] != "Gus" {
 				t.Fatalf("me = %v", me)
 			}
 			// A member of the organization (their current one) at once.
-			ivStatus(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/members/" + me["id"].(string), Token: access}))
+			apptest.Status(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/members/" + me["id"].(string), Token: access}))
 			srv.SignIn("gus@example.com", apptest.TestPassword)
 			if st := w.status(t, inv["id"].(string)); st != "accepted" {
 				t.Fatalf("status %s", st)
@@ -242,7 +242,7 @@ func TestInvitationsAcceptRace(t *testing.T) {
 				go func() {
 					defer done.Done()
 					start.Wait()
-					statuses[i], _, errs[i] = ivRaw(srv, "POST", "/v1/invitations/"+token+"/accept", bearer, body)
+					statuses[i], _, errs[i] = apptest.Raw(srv, "POST", "/v1/invitations/"+token+"/accept", bearer, body)
 				}()
 			}
 			start.Done()
@@ -259,12 +259,12 @@ func TestInvitationsAcceptRace(t *testing.T) {
 		}
 		members := func(t *testing.T, email string) int {
 			t.Helper()
-			items, _ := ivData(t, w.must(t, 200, "GET", "/v1/members?q="+url.QueryEscape(email), w.owner, nil))
+			items, _ := apptest.Page(t, w.must(t, 200, "GET", "/v1/members?q="+url.QueryEscape(email), w.owner, nil))
 			return len(items)
 		}
 
 		t.Run("OKSignedIn", func(t *testing.T) {
-			_, token := w.invite(t, "racer@example.com", ivRole("viewer"))
+			_, token := w.invite(t, "racer@example.com", apptest.Role("viewer"))
 			racer, _ := srv.Signup("Racer", "racer@example.com")
 			counts := race(t, token, racer, "")
 			if counts[200] != 1 || counts[200]+counts[410]+counts[409] != 20 {
@@ -278,7 +278,7 @@ func TestInvitationsAcceptRace(t *testing.T) {
 			}
 		})
 		t.Run("OKNewAccount", func(t *testing.T) {
-			_, token := w.invite(t, "sprinter@example.com", ivRole("viewer"))
+			_, token := w.invite(t, "sprinter@example.com", apptest.Role("viewer"))
 			counts := race(t, token, "", `{"name": "Sprinter", "password": "`+apptest.TestPassword+`"}`)
 			if counts[201] != 1 || counts[201]+counts[401]+counts[409]+counts[410] != 20 {
 				t.Fatalf("statuses %v: want one 201, the rest 401, 409 or 410", counts)
@@ -294,19 +294,19 @@ func TestInvitationsReject(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
-		inv, token := w.invite(t, "nope@example.com", ivRole("viewer"))
+		inv, token := w.invite(t, "nope@example.com", apptest.Role("viewer"))
 		id := inv["id"].(string)
 		reject := func(bearer string) *apptest.Response {
 			return srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + token + "/reject", Token: bearer})
 		}
 		t.Run("ErrBadBearer", func(t *testing.T) {
-			ivProblem(t, reject("not-a-real-token"), 401, "")
+			apptest.ProblemCode(t, reject("not-a-real-token"), 401, "")
 			if st := w.status(t, id); st != "pending" {
 				t.Fatalf("status %s", st)
 			}
 		})
 		t.Run("OK", func(t *testing.T) {
-			got := ivStatus(t, 200, reject(""))
+			got := apptest.Status(t, 200, reject(""))
 			if got["status"] != "rejected" || w.status(t, id) != "rejected" {
 				t.Fatalf("reject = %v", got)
 			}
@@ -320,13 +320,13 @@ func TestInvitationsReject(t *testing.T) {
 				{Method: "POST", Path: "/v1/invitations/" + token + "/reject"},
 				{Method: "POST", Path: "/v1/invitations/" + token + "/accept", Body: map[string]any{"name": "N", "password": apptest.TestPassword}},
 			} {
-				p := ivProblem(t, srv.Do(r), 410, "invitation_rejected")
+				p := apptest.ProblemCode(t, srv.Do(r), 410, "invitation_rejected")
 				if p["invitation_status"] != "rejected" {
 					t.Fatalf("problem = %v", p)
 				}
 			}
-			ivProblem(t, w.do("DELETE", "/v1/members/invitations/"+id, w.owner, nil), 409, "invitation_not_pending")
-			ivProblem(t, w.do("POST", "/v1/members/invitations/"+id+"/resend", w.owner, nil), 409, "invitation_not_pending")
+			apptest.ProblemCode(t, w.do("DELETE", "/v1/members/invitations/"+id, w.owner, nil), 409, "invitation_not_pending")
+			apptest.ProblemCode(t, w.do("POST", "/v1/members/invitations/"+id+"/resend", w.owner, nil), 409, "invitation_not_pending")
 		})
 	})
 }
@@ -339,7 +339,7 @@ func TestInvitationsMine(t *testing.T) {
 		other, _ := srv.Signup("Otto", "otto@example.com")
 		second, _ := srv.Signup("Sue Second", "sue@example.com")
 		org2 := srv.CreateOrg(second, "Second Studio")
-		a, _ := w.invite(t, "MOE@example.com", ivRole("viewer"))
+		a, _ := w.invite(t, "MOE@example.com", apptest.Role("viewer"))
 		srv.Clock.Advance(time.Second)
 		b := srv.Must(201, apptest.Req{Method: "POST", Path: "/v1/members/invitations", Token: second, Header: apptest.OrgHeader(org2),
 			Body: map[string]any{"email": "moe@example.com", "role": "uploader"}})
@@ -349,23 +349,23 @@ func TestInvitationsMine(t *testing.T) {
 		srv.Must(204, apptest.Req{Method: "DELETE", Path: "/v1/members/invitations/" + revoked["id"].(string), Token: w.owner, Header: apptest.OrgHeader(w.otherOrg)})
 		mine := func(t *testing.T, token, query string) ([]map[string]any, string) {
 			t.Helper()
-			return ivData(t, ivStatus(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me/invitations" + query, Token: token})))
+			return apptest.Page(t, apptest.Status(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me/invitations" + query, Token: token})))
 		}
 
 		t.Run("ErrUnauthenticated", func(t *testing.T) {
-			ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me/invitations"}), 401, "")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me/invitations"}), 401, "")
 		})
 		t.Run("ErrNotMine", func(t *testing.T) {
 			for _, id := range []string{a["id"].(string), "0191f2a4-0000-7000-8000-000000000000", "nope"} {
-				ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + id + "/accept", Token: other}), 404, "")
-				ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + id + "/reject", Token: other}), 404, "")
+				apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + id + "/accept", Token: other}), 404, "")
+				apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + id + "/reject", Token: other}), 404, "")
 			}
 			if items, _ := mine(t, other, ""); len(items) != 0 {
 				t.Fatalf("someone else's invitations listed: %v", items)
 			}
 		})
 		t.Run("ErrRevoked", func(t *testing.T) {
-			p := ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + revoked["id"].(string) + "/accept", Token: me}), 410, "invitation_revoked")
+			p := apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + revoked["id"].(string) + "/accept", Token: me}), 410, "invitation_revoked")
 			if p["invitation_status"] != "revoked" {
 				t.Fatalf("problem = %v", p)
 			}
@@ -373,7 +373,7 @@ func TestInvitationsMine(t *testing.T) {
 
 		t.Run("OK", func(t *testing.T) {
 			items, next := mine(t, me, "")
-			if got, want := ivIDs(items, "id"), []string{b["id"].(string), a["id"].(string)}; !reflect.DeepEqual(got, want) || next != "" {
+			if got, want := apptest.IDs(items, "id"), []string{b["id"].(string), a["id"].(string)}; !reflect.DeepEqual(got, want) || next != "" {
 				t.Fatalf("mine = %v, want %v", got, want)
 			}
 			if items[0]["organization_name"] != "Second Studio" || items[0]["inviter_name"] != "Sue Second" || items[1]["organization_name"] != "Acme Video" {
@@ -387,11 +387,11 @@ func TestInvitationsMine(t *testing.T) {
 			if len(page2) != 1 || next2 != "" || page2[0]["id"] != a["id"] {
 				t.Fatalf("second page %v, next %q", page2, next2)
 			}
-			got := ivStatus(t, 200, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + a["id"].(string) + "/accept", Token: me}))
+			got := apptest.Status(t, 200, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + a["id"].(string) + "/accept", Token: me}))
 			if got["membership"].(map[string]any)["organization_id"] != w.org {
 				t.Fatalf("accept = %v", got)
 			}
-			rej := ivStatus(t, 200, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + b["id"].(string) + "/reject", Token: me}))
+			rej := apptest.Status(t, 200, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + b["id"].(string) + "/reject", Token: me}))
 			if rej["status"] != "rejected" {
 				t.Fatalf("reject = %v", rej)
 			}
@@ -399,8 +399,8 @@ func TestInvitationsMine(t *testing.T) {
 				t.Fatalf("still listed: %v", items)
 			}
 			w.must(t, 200, "GET", "/v1/members/"+meUser["id"].(string), w.owner, nil)
-			ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/members", Token: me, Header: apptest.OrgHeader(org2)}), 404, "")
-			ivProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + a["id"].(string) + "/accept", Token: me}), 410, "invitation_accepted")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/members", Token: me, Header: apptest.OrgHeader(org2)}), 404, "")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/invitations/" + a["id"].(string) + "/accept", Token: me}), 410, "invitation_accepted")
 		})
 	})
 }
@@ -423,29 +423,29 @@ func TestInvitationsTokenSecrecy(t *testing.T) {
 
 		// A whole life: create, list, get, resend, show, my list, accept,
 		// reject, revoke, audits and members.
-		acc := ivStatus(t, 201, in("POST", "/v1/members/invitations", w.owner, map[string]any{"email": "keep@example.com", "role": "viewer"}))
-		ivStatus(t, 201, in("POST", "/v1/account/users/invitations", w.owner, map[string]any{"email": "drop@example.com", "role": "viewer"}))
-		rev := ivStatus(t, 201, in("POST", "/v1/members/invitations", w.owner, map[string]any{"email": "gone@example.com", "role": "viewer"}))
+		acc := apptest.Status(t, 201, in("POST", "/v1/members/invitations", w.owner, map[string]any{"email": "keep@example.com", "role": "viewer"}))
+		apptest.Status(t, 201, in("POST", "/v1/account/users/invitations", w.owner, map[string]any{"email": "drop@example.com", "role": "viewer"}))
+		rev := apptest.Status(t, 201, in("POST", "/v1/members/invitations", w.owner, map[string]any{"email": "gone@example.com", "role": "viewer"}))
 		in("GET", "/v1/members/invitations", w.owner, nil)
 		in("GET", "/v1/account/users/invitations?status=pending", w.owner, nil)
 		in("GET", "/v1/members/invitations/"+acc["id"].(string), w.owner, nil)
 		srv.Clock.Advance(5 * time.Minute)
-		ivStatus(t, 200, in("POST", "/v1/members/invitations/"+acc["id"].(string)+"/resend", w.owner, nil))
+		apptest.Status(t, 200, in("POST", "/v1/members/invitations/"+acc["id"].(string)+"/resend", w.owner, nil))
 		keep, _ := srv.Signup("Keeper", "keep@example.com")
 		tokenAcc := srv.LastInvitationToken("keep@example.com")
-		ivStatus(t, 200, do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + tokenAcc}))
-		ivStatus(t, 200, do(apptest.Req{Method: "GET", Path: "/v1/me/invitations", Token: keep}))
-		ivStatus(t, 200, do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tokenAcc + "/accept", Token: keep}))
-		ivProblem(t, do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tokenAcc + "/accept", Token: keep}), 410, "")
+		apptest.Status(t, 200, do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + tokenAcc}))
+		apptest.Status(t, 200, do(apptest.Req{Method: "GET", Path: "/v1/me/invitations", Token: keep}))
+		apptest.Status(t, 200, do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tokenAcc + "/accept", Token: keep}))
+		apptest.ProblemCode(t, do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tokenAcc + "/accept", Token: keep}), 410, "")
 		tokenRej := srv.LastInvitationToken("drop@example.com")
-		ivStatus(t, 200, do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tokenRej + "/reject"}))
-		ivProblem(t, do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + tokenRej}), 410, "")
-		ivStatus(t, 204, in("DELETE", "/v1/members/invitations/"+rev["id"].(string), w.owner, nil))
+		apptest.Status(t, 200, do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tokenRej + "/reject"}))
+		apptest.ProblemCode(t, do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + tokenRej}), 410, "")
+		apptest.Status(t, 204, in("DELETE", "/v1/members/invitations/"+rev["id"].(string), w.owner, nil))
 		tokenRev := srv.LastInvitationToken("gone@example.com")
-		ivProblem(t, do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tokenRev + "/accept", Body: map[string]any{"name": "G", "password": apptest.TestPassword}}), 410, "")
-		ivStatus(t, 200, in("GET", "/v1/audits?limit=100", w.owner, nil))
-		ivStatus(t, 200, in("GET", "/v1/members", w.owner, nil))
-		ivStatus(t, 200, in("GET", "/v1/members/invitations", w.owner, nil))
+		apptest.ProblemCode(t, do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + tokenRev + "/accept", Body: map[string]any{"name": "G", "password": apptest.TestPassword}}), 410, "")
+		apptest.Status(t, 200, in("GET", "/v1/audits?limit=100", w.owner, nil))
+		apptest.Status(t, 200, in("GET", "/v1/members", w.owner, nil))
+		apptest.Status(t, 200, in("GET", "/v1/members/invitations", w.owner, nil))
 
 		var tokens []string
 		for _, addr := range []string{"keep@example.com", "drop@example.com", "gone@example.com"} {

@@ -12,22 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
-// orgGrant is an organizations grant in the request shape.
-func orgGrant(orgID, name, action string) map[string]any {
-	return map[string]any{"entity_type": "organizations", "entity_id": orgID, "name": name, "action": action, "permission": []any{}}
-}
-
-func projectGrant(projectID, name, action string) map[string]any {
-	return map[string]any{"entity_type": "projects", "entity_id": projectID, "name": name, "action": action, "permission": []any{}}
-}
-
-// createKey makes a key as token's user and returns the response body.
-func createKey(srv *apptest.Server, token, orgID string, grants ...map[string]any) map[string]any {
-	srv.TB.Helper()
-	return srv.Must(201, apptest.Req{Method: "POST", Path: "/v1/api-keys", Token: token, Header: apptest.OrgHeader(orgID),
-		Body: map[string]any{"name": "ci key", "permissions": grants}})
-}
-
 func TestAPIKeys(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
@@ -36,7 +20,7 @@ func TestAPIKeys(t *testing.T) {
 		project := srv.CreateProject(owner, org, "Videos")
 
 		t.Run("OK", func(t *testing.T) {
-			out := createKey(srv, owner, org, orgGrant(org, "members", "read"), projectGrant(project, "full-access", ""))
+			out := srv.CreateKey(owner, org, apptest.OrgGrant(org, "members", "read"), apptest.ProjectGrant(project, "full-access", ""))
 			secret, _ := out["secret"].(string)
 			if !strings.HasPrefix(secret, "gh_key_") || len(secret) < 40 {
 				t.Fatalf("secret %q lacks the gh_key_ prefix or entropy", secret)
@@ -83,7 +67,7 @@ func TestAPIKeys(t *testing.T) {
 		})
 
 		t.Run("ErrRevokedRefusedNextRequest", func(t *testing.T) {
-			out := createKey(srv, owner, org, orgGrant(org, "members", "read"))
+			out := srv.CreateKey(owner, org, apptest.OrgGrant(org, "members", "read"))
 			secret, id := out["secret"].(string), out["id"].(string)
 			srv.Must(200, apptest.Req{Method: "GET", Path: "/v1/members", Token: secret}) // cached now
 			srv.Must(204, apptest.Req{Method: "DELETE", Path: "/v1/api-keys/" + id, Token: owner, Header: apptest.OrgHeader(org)})
@@ -98,7 +82,7 @@ func TestAPIKeys(t *testing.T) {
 		})
 
 		t.Run("ErrUserOnlyEndpoints", func(t *testing.T) {
-			secret := createKey(srv, owner, org, orgGrant(org, "owner", ""))["secret"].(string)
+			secret := srv.CreateKey(owner, org, apptest.OrgGrant(org, "owner", ""))["secret"].(string)
 			for _, r := range []apptest.Req{
 				{Method: "GET", Path: "/v1/me"},
 				{Method: "PATCH", Path: "/v1/me", Body: map[string]string{"name": "x"}},
@@ -126,8 +110,8 @@ func TestAPIKeys(t *testing.T) {
 				{"MissingPermissions", map[string]any{"name": "k"}, 400, "permissions"},
 				{"WrongType", map[string]any{"name": 3, "permissions": []any{}}, 400, "name"},
 				{"PastExpiry", map[string]any{"name": "k", "permissions": []any{}, "expires_at": "2001-01-01T00:00:00Z"}, 400, "expires_at"},
-				{"BadGrant", map[string]any{"name": "k", "permissions": []any{orgGrant(org, "nope", "read")}}, 400, "permissions[0].name"},
-				{"ForeignProject", map[string]any{"name": "k", "permissions": []any{projectGrant("0190a6b2-0000-7000-8000-000000000001", "full-access", "")}}, 400, "permissions[0].entity_id"},
+				{"BadGrant", map[string]any{"name": "k", "permissions": []any{apptest.OrgGrant(org, "nope", "read")}}, 400, "permissions[0].name"},
+				{"ForeignProject", map[string]any{"name": "k", "permissions": []any{apptest.ProjectGrant("0190a6b2-0000-7000-8000-000000000001", "full-access", "")}}, 400, "permissions[0].entity_id"},
 				{"Oversized", `{"name":"` + strings.Repeat("x", 1<<20) + `"}`, 413, ""},
 			} {
 				t.Run(c.name, func(t *testing.T) {
@@ -143,8 +127,8 @@ func TestAPIKeys(t *testing.T) {
 		t.Run("ErrOtherOrganization", func(t *testing.T) {
 			other, _ := srv.Signup("Other", "other@example.com")
 			otherOrg := srv.CreateOrg(other, "Other Co")
-			theirs := createKey(srv, other, otherOrg, orgGrant(otherOrg, "owner", ""))
-			mine := createKey(srv, owner, org, orgGrant(org, "api", "read"))
+			theirs := srv.CreateKey(other, otherOrg, apptest.OrgGrant(otherOrg, "owner", ""))
+			mine := srv.CreateKey(owner, org, apptest.OrgGrant(org, "api", "read"))
 			// Their key on our ids, and our owner on their key: 404, never 403.
 			apptest.Problem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/api-keys/" + mine["id"].(string), Token: theirs["secret"].(string)}), 404)
 			apptest.Problem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/projects/" + project, Token: theirs["secret"].(string)}), 404)
@@ -155,7 +139,7 @@ func TestAPIKeys(t *testing.T) {
 		// Last: it moves the clock past the owner's access token too.
 		t.Run("ErrExpired", func(t *testing.T) {
 			out := srv.Must(201, apptest.Req{Method: "POST", Path: "/v1/api-keys", Token: owner, Header: apptest.OrgHeader(org),
-				Body: map[string]any{"name": "short", "permissions": []any{orgGrant(org, "members", "read")},
+				Body: map[string]any{"name": "short", "permissions": []any{apptest.OrgGrant(org, "members", "read")},
 					"expires_at": srv.Clock.Now().Add(time.Hour).Format(time.RFC3339)}})
 			secret := out["secret"].(string)
 			srv.Must(200, apptest.Req{Method: "GET", Path: "/v1/members", Token: secret})
@@ -186,20 +170,20 @@ func TestAPIKeyCappedByCreator(t *testing.T) {
 
 		t.Run("ErrEscalationAtCreation", func(t *testing.T) {
 			p := apptest.Problem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/api-keys", Token: dev.Token, Header: apptest.OrgHeader(org),
-				Body: map[string]any{"name": "k", "permissions": []any{orgGrant(org, "audit", "read")}}}), 403)
+				Body: map[string]any{"name": "k", "permissions": []any{apptest.OrgGrant(org, "audit", "read")}}}), 403)
 			if p["code"] != "escalation" {
 				t.Fatalf("problem %v", p)
 			}
 		})
 
 		t.Run("KeyShrinksWithCreator", func(t *testing.T) {
-			secret := createKey(srv, dev.Token, org, orgGrant(org, "members", "read"), projectGrant(project, "full-access", ""))["secret"].(string)
+			secret := srv.CreateKey(dev.Token, org, apptest.OrgGrant(org, "members", "read"), apptest.ProjectGrant(project, "full-access", ""))["secret"].(string)
 			settings := apptest.Req{Method: "PUT", Path: "/v1/projects/" + project + "/settings", Token: secret, Body: map[string]any{"a": 1}}
 			srv.Must(200, settings)
 			srv.Must(200, apptest.Req{Method: "GET", Path: "/v1/members", Token: secret})
 			// The creator loses the project: so does the key, on the next request.
 			srv.Must(200, apptest.Req{Method: "PUT", Path: "/v1/members/" + dev.UserID + "/permissions", Token: owner, Header: apptest.OrgHeader(org),
-				Body: map[string]any{"permissions": []any{orgGrant(org, "members", "read"), orgGrant(org, "api", "")}}})
+				Body: map[string]any{"permissions": []any{apptest.OrgGrant(org, "members", "read"), apptest.OrgGrant(org, "api", "")}}})
 			apptest.Problem(t, srv.Do(settings), 403)
 			srv.Must(200, apptest.Req{Method: "GET", Path: "/v1/members", Token: secret})
 			// The creator leaves: the key keeps authenticating but may do nothing.
@@ -213,11 +197,11 @@ func TestAPIKeyCappedByCreator(t *testing.T) {
 		})
 
 		t.Run("KeyCreatesKeysWithinItsOwnGrants", func(t *testing.T) {
-			parent := createKey(srv, owner, org, orgGrant(org, "api", ""), orgGrant(org, "members", "read"))["secret"].(string)
+			parent := srv.CreateKey(owner, org, apptest.OrgGrant(org, "api", ""), apptest.OrgGrant(org, "members", "read"))["secret"].(string)
 			srv.Must(201, apptest.Req{Method: "POST", Path: "/v1/api-keys", Token: parent,
-				Body: map[string]any{"name": "child", "permissions": []any{orgGrant(org, "members", "read")}}})
+				Body: map[string]any{"name": "child", "permissions": []any{apptest.OrgGrant(org, "members", "read")}}})
 			apptest.Problem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/api-keys", Token: parent,
-				Body: map[string]any{"name": "child", "permissions": []any{orgGrant(org, "settings", "write")}}}), 403)
+				Body: map[string]any{"name": "child", "permissions": []any{apptest.OrgGrant(org, "settings", "write")}}}), 403)
 		})
 	})
 }

@@ -22,11 +22,11 @@ func lkCheck(t *testing.T, w *ivWorld, userID, typ, id, name, action string) (bo
 func TestLookupsAPI(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
-		admin, adminID := w.member("Ada Admin", "ada@example.com", ivRole("admin"))
-		viewer, viewerID := w.member("Vic Viewer", "vic@example.com", ivRole("viewer"))
+		admin, adminID := w.member("Ada Admin", "ada@example.com", apptest.Role("admin"))
+		viewer, viewerID := w.member("Vic Viewer", "vic@example.com", apptest.Role("viewer"))
 		folderTok, folderID := w.member("Fay Folder", "=fay@example.com", map[string]any{"permissions": []any{
-			ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "read+write")), ivArea("livestreams", "read"))}})
-		auditor, auditorID := w.member("Aud Itor", "aud@example.com", map[string]any{"permissions": []any{ivOrgGrant(w.org, "audit", "read")}})
+			apptest.ProjectGrant(w.proj, "custom", "", apptest.FoldersArea(apptest.FolderGrant(w.folder, "read+write")), apptest.AreaGrant("livestreams", "read"))}})
+		auditor, auditorID := w.member("Aud Itor", "aud@example.com", map[string]any{"permissions": []any{apptest.OrgGrant(w.org, "audit", "read")}})
 		members := []string{w.ownerID, adminID, viewerID, folderID, auditorID}
 		folders := []string{w.folder, w.sub, w.folder2}
 		_ = admin
@@ -47,15 +47,15 @@ func TestLookupsAPI(t *testing.T) {
 				{"lookup-subjects", map[string]any{"entity_type": "organizations", "name": "livestreams", "action": "read"}, "name"},
 				{"lookup-subjects", map[string]any{"entity_type": "projects", "entity_id": w.proj, "name": "folders", "action": "read+read"}, "action"},
 			} {
-				ivField(t, ivProblem(t, lkDo(t, w, "POST", "/v1/members/permissions/"+c.path, w.owner, c.body), 400, "invalid"), c.field)
+				apptest.ProblemField(t, apptest.ProblemCode(t, lkDo(t, w, "POST", "/v1/members/permissions/"+c.path, w.owner, c.body), 400, "invalid"), c.field)
 			}
 		})
 		t.Run("ErrOthersNeedMembersOrAuditRead", func(t *testing.T) {
 			body := map[string]any{"user_id": adminID, "entity_type": "folders", "name": "folders", "action": "read"}
-			ivProblem(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-resources", viewer, body), 403, "forbidden")
-			ivProblem(t, lkDo(t, w, "GET", "/v1/members/"+adminID+"/access", viewer, nil), 403, "forbidden")
-			ivProblem(t, lkDo(t, w, "GET", "/v1/members/access.csv", viewer, nil), 403, "forbidden")
-			ivProblem(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-subjects", viewer,
+			apptest.ProblemCode(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-resources", viewer, body), 403, "forbidden")
+			apptest.ProblemCode(t, lkDo(t, w, "GET", "/v1/members/"+adminID+"/access", viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, lkDo(t, w, "GET", "/v1/members/access.csv", viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-subjects", viewer,
 				map[string]any{"entity_type": "folders", "entity_id": w.folder, "name": "folders", "action": "read"}), 403, "forbidden")
 			// About oneself: always.
 			body["user_id"] = viewerID
@@ -69,16 +69,16 @@ func TestLookupsAPI(t *testing.T) {
 			lkMust(t, w, 200, "GET", "/v1/members/"+adminID+"/access", auditor, nil)
 		})
 		t.Run("ErrOtherOrganization", func(t *testing.T) {
-			ivProblem(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
+			apptest.ProblemCode(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
 				map[string]any{"entity_type": "folders", "entity_id": w.otherFolder, "name": "folders", "action": "read"}), 404, "")
-			ivProblem(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
+			apptest.ProblemCode(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
 				map[string]any{"entity_type": "projects", "entity_id": w.otherProj, "name": "folders", "action": "read"}), 404, "")
-			ivProblem(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
+			apptest.ProblemCode(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
 				map[string]any{"entity_type": "organizations", "entity_id": w.otherOrg, "name": "members", "action": "read"}), 404, "")
-			ivProblem(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-resources", w.owner,
+			apptest.ProblemCode(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-resources", w.owner,
 				map[string]any{"entity_type": "folders", "project_id": w.otherProj, "name": "folders", "action": "read"}), 404, "")
-			ivProblem(t, lkDo(t, w, "GET", "/v1/members/not-a-member/access", w.owner, nil), 404, "")
-			ivProblem(t, w.do("GET", "/v1/members/"+w.ownerID+"/nothing", w.owner, nil), 404, "")
+			apptest.ProblemCode(t, lkDo(t, w, "GET", "/v1/members/not-a-member/access", w.owner, nil), 404, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members/"+w.ownerID+"/nothing", w.owner, nil), 404, "")
 			if resp := w.do("GET", "/v1/members/"+w.ownerID+"/permissions", w.owner, nil); resp.Status != 405 || resp.Header.Get("Allow") != "PUT" {
 				t.Errorf("GET permissions: %d, Allow %q", resp.Status, resp.Header.Get("Allow"))
 			}
@@ -95,7 +95,7 @@ func TestLookupsAPI(t *testing.T) {
 					got := map[string]string{}
 					body := lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-resources", w.owner,
 						map[string]any{"user_id": m, "entity_type": "folders", "name": "folders", "action": action})
-					items, _ := ivData(t, body)
+					items, _ := apptest.Page(t, body)
 					for _, it := range items {
 						got[it["entity_id"].(string)] = it["via"].(string)
 					}
@@ -116,7 +116,7 @@ func TestLookupsAPI(t *testing.T) {
 				for _, action := range []string{"read", "write", "delete"} {
 					body := lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", auditor,
 						map[string]any{"entity_type": "folders", "entity_id": f, "name": "folders", "action": action})
-					items, _ := ivData(t, body)
+					items, _ := apptest.Page(t, body)
 					var got, want []string
 					for _, it := range items {
 						got = append(got, it["id"].(string))
@@ -146,7 +146,7 @@ func TestLookupsAPI(t *testing.T) {
 			// Fay may write in Teasers through her grant on its parent.
 			body := lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
 				map[string]any{"entity_type": "folders", "entity_id": w.sub, "name": "folders", "action": "write"})
-			items, _ := ivData(t, body)
+			items, _ := apptest.Page(t, body)
 			var fay, owner map[string]any
 			for _, it := range items {
 				switch it["id"] {
@@ -174,7 +174,7 @@ func TestLookupsAPI(t *testing.T) {
 				if cursor != "" {
 					path += "&cursor=" + cursor
 				}
-				items, next := ivData(t, lkMust(t, w, 200, "POST", path, w.owner,
+				items, next := apptest.Page(t, lkMust(t, w, 200, "POST", path, w.owner,
 					map[string]any{"entity_type": "folders", "entity_id": w.sub, "name": "folders", "action": "write"}))
 				for _, it := range items {
 					paged = append(paged, it["id"].(string))
@@ -242,9 +242,9 @@ func TestLookupsAPI(t *testing.T) {
 		})
 		t.Run("OKAPIKeyAsksWithinItsGrants", func(t *testing.T) {
 			key := lkMust(t, w, 201, "POST", "/v1/api-keys", w.owner, map[string]any{"name": "ci", "permissions": []any{
-				ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "read")))}})
+				apptest.ProjectGrant(w.proj, "custom", "", apptest.FoldersArea(apptest.FolderGrant(w.folder, "read")))}})
 			secret := key["secret"].(string)
-			items, _ := ivData(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-resources", secret,
+			items, _ := apptest.Page(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-resources", secret,
 				map[string]any{"entity_type": "folders", "name": "folders", "action": "read"}))
 			var got []string
 			for _, it := range items {
@@ -258,10 +258,10 @@ func TestLookupsAPI(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("key's folders %v, want %v", got, want)
 			}
-			ivProblem(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-resources", secret,
+			apptest.ProblemCode(t, lkDo(t, w, "POST", "/v1/members/permissions/lookup-resources", secret,
 				map[string]any{"user_id": w.ownerID, "entity_type": "folders", "name": "folders", "action": "read"}), 403, "forbidden")
 			// The key is a subject too.
-			subj, _ := ivData(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
+			subj, _ := apptest.Page(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner,
 				map[string]any{"entity_type": "folders", "entity_id": w.sub, "name": "folders", "action": "read"}))
 			if subj[0]["kind"] != "api_key" || subj[0]["id"] != key["id"] {
 				t.Errorf("first subject %v, want the key", subj[0])
@@ -270,20 +270,20 @@ func TestLookupsAPI(t *testing.T) {
 		t.Run("OKSeesChangesAtOnce", func(t *testing.T) {
 			body := map[string]any{"entity_type": "folders", "entity_id": w.folder2, "name": "folders", "action": "read"}
 			has := func() bool {
-				items, _ := ivData(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner, body))
+				items, _ := apptest.Page(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner, body))
 				return slices.ContainsFunc(items, func(it map[string]any) bool { return it["id"] == folderID })
 			}
 			if has() {
 				t.Fatal("Fay reads Old before any grant")
 			}
 			lkMust(t, w, 200, "PUT", "/v1/members/"+folderID+"/permissions", w.owner, map[string]any{"permissions": []any{
-				ivProj(w.proj2, "custom", "", ivFolders(ivFolder(w.folder2, "read")))}})
+				apptest.ProjectGrant(w.proj2, "custom", "", apptest.FoldersArea(apptest.FolderGrant(w.folder2, "read")))}})
 			if !has() {
 				t.Fatal("Fay's new grant is not seen")
 			}
 			// A new name shows at once too.
-			ivStatus(t, 200, w.srv.Do(apptest.Req{Method: "PATCH", Path: "/v1/me", Token: folderTok, Body: map[string]any{"name": "Fay Renamed"}}))
-			items, _ := ivData(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner, body))
+			apptest.Status(t, 200, w.srv.Do(apptest.Req{Method: "PATCH", Path: "/v1/me", Token: folderTok, Body: map[string]any{"name": "Fay Renamed"}}))
+			items, _ := apptest.Page(t, lkMust(t, w, 200, "POST", "/v1/members/permissions/lookup-subjects", w.owner, body))
 			if !slices.ContainsFunc(items, func(it map[string]any) bool { return it["name"] == "Fay Renamed" }) {
 				t.Fatalf("the new name is not shown: %v", items)
 			}
@@ -315,7 +315,7 @@ func lkDo(t *testing.T, w *ivWorld, method, path, token string, body any) *appte
 
 func lkMust(t *testing.T, w *ivWorld, want int, method, path, token string, body any) map[string]any {
 	t.Helper()
-	return ivStatus(t, want, lkDo(t, w, method, path, token, body))
+	return apptest.Status(t, want, lkDo(t, w, method, path, token, body))
 }
 
 // TestLookupsAcrossProcesses: two servers on one PostgreSQL database; the
@@ -335,7 +335,7 @@ func TestLookupsAcrossProcesses(t *testing.T) {
 		subjects := func(folder string) []string {
 			resp := wb.do(wa.owner, "POST", "/v1/members/permissions/lookup-subjects",
 				map[string]any{"entity_type": "folders", "entity_id": folder, "name": "folders", "action": "delete"})
-			items, _ := ivData(t, ivStatus(t, 200, resp))
+			items, _ := apptest.Page(t, apptest.Status(t, 200, resp))
 			var ids []string
 			for _, it := range items {
 				ids = append(ids, it["id"].(string))
@@ -345,7 +345,7 @@ func TestLookupsAcrossProcesses(t *testing.T) {
 		resources := func(m *apptest.Member) []string {
 			resp := wb.do(m, "POST", "/v1/members/permissions/lookup-resources",
 				map[string]any{"entity_type": "folders", "project_id": wa.p1, "name": "folders", "action": "read"})
-			items, _ := ivData(t, ivStatus(t, 200, resp))
+			items, _ := apptest.Page(t, apptest.Status(t, 200, resp))
 			var ids []string
 			for _, it := range items {
 				ids = append(ids, it["entity_id"].(string))
@@ -356,7 +356,7 @@ func TestLookupsAcrossProcesses(t *testing.T) {
 		if !slices.Contains(subjects(wa.fA1), wa.custom.UserID) || !slices.Contains(resources(wa.custom), wa.fA1) {
 			t.Fatal("before the changes, B does not see the custom member's folder grant")
 		}
-		opMust(t, a, 200, wa.req(wa.owner, "POST", "/v1/projects/"+wa.p1+"/folders/"+wa.fA1+"/move", map[string]any{"parent_id": nil}))
+		apptest.MustDo(t, a, 200, wa.req(wa.owner, "POST", "/v1/projects/"+wa.p1+"/folders/"+wa.fA1+"/move", map[string]any{"parent_id": nil}))
 		opEventually(t, "B's lookup-resources still lists the moved folder", func() bool { return !slices.Contains(resources(wa.custom), wa.fA1) })
 		opEventually(t, "B's lookup-subjects still lists the custom member on the moved folder", func() bool {
 			return !slices.Contains(subjects(wa.fA1), wa.custom.UserID)

@@ -46,7 +46,7 @@ func TestMe(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "Ada@Example.com", "")
-			me := srv.Must(200, auGet("/v1/me", a.Access))
+			me := srv.Must(200, apptest.GetAs("/v1/me", a.Access))
 			if me["id"] != a.User["id"] || me["email"] != "Ada@Example.com" || me["name"] != "Ada" ||
 				me["email_verified"] != true || me["has_password"] != true || me["avatar_url"] != nil || me["current_organization_id"] != nil {
 				t.Fatalf("me: %v", me)
@@ -56,7 +56,7 @@ func TestMe(t *testing.T) {
 					t.Fatalf("%s: %v", k, err)
 				}
 			}
-			if strings.Contains(string(srv.Do(auGet("/v1/me", a.Access)).Body), "argon2") {
+			if strings.Contains(string(srv.Do(apptest.GetAs("/v1/me", a.Access)).Body), "argon2") {
 				t.Fatal("/v1/me shows the password hash")
 			}
 		})
@@ -68,7 +68,7 @@ func TestMe(t *testing.T) {
 			if out["name"] != "Ada Lovelace" || out["updated_at"] == out["created_at"] {
 				t.Fatalf("patched: %v", out)
 			}
-			if me := srv.Must(200, auGet("/v1/me", a.Access)); me["name"] != "Ada Lovelace" || me["updated_at"] != out["updated_at"] {
+			if me := srv.Must(200, apptest.GetAs("/v1/me", a.Access)); me["name"] != "Ada Lovelace" || me["updated_at"] != out["updated_at"] {
 				t.Fatalf("me: %v, want it as patched: %v", me, out)
 			}
 			long := strings.Repeat("é", 100)
@@ -116,7 +116,7 @@ func TestMe(t *testing.T) {
 					apptest.Problem(t, resp, tc.want)
 				})
 			}
-			if me := srv.Must(200, auGet("/v1/me", a.Access)); me["name"] != "Ada" || me["email"] != "ada@example.com" {
+			if me := srv.Must(200, apptest.GetAs("/v1/me", a.Access)); me["name"] != "Ada" || me["email"] != "ada@example.com" {
 				t.Fatalf("me changed: %v", me)
 			}
 		})
@@ -160,7 +160,7 @@ func TestMeAvatar(t *testing.T) {
 						t.Fatalf("avatar_url %v did not change with a new image", out["avatar_url"])
 					}
 					lastURL = out["avatar_url"]
-					if me := srv.Must(200, auGet("/v1/me", a.Access)); me["avatar_url"] != lastURL {
+					if me := srv.Must(200, apptest.GetAs("/v1/me", a.Access)); me["avatar_url"] != lastURL {
 						t.Fatalf("me avatar_url %v, want %v", me["avatar_url"], lastURL)
 					}
 					// Served back to anyone, with the sniffed type.
@@ -202,7 +202,7 @@ func TestMeAvatar(t *testing.T) {
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
 			apptest.Problem(t, &apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, 413)
-			if me := srv.Must(200, auGet("/v1/me", a.Access)); me["avatar_url"] != nil {
+			if me := srv.Must(200, apptest.GetAs("/v1/me", a.Access)); me["avatar_url"] != nil {
 				t.Fatalf("a refused avatar was stored: %v", me)
 			}
 		})
@@ -226,7 +226,7 @@ func TestMeAvatar(t *testing.T) {
 					apptest.Problem(t, meAvatar(srv, a.Access, tc.body, tc.header), 415)
 				})
 			}
-			if me := srv.Must(200, auGet("/v1/me", a.Access)); me["avatar_url"] != nil {
+			if me := srv.Must(200, apptest.GetAs("/v1/me", a.Access)); me["avatar_url"] != nil {
 				t.Fatalf("a refused avatar was stored: %v", me)
 			}
 		})

@@ -16,22 +16,14 @@ var mbMemberFields = []string{"user_id", "name", "email", "role", "permissions",
 func mbCheckMember(t *testing.T, m map[string]any) {
 	t.Helper()
 	if len(m) != len(mbMemberFields) {
-		t.Fatalf("member has members %v, want %v", mbKeys(m), mbMemberFields)
+		t.Fatalf("member has members %v, want %v", apptest.Keys(m), mbMemberFields)
 	}
 	for _, f := range mbMemberFields {
 		if _, ok := m[f]; !ok {
 			t.Fatalf("member has no %q: %v", f, m)
 		}
 	}
-	ivTime(t, m["joined_at"])
-}
-
-func mbKeys(m map[string]any) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
+	apptest.UTCTime(t, m["joined_at"])
 }
 
 // mbRoleName returns a member's role name, or "".
@@ -45,40 +37,40 @@ func TestMembersList(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
-		_, adaID := w.member("Ada Admin", "ada@example.com", ivRole("admin"))
+		_, adaID := w.member("Ada Admin", "ada@example.com", apptest.Role("admin"))
 		srv.Clock.Advance(time.Second)
-		viewer, vicID := w.member("Vic Viewer", "vic@example.com", ivRole("viewer"))
+		viewer, vicID := w.member("Vic Viewer", "vic@example.com", apptest.Role("viewer"))
 		srv.Clock.Advance(time.Second)
 		_, deeID := w.member("Dee Developer", "dee@corp.example", map[string]any{"role": "developer",
-			"permissions": []any{ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "read")))}})
+			"permissions": []any{apptest.ProjectGrant(w.proj, "custom", "", apptest.FoldersArea(apptest.FolderGrant(w.folder, "read")))}})
 		outsider, _ := srv.Signup("Out Sider", "out@example.com")
 		all := []string{deeID, vicID, adaID, w.ownerID}
 
 		t.Run("ErrUnauthenticated", func(t *testing.T) {
-			ivProblem(t, w.do("GET", "/v1/members", "", nil), 401, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members", "", nil), 401, "")
 		})
 		t.Run("ErrNoMembersRead", func(t *testing.T) {
-			ivProblem(t, w.do("GET", "/v1/members", viewer, nil), 403, "forbidden")
-			ivProblem(t, w.do("GET", "/v1/members/"+adaID, viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members", viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members/"+adaID, viewer, nil), 403, "forbidden")
 		})
 		t.Run("ErrNotAMemberOfTheOrganization", func(t *testing.T) {
-			ivProblem(t, w.do("GET", "/v1/members", outsider, nil), 404, "")
-			ivProblem(t, w.do("GET", "/v1/members/"+w.ownerID, outsider, nil), 404, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members", outsider, nil), 404, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members/"+w.ownerID, outsider, nil), 404, "")
 		})
 		t.Run("ErrUnknownMember", func(t *testing.T) {
-			outsiderID := ivStatus(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: outsider}))["id"].(string)
+			outsiderID := apptest.Status(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: outsider}))["id"].(string)
 			for _, id := range []string{outsiderID, "0191f2a4-0000-7000-8000-000000000000", "not-a-uuid"} {
-				ivProblem(t, w.do("GET", "/v1/members/"+id, w.owner, nil), 404, "")
+				apptest.ProblemCode(t, w.do("GET", "/v1/members/"+id, w.owner, nil), 404, "")
 			}
 		})
 		t.Run("ErrBadQuery", func(t *testing.T) {
-			ivField(t, ivProblem(t, w.do("GET", "/v1/members?q="+strings.Repeat("a", 201), w.owner, nil), 400, "invalid"), "q")
-			ivField(t, ivProblem(t, w.do("GET", "/v1/members?limit=101", w.owner, nil), 400, "invalid"), "limit")
+			apptest.ProblemField(t, apptest.ProblemCode(t, w.do("GET", "/v1/members?q="+strings.Repeat("a", 201), w.owner, nil), 400, "invalid"), "q")
+			apptest.ProblemField(t, apptest.ProblemCode(t, w.do("GET", "/v1/members?limit=101", w.owner, nil), 400, "invalid"), "limit")
 		})
 
 		t.Run("OK", func(t *testing.T) {
-			items, next := ivData(t, w.must(t, 200, "GET", "/v1/members", w.owner, nil))
-			if got := ivIDs(items, "user_id"); !reflect.DeepEqual(got, all) || next != "" {
+			items, next := apptest.Page(t, w.must(t, 200, "GET", "/v1/members", w.owner, nil))
+			if got := apptest.IDs(items, "user_id"); !reflect.DeepEqual(got, all) || next != "" {
 				t.Fatalf("members %v, want %v newest first", got, all)
 			}
 			for _, m := range items {
@@ -105,8 +97,8 @@ func TestMembersList(t *testing.T) {
 				{"_", []string{}},
 				{"nobody", []string{}},
 			} {
-				items, _ := ivData(t, w.must(t, 200, "GET", "/v1/members?q="+url.QueryEscape(tc.q), w.owner, nil))
-				if got := ivIDs(items, "user_id"); !reflect.DeepEqual(got, tc.want) {
+				items, _ := apptest.Page(t, w.must(t, 200, "GET", "/v1/members?q="+url.QueryEscape(tc.q), w.owner, nil))
+				if got := apptest.IDs(items, "user_id"); !reflect.DeepEqual(got, tc.want) {
 					t.Fatalf("q=%q: %v, want %v", tc.q, got, tc.want)
 				}
 			}
@@ -122,8 +114,8 @@ func TestMembersList(t *testing.T) {
 				if cursor != "" {
 					path += "&cursor=" + url.QueryEscape(cursor)
 				}
-				items, next := ivData(t, w.must(t, 200, "GET", path, w.owner, nil))
-				got = append(got, ivIDs(items, "user_id")...)
+				items, next := apptest.Page(t, w.must(t, 200, "GET", path, w.owner, nil))
+				got = append(got, apptest.IDs(items, "user_id")...)
 				if next == "" {
 					break
 				}
@@ -152,10 +144,10 @@ func TestMembersUpdatePermissions(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
-		admin, adaID := w.member("Ada Admin", "ada@example.com", ivRole("admin"))
-		viewer, vicID := w.member("Vic Viewer", "vic@example.com", ivRole("viewer"))
-		_, deeID := w.member("Dee Developer", "dee@example.com", ivRole("developer"))
-		_, ozID := w.member("Oz Owner", "oz@example.com", ivRole("owner"))
+		admin, adaID := w.member("Ada Admin", "ada@example.com", apptest.Role("admin"))
+		viewer, vicID := w.member("Vic Viewer", "vic@example.com", apptest.Role("viewer"))
+		_, deeID := w.member("Dee Developer", "dee@example.com", apptest.Role("developer"))
+		_, ozID := w.member("Oz Owner", "oz@example.com", apptest.Role("owner"))
 		put := func(token, userID string, body any) *apptest.Response {
 			return w.do("PUT", "/v1/members/"+userID+"/permissions", token, body)
 		}
@@ -173,21 +165,21 @@ func TestMembersUpdatePermissions(t *testing.T) {
 			code   string
 			field  string
 		}{
-			{"ErrUnauthenticated", "", deeID, ivRole("viewer"), 401, "", ""},
-			{"ErrSelfEditAdmin", admin, adaID, ivRole("viewer"), 403, "self_edit", ""},
-			{"ErrSelfEditOwner", w.owner, w.ownerID, ivRole("admin"), 403, "self_edit", ""},
-			{"ErrSelfEditEscalate", viewer, vicID, ivRole("owner"), 403, "", ""},
-			{"ErrNoMembersWrite", viewer, deeID, ivRole("viewer"), 403, "forbidden", ""},
-			{"ErrEscalationGrant", admin, deeID, ivPerms(ivOrgGrant(w.org, "billing", "read")), 403, "escalation", ""},
-			{"ErrEscalationOwnerRole", admin, deeID, ivRole("owner"), 403, "escalation", ""},
-			{"ErrEscalationDemoteOwner", admin, ozID, ivRole("viewer"), 403, "escalation", ""},
-			{"ErrForeignProject", w.owner, deeID, ivPerms(ivProj(w.otherProj, "full-access", "")), 400, "invalid", "permissions[0].entity_id"},
-			{"ErrForeignFolder", w.owner, deeID, ivPerms(ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.otherFolder, "read")))), 400, "invalid", "permissions[0].permission[0].folders[0].folder_id"},
-			{"ErrForeignRole", w.owner, deeID, ivRole(w.otherRole), 400, "invalid", "role"},
-			{"ErrUnknownRole", w.owner, deeID, ivRole("boss"), 400, "invalid", "role"},
-			{"ErrBadGrammar", w.owner, deeID, ivPerms(ivProj(w.proj, "partial", "")), 400, "invalid", "permissions[0].name"},
+			{"ErrUnauthenticated", "", deeID, apptest.Role("viewer"), 401, "", ""},
+			{"ErrSelfEditAdmin", admin, adaID, apptest.Role("viewer"), 403, "self_edit", ""},
+			{"ErrSelfEditOwner", w.owner, w.ownerID, apptest.Role("admin"), 403, "self_edit", ""},
+			{"ErrSelfEditEscalate", viewer, vicID, apptest.Role("owner"), 403, "", ""},
+			{"ErrNoMembersWrite", viewer, deeID, apptest.Role("viewer"), 403, "forbidden", ""},
+			{"ErrEscalationGrant", admin, deeID, apptest.Permissions(apptest.OrgGrant(w.org, "billing", "read")), 403, "escalation", ""},
+			{"ErrEscalationOwnerRole", admin, deeID, apptest.Role("owner"), 403, "escalation", ""},
+			{"ErrEscalationDemoteOwner", admin, ozID, apptest.Role("viewer"), 403, "escalation", ""},
+			{"ErrForeignProject", w.owner, deeID, apptest.Permissions(apptest.ProjectGrant(w.otherProj, "full-access", "")), 400, "invalid", "permissions[0].entity_id"},
+			{"ErrForeignFolder", w.owner, deeID, apptest.Permissions(apptest.ProjectGrant(w.proj, "custom", "", apptest.FoldersArea(apptest.FolderGrant(w.otherFolder, "read")))), 400, "invalid", "permissions[0].permission[0].folders[0].folder_id"},
+			{"ErrForeignRole", w.owner, deeID, apptest.Role(w.otherRole), 400, "invalid", "role"},
+			{"ErrUnknownRole", w.owner, deeID, apptest.Role("boss"), 400, "invalid", "role"},
+			{"ErrBadGrammar", w.owner, deeID, apptest.Permissions(apptest.ProjectGrant(w.proj, "partial", "")), 400, "invalid", "permissions[0].name"},
 			{"ErrUnknownField", w.owner, deeID, map[string]any{"role": "viewer", "email": "x@example.com"}, 400, "invalid", "email"},
-			{"ErrNotAMember", w.owner, "0191f2a4-0000-7000-8000-000000000000", ivRole("viewer"), 404, "", ""},
+			{"ErrNotAMember", w.owner, "0191f2a4-0000-7000-8000-000000000000", apptest.Role("viewer"), 404, "", ""},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -195,9 +187,9 @@ func TestMembersUpdatePermissions(t *testing.T) {
 				if tc.status != 404 {
 					before = w.must(t, 200, "GET", "/v1/members/"+tc.user, w.owner, nil)
 				}
-				p := ivProblem(t, put(tc.token, tc.user, tc.body), tc.status, tc.code)
+				p := apptest.ProblemCode(t, put(tc.token, tc.user, tc.body), tc.status, tc.code)
 				if tc.field != "" {
-					ivField(t, p, tc.field)
+					apptest.ProblemField(t, p, tc.field)
 				}
 				if before != nil {
 					after := w.must(t, 200, "GET", "/v1/members/"+tc.user, w.owner, nil)
@@ -212,43 +204,43 @@ func TestMembersUpdatePermissions(t *testing.T) {
 		}
 
 		t.Run("OKTakesEffectOnNextRequest", func(t *testing.T) {
-			ivProblem(t, w.do("GET", "/v1/members", viewer, nil), 403, "forbidden") // rights now cached
-			got := ivStatus(t, 200, put(w.owner, vicID, ivRole("admin")))
+			apptest.ProblemCode(t, w.do("GET", "/v1/members", viewer, nil), 403, "forbidden") // rights now cached
+			got := apptest.Status(t, 200, put(w.owner, vicID, apptest.Role("admin")))
 			mbCheckMember(t, got)
 			if mbRoleName(got) != "admin" || len(got["permissions"].([]any)) != 0 {
 				t.Fatalf("PUT = %v", got)
 			}
 			w.must(t, 200, "GET", "/v1/members", viewer, nil)
 			// And back down: no role, one folder.
-			got = ivStatus(t, 200, put(w.owner, vicID, ivPerms(ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "read"))))))
+			got = apptest.Status(t, 200, put(w.owner, vicID, apptest.Permissions(apptest.ProjectGrant(w.proj, "custom", "", apptest.FoldersArea(apptest.FolderGrant(w.folder, "read"))))))
 			if got["role"] != nil || len(got["permissions"].([]any)) != 1 {
 				t.Fatalf("PUT = %v", got)
 			}
-			ivProblem(t, w.do("GET", "/v1/members", viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members", viewer, nil), 403, "forbidden")
 			ev := srv.AuditFor(w.org, "member.updated", vicID)
 			if ev == nil || ev.ActorID != w.ownerID || !strings.Contains(string(ev.Summary), `"before"`) {
 				t.Fatalf("audit event = %+v", ev)
 			}
 		})
 		t.Run("OKRoleAndPermissions", func(t *testing.T) {
-			got := ivStatus(t, 200, put(admin, deeID, map[string]any{"role": "uploader", "permissions": []any{ivOrgGrant(w.org, "audit", "read")}}))
+			got := apptest.Status(t, 200, put(admin, deeID, map[string]any{"role": "uploader", "permissions": []any{apptest.OrgGrant(w.org, "audit", "read")}}))
 			if mbRoleName(got) != "uploader" || len(got["permissions"].([]any)) != 1 {
 				t.Fatalf("PUT = %v", got)
 			}
 		})
 		t.Run("OKNoAccess", func(t *testing.T) {
-			got := ivStatus(t, 200, put(admin, deeID, map[string]any{}))
+			got := apptest.Status(t, 200, put(admin, deeID, map[string]any{}))
 			if got["role"] != nil || len(got["permissions"].([]any)) != 0 {
 				t.Fatalf("PUT = %v", got)
 			}
 		})
 		t.Run("OKOwnerDemotesAnotherOwner", func(t *testing.T) {
-			ivStatus(t, 200, put(w.owner, ozID, ivRole("admin")))
+			apptest.Status(t, 200, put(w.owner, ozID, apptest.Role("admin")))
 			if r := role(t, ozID); r != "admin" {
 				t.Fatalf("role %q", r)
 			}
 			// Now the only owner: nobody can take it away.
-			ivProblem(t, put(admin, w.ownerID, ivRole("admin")), 403, "escalation")
+			apptest.ProblemCode(t, put(admin, w.ownerID, apptest.Role("admin")), 403, "escalation")
 			if r := role(t, w.ownerID); r != "owner" {
 				t.Fatalf("role %q", r)
 			}
@@ -260,10 +252,10 @@ func TestMembersRemove(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
-		admin, adaID := w.member("Ada Admin", "ada@example.com", ivRole("admin"))
-		viewer, vicID := w.member("Vic Viewer", "vic@example.com", ivRole("viewer"))
-		dev, deeID := w.member("Dee Developer", "dee@example.com", ivRole("developer"))
-		_, billID := w.member("Bill Billing", "bill@example.com", ivRole("billing"))
+		admin, adaID := w.member("Ada Admin", "ada@example.com", apptest.Role("admin"))
+		viewer, vicID := w.member("Vic Viewer", "vic@example.com", apptest.Role("viewer"))
+		dev, deeID := w.member("Dee Developer", "dee@example.com", apptest.Role("developer"))
+		_, billID := w.member("Bill Billing", "bill@example.com", apptest.Role("billing"))
 		remove := func(token, userID string) *apptest.Response {
 			return w.do("DELETE", "/v1/members/"+userID, token, nil)
 		}
@@ -273,7 +265,7 @@ func TestMembersRemove(t *testing.T) {
 			if resp.Status == 404 {
 				return false
 			}
-			ivStatus(t, 200, resp)
+			apptest.Status(t, 200, resp)
 			return true
 		}
 
@@ -292,7 +284,7 @@ func TestMembersRemove(t *testing.T) {
 			{"ErrNotAMember", w.owner, "0191f2a4-0000-7000-8000-000000000000", 404, ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				ivProblem(t, remove(tc.token, tc.user), tc.status, tc.code)
+				apptest.ProblemCode(t, remove(tc.token, tc.user), tc.status, tc.code)
 				if tc.status != 404 && !isMember(t, tc.user) {
 					t.Fatal("removed by a refused request")
 				}
@@ -302,8 +294,8 @@ func TestMembersRemove(t *testing.T) {
 		t.Run("OKRemovedOnNextRequest", func(t *testing.T) {
 			w.must(t, 200, "GET", "/v1/projects", dev, nil) // rights now cached
 			w.must(t, 204, "DELETE", "/v1/members/"+deeID, admin, nil)
-			ivProblem(t, w.do("GET", "/v1/projects", dev, nil), 404, "")
-			ivProblem(t, w.do("GET", "/v1/members/"+deeID, dev, nil), 404, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/projects", dev, nil), 404, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members/"+deeID, dev, nil), 404, "")
 			if isMember(t, deeID) {
 				t.Fatal("still a member")
 			}
@@ -311,28 +303,28 @@ func TestMembersRemove(t *testing.T) {
 				t.Fatalf("audit event = %+v", ev)
 			}
 			// Their account stays; only the membership went.
-			ivStatus(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: dev}))
+			apptest.Status(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: dev}))
 		})
 		t.Run("OKLeave", func(t *testing.T) {
 			w.must(t, 204, "DELETE", "/v1/members/"+vicID, viewer, nil)
-			ivProblem(t, w.do("GET", "/v1/members/"+vicID, viewer, nil), 404, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members/"+vicID, viewer, nil), 404, "")
 			if ev := srv.AuditFor(w.org, "member.left", vicID); ev == nil {
 				t.Fatal("no member.left audit event")
 			}
-			me := ivStatus(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: viewer}))
+			me := apptest.Status(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: viewer}))
 			if me["current_organization_id"] == w.org {
 				t.Fatalf("current organization still the one left: %v", me)
 			}
 		})
 		t.Run("OKOwnersDownToOne", func(t *testing.T) {
-			oz, ozID := w.member("Oz Owner", "oz@example.com", ivRole("owner"))
+			oz, ozID := w.member("Oz Owner", "oz@example.com", apptest.Role("owner"))
 			w.must(t, 204, "DELETE", "/v1/members/"+w.ownerID, oz, nil)
-			ivProblem(t, w.do("DELETE", "/v1/members/"+ozID, oz, nil), 409, "last_owner")
-			ivProblem(t, w.do("PUT", "/v1/members/"+ozID+"/permissions", oz, ivRole("admin")), 403, "self_edit")
+			apptest.ProblemCode(t, w.do("DELETE", "/v1/members/"+ozID, oz, nil), 409, "last_owner")
+			apptest.ProblemCode(t, w.do("PUT", "/v1/members/"+ozID+"/permissions", oz, apptest.Role("admin")), 403, "self_edit")
 			if r := mbRoleName(w.must(t, 200, "GET", "/v1/members/"+ozID, oz, nil)); r != "owner" {
 				t.Fatalf("last owner's role %q", r)
 			}
-			ivProblem(t, w.do("GET", "/v1/members", w.owner, nil), 404, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/members", w.owner, nil), 404, "")
 		})
 	})
 }
@@ -340,8 +332,8 @@ func TestMembersRemove(t *testing.T) {
 func TestMembersCheck(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
-		viewer, vicID := w.member("Vic Viewer", "vic@example.com", ivRole("viewer"))
-		folderer, fayID := w.member("Fay Folder", "fay@example.com", ivPerms(ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "read+write")))))
+		viewer, vicID := w.member("Vic Viewer", "vic@example.com", apptest.Role("viewer"))
+		folderer, fayID := w.member("Fay Folder", "fay@example.com", apptest.Permissions(apptest.ProjectGrant(w.proj, "custom", "", apptest.FoldersArea(apptest.FolderGrant(w.folder, "read+write")))))
 		check := func(token string, body any) *apptest.Response {
 			return w.do("POST", "/v1/members/permissions/check", token, body)
 		}
@@ -378,24 +370,24 @@ func TestMembersCheck(t *testing.T) {
 			{"ErrNotAMember", w.owner, map[string]any{"user_id": "0191f2a4-0000-7000-8000-000000000000", "entity_type": "organizations", "entity_id": w.org, "name": "members", "action": "read"}, 404, "", ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				p := ivProblem(t, check(tc.token, tc.body), tc.status, tc.code)
+				p := apptest.ProblemCode(t, check(tc.token, tc.body), tc.status, tc.code)
 				if tc.field != "" {
-					ivField(t, p, tc.field)
+					apptest.ProblemField(t, p, tc.field)
 				}
 			})
 		}
 
 		t.Run("OKSelf", func(t *testing.T) {
-			got := ivStatus(t, 200, check(viewer, one("projects", w.proj, "folders", "read")))
+			got := apptest.Status(t, 200, check(viewer, one("projects", w.proj, "folders", "read")))
 			if got["allowed"] != true || !strings.HasPrefix(got["granted_by"].(string), "role:viewer") || len(got) != 2 {
 				t.Fatalf("check = %v", got)
 			}
-			got = ivStatus(t, 200, check(viewer, one("projects", w.proj, "folders", "write")))
+			got = apptest.Status(t, 200, check(viewer, one("projects", w.proj, "folders", "write")))
 			if got["allowed"] != false || got["granted_by"] != nil {
 				t.Fatalf("check = %v", got)
 			}
 			// Naming oneself needs no members read.
-			got = ivStatus(t, 200, check(viewer, map[string]any{"user_id": vicID, "entity_type": "projects", "entity_id": w.proj2, "name": "analytics", "action": "read"}))
+			got = apptest.Status(t, 200, check(viewer, map[string]any{"user_id": vicID, "entity_type": "projects", "entity_id": w.proj2, "name": "analytics", "action": "read"}))
 			if got["allowed"] != true {
 				t.Fatalf("check = %v", got)
 			}
@@ -413,7 +405,7 @@ func TestMembersCheck(t *testing.T) {
 			for i := range checks {
 				checks[i].(map[string]any)["user_id"] = fayID
 			}
-			got := ivStatus(t, 200, check(w.owner, map[string]any{"checks": checks}))
+			got := apptest.Status(t, 200, check(w.owner, map[string]any{"checks": checks}))
 			results := got["results"].([]any)
 			want := []bool{true, true, false, false, false, false, false}
 			if len(results) != len(want) {
@@ -426,11 +418,11 @@ func TestMembersCheck(t *testing.T) {
 				}
 			}
 			// The same from Fay herself.
-			self := ivStatus(t, 200, check(folderer, map[string]any{"checks": checks}))
+			self := apptest.Status(t, 200, check(folderer, map[string]any{"checks": checks}))
 			if !reflect.DeepEqual(self["results"], got["results"]) {
 				t.Fatalf("self %v, owner's view %v", self["results"], got["results"])
 			}
-			full := ivStatus(t, 200, check(w.owner, map[string]any{"checks": many(100)}))
+			full := apptest.Status(t, 200, check(w.owner, map[string]any{"checks": many(100)}))
 			if n := len(full["results"].([]any)); n != 100 {
 				t.Fatalf("%d results", n)
 			}
@@ -441,24 +433,24 @@ func TestMembersCheck(t *testing.T) {
 				one("projects", "0191f2a4-0000-7000-8000-000000000000", "folders", "read"),
 				one("organizations", w.otherOrg, "billing", "read"),
 			} {
-				if got := ivStatus(t, 200, check(w.owner, c)); got["allowed"] != false {
+				if got := apptest.Status(t, 200, check(w.owner, c)); got["allowed"] != false {
 					t.Fatalf("%v: %v", c, got)
 				}
 			}
-			if got := ivStatus(t, 200, check(w.owner, one("organizations", w.org, "billing", "delete"))); got["allowed"] != true {
+			if got := apptest.Status(t, 200, check(w.owner, one("organizations", w.org, "billing", "delete"))); got["allowed"] != true {
 				t.Fatalf("owner billing: %v", got)
 			}
 		})
 		t.Run("OKFollowsChanges", func(t *testing.T) {
 			c := map[string]any{"user_id": fayID, "entity_type": "folders", "entity_id": w.sub, "name": "folders", "action": "delete"}
-			if got := ivStatus(t, 200, check(w.owner, c)); got["allowed"] != false {
+			if got := apptest.Status(t, 200, check(w.owner, c)); got["allowed"] != false {
 				t.Fatalf("before: %v", got)
 			}
-			w.must(t, 200, "PUT", "/v1/members/"+fayID+"/permissions", w.owner, ivPerms(ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.folder, "")))))
-			if got := ivStatus(t, 200, check(w.owner, c)); got["allowed"] != true {
+			w.must(t, 200, "PUT", "/v1/members/"+fayID+"/permissions", w.owner, apptest.Permissions(apptest.ProjectGrant(w.proj, "custom", "", apptest.FoldersArea(apptest.FolderGrant(w.folder, "")))))
+			if got := apptest.Status(t, 200, check(w.owner, c)); got["allowed"] != true {
 				t.Fatalf("after: %v", got)
 			}
-			if got := ivStatus(t, 200, check(folderer, one("folders", w.sub, "folders", "delete"))); got["allowed"] != true {
+			if got := apptest.Status(t, 200, check(folderer, one("folders", w.sub, "folders", "delete"))); got["allowed"] != true {
 				t.Fatalf("self after: %v", got)
 			}
 		})

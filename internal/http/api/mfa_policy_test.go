@@ -15,7 +15,7 @@ func TestMFAPolicy(t *testing.T) {
 		org := srv.CreateOrg(owner.Access, "Acme")
 		h := apptest.OrgHeader(org)
 		member, memberUser := srv.InviteAndAccept(owner.Access, org, "Bea", "bea@example.com", map[string]any{"role": "viewer"})
-		key := createKey(srv, owner.Access, org, orgGrant(org, "members", "read"))["secret"].(string)
+		key := srv.CreateKey(owner.Access, org, apptest.OrgGrant(org, "members", "read"))["secret"].(string)
 		put := func(token string, on any) *apptest.Response {
 			return srv.Do(apptest.Req{Method: "PUT", Path: "/v1/organizations/" + org + "/policy/mfa", Token: token, Body: map[string]any{"require_mfa": on}})
 		}
@@ -23,7 +23,7 @@ func TestMFAPolicy(t *testing.T) {
 		// field, and the owner's own session without a second factor.
 		apptest.Problem(t, put(member, true), 403)
 		apptest.Problem(t, put(owner.Access, nil), 400)
-		mfaReason(t, put(owner.Access, true), 409, "enroll_first")
+		apptest.ProblemCode(t, put(owner.Access, true), 409, "enroll_first")
 		srv.Clock.Advance(time.Minute)
 		tok := mfaLogin(t, srv, "owner@example.com")
 		strong := srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/auth/mfa/verify",
@@ -59,7 +59,7 @@ func TestMFAPolicy(t *testing.T) {
 			apptest.Problem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/organizations/" + org, Token: tokn}), 403)
 		}
 		// …but may still enroll and read themselves.
-		srv.Must(200, auGet("/v1/me", member))
+		srv.Must(200, apptest.GetAs("/v1/me", member))
 		srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/mfa/totp", Token: member})
 		// The strong session and API keys are unaffected.
 		srv.Must(200, apptest.Req{Method: "GET", Path: "/v1/members", Token: strong, Header: h})

@@ -66,13 +66,6 @@ func mfaVerify(srv *apptest.Server, token, code string) *apptest.Response {
 	return srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/mfa/verify", Body: map[string]string{"mfa_token": token, "code": code}})
 }
 
-func mfaReason(t *testing.T, resp *apptest.Response, status int, reason string) {
-	t.Helper()
-	if p := apptest.Problem(t, resp, status); p["code"] != reason {
-		t.Fatalf("problem %v, want code %s", p, reason)
-	}
-}
-
 func TestMFATOTP(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("FailEnrollment", func(t *testing.T) {
@@ -81,7 +74,7 @@ func TestMFATOTP(t *testing.T) {
 			confirm := func(code string) *apptest.Response {
 				return srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/mfa/totp/confirm", Token: a.Access, Body: map[string]string{"code": code}})
 			}
-			mfaReason(t, confirm("123456"), 409, "totp_not_pending")
+			apptest.ProblemCode(t, confirm("123456"), 409, "totp_not_pending")
 			start := srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/mfa/totp", Token: a.Access})
 			secret := start["secret"].(string)
 			u, err := url.Parse(start["otpauth_url"].(string))
@@ -94,7 +87,7 @@ func TestMFATOTP(t *testing.T) {
 			}
 			apptest.Problem(t, confirm("12345"), 400)
 			wrong := rfc6238(t, secret, srv.Clock.Now().Add(5*time.Minute))
-			mfaReason(t, confirm(wrong), 401, "invalid_mfa_code")
+			apptest.ProblemCode(t, confirm(wrong), 401, "invalid_mfa_code")
 			// Not on yet: a sign-in is unchanged.
 			srv.SignIn("ada@example.com", apptest.TestPassword)
 			for _, v := range srv.DBValues() {
@@ -115,8 +108,8 @@ func TestMFATOTP(t *testing.T) {
 					}
 				}
 			}
-			mfaReason(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/mfa/totp", Token: a.Access}), 409, "totp_already_enabled")
-			st := srv.Must(200, auGet("/v1/me/mfa", a.Access))
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/mfa/totp", Token: a.Access}), 409, "totp_already_enabled")
+			st := srv.Must(200, apptest.GetAs("/v1/me/mfa", a.Access))
 			if st["totp_enabled"] != true || st["recovery_codes_left"] != float64(10) {
 				t.Fatalf("status %v", st)
 			}
@@ -128,21 +121,21 @@ func TestMFATOTP(t *testing.T) {
 			apptest.Problem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: map[string]string{"email": "ada@example.com", "password": "wrong password!"}}), 401)
 			srv.Clock.Advance(time.Minute)
 			tok := mfaLogin(t, srv, "ada@example.com")
-			mfaReason(t, mfaVerify(srv, "gh_mfa_nope", rfc6238(t, secret, srv.Clock.Now())), 401, "invalid_mfa_token")
+			apptest.ProblemCode(t, mfaVerify(srv, "gh_mfa_nope", rfc6238(t, secret, srv.Clock.Now())), 401, "invalid_mfa_token")
 			apptest.Problem(t, mfaVerify(srv, tok, ""), 400)
 			// Two steps away is outside the skew.
 			for _, d := range []time.Duration{-60 * time.Second, 60 * time.Second} {
-				mfaReason(t, mfaVerify(srv, tok, rfc6238(t, secret, srv.Clock.Now().Add(d))), 401, "invalid_mfa_code")
+				apptest.ProblemCode(t, mfaVerify(srv, tok, rfc6238(t, secret, srv.Clock.Now().Add(d))), 401, "invalid_mfa_code")
 			}
 			for range 3 {
-				mfaReason(t, mfaVerify(srv, tok, "000000x"), 401, "invalid_mfa_code")
+				apptest.ProblemCode(t, mfaVerify(srv, tok, "000000x"), 401, "invalid_mfa_code")
 			}
 			// Five wrong codes: the token is dead, even for the right code.
-			mfaReason(t, mfaVerify(srv, tok, rfc6238(t, secret, srv.Clock.Now())), 401, "invalid_mfa_token")
+			apptest.ProblemCode(t, mfaVerify(srv, tok, rfc6238(t, secret, srv.Clock.Now())), 401, "invalid_mfa_token")
 			// It expires after five minutes.
 			tok = mfaLogin(t, srv, "ada@example.com")
 			srv.Clock.Advance(5*time.Minute + time.Second)
-			mfaReason(t, mfaVerify(srv, tok, rfc6238(t, secret, srv.Clock.Now())), 401, "invalid_mfa_token")
+			apptest.ProblemCode(t, mfaVerify(srv, tok, rfc6238(t, secret, srv.Clock.Now())), 401, "invalid_mfa_token")
 			// The API's Login refuses the web form's shortcut too (no session without the code).
 			if n := len(srv.AuditEvents("", "session.created")); n != 1 {
 				t.Fatalf("%d sessions created, want only the sign-up's", n)
@@ -159,14 +152,14 @@ func TestMFATOTP(t *testing.T) {
 				t.Fatalf("verify: %v", out)
 			}
 			// The token works once.
-			mfaReason(t, mfaVerify(srv, tok, rfc6238(t, secret, srv.Clock.Now())), 401, "invalid_mfa_token")
+			apptest.ProblemCode(t, mfaVerify(srv, tok, rfc6238(t, secret, srv.Clock.Now())), 401, "invalid_mfa_token")
 			// The same code (or an older one) does not work twice.
 			tok2 := mfaLogin(t, srv, "ada@example.com")
-			mfaReason(t, mfaVerify(srv, tok2, code), 401, "invalid_mfa_code")
+			apptest.ProblemCode(t, mfaVerify(srv, tok2, code), 401, "invalid_mfa_code")
 			// The next step's code works (skew ahead).
 			srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/auth/mfa/verify",
 				Body: map[string]string{"mfa_token": tok2, "code": rfc6238(t, secret, srv.Clock.Now().Add(30*time.Second))}})
-			list := srv.Must(200, auGet("/v1/auth/sessions", out["access_token"].(string)))
+			list := srv.Must(200, apptest.GetAs("/v1/auth/sessions", out["access_token"].(string)))
 			amr := map[string]string{}
 			for _, s := range list["data"].([]any) {
 				s := s.(map[string]any)
@@ -182,9 +175,9 @@ func TestMFATOTP(t *testing.T) {
 			tok := mfaLogin(t, srv, "ada@example.com")
 			srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/auth/mfa/verify", Body: map[string]string{"mfa_token": tok, "code": strings.ToUpper(codes[0])}})
 			tok = mfaLogin(t, srv, "ada@example.com")
-			mfaReason(t, mfaVerify(srv, tok, codes[0]), 401, "invalid_mfa_code")
+			apptest.ProblemCode(t, mfaVerify(srv, tok, codes[0]), 401, "invalid_mfa_code")
 			fresh := srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/mfa/recovery-codes", Token: a.Access})["recovery_codes"].([]any)
-			mfaReason(t, mfaVerify(srv, tok, codes[1]), 401, "invalid_mfa_code") // the old set died
+			apptest.ProblemCode(t, mfaVerify(srv, tok, codes[1]), 401, "invalid_mfa_code") // the old set died
 			srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/auth/mfa/verify", Body: map[string]string{"mfa_token": tok, "code": fresh[1].(string)}})
 		})
 		t.Run("Disable", func(t *testing.T) {
@@ -194,15 +187,15 @@ func TestMFATOTP(t *testing.T) {
 				return srv.Do(apptest.Req{Method: "DELETE", Path: "/v1/me/mfa/totp", Token: a.Access, Body: body})
 			}
 			apptest.Problem(t, del(map[string]string{}), 400)
-			mfaReason(t, del(map[string]string{"password": "not the password"}), 403, "wrong_proof")
+			apptest.ProblemCode(t, del(map[string]string{"password": "not the password"}), 403, "wrong_proof")
 			// The code used to confirm does not work again.
-			mfaReason(t, del(map[string]string{"code": rfc6238(t, secret, srv.Clock.Now())}), 403, "wrong_proof")
+			apptest.ProblemCode(t, del(map[string]string{"code": rfc6238(t, secret, srv.Clock.Now())}), 403, "wrong_proof")
 			srv.Clock.Advance(30 * time.Second)
 			if r := del(map[string]string{"code": rfc6238(t, secret, srv.Clock.Now())}); r.Status != 204 {
 				t.Fatalf("disable: %d %s", r.Status, r.Body)
 			}
 			srv.SignIn("ada@example.com", apptest.TestPassword) // a plain sign-in again
-			mfaReason(t, del(map[string]string{"password": apptest.TestPassword}), 409, "totp_not_enabled")
+			apptest.ProblemCode(t, del(map[string]string{"password": apptest.TestPassword}), 409, "totp_not_enabled")
 			if n := len(srv.AuditEvents("", "mfa.totp_disabled")); n != 1 {
 				t.Fatalf("%d mfa.totp_disabled events", n)
 			}

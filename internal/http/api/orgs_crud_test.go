@@ -15,18 +15,18 @@ func TestOrgCreateListGetUpdate(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		ctx := context.Background()
-		u := opSignup(t, srv, "Ursula", "ursula@example.com")
+		u := srv.SignupMember("Ursula", "ursula@example.com")
 		auth := func(method, path string, body any) apptest.Req {
 			return apptest.Req{Method: method, Path: path, Token: u.Token, Body: body}
 		}
 		var first, second string
 		t.Run("OK", func(t *testing.T) {
-			me := opMust(t, srv, 200, auth("GET", "/v1/me", nil))
+			me := apptest.MustDo(t, srv, 200, auth("GET", "/v1/me", nil))
 			if me["current_organization_id"] != nil {
 				t.Fatalf("current organization before any: %v", me["current_organization_id"])
 			}
-			o := opMust(t, srv, 201, auth("POST", "/v1/organizations", map[string]any{"name": "  First Org  ", "logo_url": "https://cdn.example.com/l.png"}))
-			first = opID(t, o)
+			o := apptest.MustDo(t, srv, 201, auth("POST", "/v1/organizations", map[string]any{"name": "  First Org  ", "logo_url": "https://cdn.example.com/l.png"}))
+			first = apptest.ID(t, o)
 			if o["name"] != "First Org" || o["logo_url"] != "https://cdn.example.com/l.png" || o["created_by"] != u.UserID {
 				t.Fatalf("created %v", o)
 			}
@@ -34,42 +34,42 @@ func TestOrgCreateListGetUpdate(t *testing.T) {
 			if err != nil || m.RoleID != gatehouse.RoleOwnerID {
 				t.Fatalf("creator's membership %+v, %v", m, err)
 			}
-			opHasAudit(t, srv, first, first, "organization.created")
-			if me := opMust(t, srv, 200, auth("GET", "/v1/me", nil)); me["current_organization_id"] != first {
+			apptest.HasAudit(t, srv, first, first, "organization.created")
+			if me := apptest.MustDo(t, srv, 200, auth("GET", "/v1/me", nil)); me["current_organization_id"] != first {
 				t.Fatalf("current organization %v, want the first one", me["current_organization_id"])
 			}
-			second = opID(t, opMust(t, srv, 201, auth("POST", "/v1/organizations", map[string]any{"name": "Second"})))
-			if me := opMust(t, srv, 200, auth("GET", "/v1/me", nil)); me["current_organization_id"] != first {
+			second = apptest.ID(t, apptest.MustDo(t, srv, 201, auth("POST", "/v1/organizations", map[string]any{"name": "Second"})))
+			if me := apptest.MustDo(t, srv, 200, auth("GET", "/v1/me", nil)); me["current_organization_id"] != first {
 				t.Fatalf("a second organization changed the current one to %v", me["current_organization_id"])
 			}
-			if o := opMust(t, srv, 200, auth("GET", "/v1/organizations/"+second, nil)); o["logo_url"] != nil || o["name"] != "Second" {
+			if o := apptest.MustDo(t, srv, 200, auth("GET", "/v1/organizations/"+second, nil)); o["logo_url"] != nil || o["name"] != "Second" {
 				t.Fatalf("second %v", o)
 			}
-			list := opMust(t, srv, 200, auth("GET", "/v1/organizations", nil))
-			if ids := opDataIDs(t, list); !slices.Equal(ids, []string{second, first}) || list["next_cursor"] != nil {
+			list := apptest.MustDo(t, srv, 200, auth("GET", "/v1/organizations", nil))
+			if ids := apptest.DataIDs(t, list); !slices.Equal(ids, []string{second, first}) || list["next_cursor"] != nil {
 				t.Fatalf("list %v", list)
 			}
-			page := opMust(t, srv, 200, auth("GET", "/v1/organizations?limit=1", nil))
+			page := apptest.MustDo(t, srv, 200, auth("GET", "/v1/organizations?limit=1", nil))
 			cur, _ := page["next_cursor"].(string)
-			if ids := opDataIDs(t, page); !slices.Equal(ids, []string{second}) || cur == "" {
+			if ids := apptest.DataIDs(t, page); !slices.Equal(ids, []string{second}) || cur == "" {
 				t.Fatalf("page 1 %v", page)
 			}
-			page = opMust(t, srv, 200, auth("GET", "/v1/organizations?limit=1&cursor="+cur, nil))
-			if ids := opDataIDs(t, page); !slices.Equal(ids, []string{first}) || page["next_cursor"] != nil {
+			page = apptest.MustDo(t, srv, 200, auth("GET", "/v1/organizations?limit=1&cursor="+cur, nil))
+			if ids := apptest.DataIDs(t, page); !slices.Equal(ids, []string{first}) || page["next_cursor"] != nil {
 				t.Fatalf("page 2 %v", page)
 			}
 			// Someone else's organizations are not listed.
-			other := opSignup(t, srv, "Other", "other@example.com")
-			opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: other.Token, Body: map[string]any{"name": "Theirs"}})
-			if ids := opDataIDs(t, opMust(t, srv, 200, auth("GET", "/v1/organizations", nil))); len(ids) != 2 {
+			other := srv.SignupMember("Other", "other@example.com")
+			apptest.MustDo(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: other.Token, Body: map[string]any{"name": "Theirs"}})
+			if ids := apptest.DataIDs(t, apptest.MustDo(t, srv, 200, auth("GET", "/v1/organizations", nil))); len(ids) != 2 {
 				t.Fatalf("list after another user's org: %v", ids)
 			}
 
-			o = opMust(t, srv, 200, auth("PATCH", "/v1/organizations/"+first, map[string]any{"name": "Renamed"}))
+			o = apptest.MustDo(t, srv, 200, auth("PATCH", "/v1/organizations/"+first, map[string]any{"name": "Renamed"}))
 			if o["name"] != "Renamed" || o["logo_url"] != "https://cdn.example.com/l.png" {
 				t.Fatalf("renamed %v", o)
 			}
-			o = opMust(t, srv, 200, auth("PATCH", "/v1/organizations/"+first, map[string]any{"logo_url": ""}))
+			o = apptest.MustDo(t, srv, 200, auth("PATCH", "/v1/organizations/"+first, map[string]any{"logo_url": ""}))
 			if o["name"] != "Renamed" || o["logo_url"] != nil {
 				t.Fatalf("logo cleared %v", o)
 			}
@@ -77,47 +77,47 @@ func TestOrgCreateListGetUpdate(t *testing.T) {
 				t.Fatalf("audit %v", got)
 			}
 			// Nothing changed, nothing written.
-			opMust(t, srv, 200, auth("PATCH", "/v1/organizations/"+first, map[string]any{"name": "Renamed"}))
+			apptest.MustDo(t, srv, 200, auth("PATCH", "/v1/organizations/"+first, map[string]any{"name": "Renamed"}))
 			if got := srv.TargetAuditActions(first, first); len(got) != 3 {
 				t.Fatalf("no-op update audited: %v", got)
 			}
 		})
 		t.Run("ErrMissingName", func(t *testing.T) {
-			opField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"logo_url": "https://x.example/l.png"})), "name")
-			opField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": "   "})), "name")
-			opField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"name": ""})), "name")
+			apptest.BadField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"logo_url": "https://x.example/l.png"})), "name")
+			apptest.BadField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": "   "})), "name")
+			apptest.BadField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"name": ""})), "name")
 		})
 		t.Run("ErrWrongType", func(t *testing.T) {
-			opField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": 5})), "name")
-			opField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"logo_url": true})), "logo_url")
+			apptest.BadField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": 5})), "name")
+			apptest.BadField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"logo_url": true})), "logo_url")
 			r := auth("POST", "/v1/organizations", `["x"]`)
 			r.ContentType = "application/json"
-			opProblem(t, srv.Do(r), 400, "invalid")
+			apptest.ProblemCode(t, srv.Do(r), 400, "invalid")
 		})
 		t.Run("ErrBadLogo", func(t *testing.T) {
-			opField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": "L", "logo_url": "javascript:alert(1)"})), "logo_url")
-			opField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"logo_url": "not a url"})), "logo_url")
+			apptest.BadField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": "L", "logo_url": "javascript:alert(1)"})), "logo_url")
+			apptest.BadField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"logo_url": "not a url"})), "logo_url")
 		})
 		t.Run("ErrUnknownField", func(t *testing.T) {
-			opField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": "X", "owner": "me"})), "owner")
-			opField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"settings": map[string]any{}})), "settings")
+			apptest.BadField(t, srv.Do(auth("POST", "/v1/organizations", map[string]any{"name": "X", "owner": "me"})), "owner")
+			apptest.BadField(t, srv.Do(auth("PATCH", "/v1/organizations/"+first, map[string]any{"settings": map[string]any{}})), "settings")
 		})
 		t.Run("ErrMalformed", func(t *testing.T) {
 			r := auth("POST", "/v1/organizations", `{"name":`)
 			r.ContentType = "application/json"
-			opProblem(t, srv.Do(r), 400, "invalid")
+			apptest.ProblemCode(t, srv.Do(r), 400, "invalid")
 		})
 		t.Run("ErrUnauthenticated", func(t *testing.T) {
-			opProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/organizations"}), 401, "")
-			opProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations", Body: map[string]any{"name": "X"}}), 401, "")
-			opProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/organizations/" + first}), 401, "")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/organizations"}), 401, "")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations", Body: map[string]any{"name": "X"}}), 401, "")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/organizations/" + first}), 401, "")
 		})
 		t.Run("ErrUnknownID", func(t *testing.T) {
 			for _, id := range []string{opUnknownID, "not-a-uuid", "1"} {
-				opProblem(t, srv.Do(auth("GET", "/v1/organizations/"+id, nil)), 404, "not_found")
-				opProblem(t, srv.Do(auth("PATCH", "/v1/organizations/"+id, map[string]any{"name": "X"})), 404, "not_found")
-				opProblem(t, srv.Do(auth("DELETE", "/v1/organizations/"+id, nil)), 404, "not_found")
-				opProblem(t, srv.Do(auth("POST", "/v1/organizations/"+id+"/switch", nil)), 404, "not_found")
+				apptest.ProblemCode(t, srv.Do(auth("GET", "/v1/organizations/"+id, nil)), 404, "not_found")
+				apptest.ProblemCode(t, srv.Do(auth("PATCH", "/v1/organizations/"+id, map[string]any{"name": "X"})), 404, "not_found")
+				apptest.ProblemCode(t, srv.Do(auth("DELETE", "/v1/organizations/"+id, nil)), 404, "not_found")
+				apptest.ProblemCode(t, srv.Do(auth("POST", "/v1/organizations/"+id+"/switch", nil)), 404, "not_found")
 			}
 		})
 	})
@@ -128,47 +128,47 @@ func TestOrgSwitch(t *testing.T) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)
 		t.Run("OK", func(t *testing.T) {
-			second := opID(t, opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: w.owner.Token,
+			second := apptest.ID(t, apptest.MustDo(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: w.owner.Token,
 				Body: map[string]any{"name": "Second"}}))
 			// Without the header, requests act in the current organization.
-			if ids := opDataIDs(t, opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.owner.Token})); len(ids) != 2 {
+			if ids := apptest.DataIDs(t, apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.owner.Token})); len(ids) != 2 {
 				t.Fatalf("projects of Acme: %v", ids)
 			}
-			o := opMust(t, srv, 200, apptest.Req{Method: "POST", Path: "/v1/organizations/" + second + "/switch", Token: w.owner.Token})
+			o := apptest.MustDo(t, srv, 200, apptest.Req{Method: "POST", Path: "/v1/organizations/" + second + "/switch", Token: w.owner.Token})
 			if o["id"] != second || o["name"] != "Second" {
 				t.Fatalf("switch answered %v", o)
 			}
-			opHasAudit(t, srv, "", w.owner.UserID, "user.organization_switched")
-			if me := opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/me", Token: w.owner.Token}); me["current_organization_id"] != second {
+			apptest.HasAudit(t, srv, "", w.owner.UserID, "user.organization_switched")
+			if me := apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/me", Token: w.owner.Token}); me["current_organization_id"] != second {
 				t.Fatalf("current %v", me["current_organization_id"])
 			}
-			if ids := opDataIDs(t, opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.owner.Token})); len(ids) != 0 {
+			if ids := apptest.DataIDs(t, apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.owner.Token})); len(ids) != 0 {
 				t.Fatalf("projects of Second: %v", ids)
 			}
 			// The header still wins over the current organization.
-			if ids := opDataIDs(t, opMust(t, srv, 200, w.req(w.owner, "GET", "/v1/projects", nil))); len(ids) != 2 {
+			if ids := apptest.DataIDs(t, apptest.MustDo(t, srv, 200, w.req(w.owner, "GET", "/v1/projects", nil))); len(ids) != 2 {
 				t.Fatalf("projects with the header: %v", ids)
 			}
 			// A member added without a current organization switches to it.
-			opMust(t, srv, 200, apptest.Req{Method: "POST", Path: "/v1/organizations/" + w.org + "/switch", Token: w.viewer.Token})
-			if ids := opDataIDs(t, opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.viewer.Token})); len(ids) != 2 {
+			apptest.MustDo(t, srv, 200, apptest.Req{Method: "POST", Path: "/v1/organizations/" + w.org + "/switch", Token: w.viewer.Token})
+			if ids := apptest.DataIDs(t, apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.viewer.Token})); len(ids) != 2 {
 				t.Fatalf("viewer's projects after switching: %v", ids)
 			}
 		})
 		t.Run("ErrNoOrganization", func(t *testing.T) {
 			// The custom member never switched: no header, no current organization.
-			opProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.custom.Token}), 400, "no_organization")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.custom.Token}), 400, "no_organization")
 		})
 		t.Run("ErrNotMember", func(t *testing.T) {
-			opProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/" + w.otherOrg + "/switch", Token: w.custom.Token}), 404, "not_found")
-			opProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/" + w.org + "/switch", Token: w.outsider.Token}), 404, "not_found")
-			if me := opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/me", Token: w.outsider.Token}); me["current_organization_id"] != w.otherOrg {
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/" + w.otherOrg + "/switch", Token: w.custom.Token}), 404, "not_found")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/" + w.org + "/switch", Token: w.outsider.Token}), 404, "not_found")
+			if me := apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/me", Token: w.outsider.Token}); me["current_organization_id"] != w.otherOrg {
 				t.Fatalf("a refused switch changed the current organization to %v", me["current_organization_id"])
 			}
 		})
 		t.Run("ErrUnknownID", func(t *testing.T) {
-			opProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/" + opUnknownID + "/switch", Token: w.owner.Token}), 404, "not_found")
-			opProblem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/nope/switch", Token: w.owner.Token}), 404, "not_found")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/" + opUnknownID + "/switch", Token: w.owner.Token}), 404, "not_found")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/organizations/nope/switch", Token: w.owner.Token}), 404, "not_found")
 		})
 	})
 }
@@ -188,7 +188,7 @@ func TestOrgCrossTenant(t *testing.T) {
 					{Method: "POST", Path: "/v1/organizations/" + w.otherOrg + "/switch"},
 				} {
 					r.Token = m.Token
-					opProblem(t, srv.Do(r), 404, "not_found")
+					apptest.ProblemCode(t, srv.Do(r), 404, "not_found")
 				}
 			})
 			t.Run("ErrOtherOrgHeader/"+m.Email, func(t *testing.T) {
@@ -201,18 +201,18 @@ func TestOrgCrossTenant(t *testing.T) {
 						{Method: "DELETE", Path: "/v1/projects/" + w.otherProject + "/folders/" + w.otherFolder},
 					} {
 						r.Token, r.Header = m.Token, map[string]string{"X-Organization-Id": h}
-						opProblem(t, srv.Do(r), 404, "not_found")
+						apptest.ProblemCode(t, srv.Do(r), 404, "not_found")
 					}
 				}
 			})
 		}
 		t.Run("OK", func(t *testing.T) {
 			// Nothing of the other organization changed.
-			o := opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/organizations/" + w.otherOrg, Token: w.outsider.Token})
+			o := apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/organizations/" + w.otherOrg, Token: w.outsider.Token})
 			if o["name"] != "Other" {
 				t.Fatalf("other org %v", o)
 			}
-			opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.otherProject + "/folders/" + w.otherFolder, Token: w.outsider.Token})
+			apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.otherProject + "/folders/" + w.otherFolder, Token: w.outsider.Token})
 		})
 	})
 }
@@ -231,29 +231,29 @@ func TestOrgDelete(t *testing.T) {
 			return n
 		}
 		// An invitation and an API key, so that deleting removes them too.
-		opMust(t, srv, 201, w.req(w.owner, "POST", "/v1/members/invitations", map[string]any{"email": "newbie@acme.test", "role": "viewer"}))
-		key := opMust(t, srv, 201, w.req(w.owner, "POST", "/v1/api-keys", map[string]any{"name": "ci",
+		apptest.MustDo(t, srv, 201, w.req(w.owner, "POST", "/v1/members/invitations", map[string]any{"email": "newbie@acme.test", "role": "viewer"}))
+		key := apptest.MustDo(t, srv, 201, w.req(w.owner, "POST", "/v1/api-keys", map[string]any{"name": "ci",
 			"permissions": []gatehouse.Grant{apptest.FullAccessGrant(w.p1)}}))
 		secret, _ := key["secret"].(string)
-		opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.p1, Token: secret})
+		apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.p1, Token: secret})
 
 		t.Run("ErrNotOwner", func(t *testing.T) {
 			for _, m := range []*apptest.Member{w.admin, w.viewer, w.custom} {
-				opProblem(t, w.do(m, "DELETE", "/v1/organizations/"+w.org, nil), 403, "forbidden")
+				apptest.ProblemCode(t, w.do(m, "DELETE", "/v1/organizations/"+w.org, nil), 403, "forbidden")
 			}
-			opMust(t, srv, 200, w.req(w.admin, "GET", "/v1/organizations/"+w.org, nil))
+			apptest.MustDo(t, srv, 200, w.req(w.admin, "GET", "/v1/organizations/"+w.org, nil))
 			if n := countRows(t, "projects"); n != 2 {
 				t.Fatalf("projects after refused deletes: %d", n)
 			}
 		})
 		t.Run("OK", func(t *testing.T) {
-			opMust(t, srv, 204, w.req(w.owner, "DELETE", "/v1/organizations/"+w.org, nil))
+			apptest.MustDo(t, srv, 204, w.req(w.owner, "DELETE", "/v1/organizations/"+w.org, nil))
 			for _, m := range []*apptest.Member{w.owner, w.admin, w.custom} {
-				opProblem(t, w.do(m, "GET", "/v1/organizations/"+w.org, nil), 404, "not_found")
-				opProblem(t, w.do(m, "GET", "/v1/projects/"+w.p1, nil), 404, "not_found")
-				opProblem(t, w.do(m, "GET", "/v1/projects/"+w.p1+"/folders/"+w.fA, nil), 404, "not_found")
+				apptest.ProblemCode(t, w.do(m, "GET", "/v1/organizations/"+w.org, nil), 404, "not_found")
+				apptest.ProblemCode(t, w.do(m, "GET", "/v1/projects/"+w.p1, nil), 404, "not_found")
+				apptest.ProblemCode(t, w.do(m, "GET", "/v1/projects/"+w.p1+"/folders/"+w.fA, nil), 404, "not_found")
 			}
-			opProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/projects/" + w.p1, Token: secret}), 401, "")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/projects/" + w.p1, Token: secret}), 401, "")
 			for _, table := range []string{"projects", "folders", "memberships", "invitations", "api_keys"} {
 				if n := countRows(t, table); n != 0 {
 					t.Fatalf("%d rows left in %s", n, table)
@@ -263,11 +263,11 @@ func TestOrgDelete(t *testing.T) {
 				t.Fatalf("project after delete: %v", err)
 			}
 			// The owner's current organization is gone with it.
-			if me := opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/me", Token: w.owner.Token}); me["current_organization_id"] != nil {
+			if me := apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/me", Token: w.owner.Token}); me["current_organization_id"] != nil {
 				t.Fatalf("current organization %v", me["current_organization_id"])
 			}
-			opProblem(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.owner.Token}), 400, "no_organization")
-			if ids := opDataIDs(t, opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/organizations", Token: w.admin.Token})); len(ids) != 0 {
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/projects", Token: w.owner.Token}), 400, "no_organization")
+			if ids := apptest.DataIDs(t, apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/organizations", Token: w.admin.Token})); len(ids) != 0 {
 				t.Fatalf("admin still lists %v", ids)
 			}
 			// Its audit events stay, the deletion last.
@@ -288,10 +288,10 @@ func TestOrgDelete(t *testing.T) {
 				t.Fatalf("org audit %v", got)
 			}
 			// The other organization is untouched.
-			opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.otherProject + "/folders/" + w.otherFolder, Token: w.outsider.Token})
+			apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.otherProject + "/folders/" + w.otherFolder, Token: w.outsider.Token})
 		})
 		t.Run("ErrAlreadyDeleted", func(t *testing.T) {
-			opProblem(t, w.do(w.owner, "DELETE", "/v1/organizations/"+w.org, nil), 404, "not_found")
+			apptest.ProblemCode(t, w.do(w.owner, "DELETE", "/v1/organizations/"+w.org, nil), 404, "not_found")
 		})
 	})
 }

@@ -2,10 +2,8 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 
@@ -37,17 +35,11 @@ type opWorld struct {
 	n                                      int
 }
 
-func opSignup(t *testing.T, srv *apptest.Server, name, email string) *apptest.Member {
-	t.Helper()
-	tok, user := srv.Signup(name, email)
-	return &apptest.Member{UserID: user["id"].(string), Email: email, Token: tok}
-}
-
 func opNewWorld(t *testing.T, srv *apptest.Server) *opWorld {
 	t.Helper()
 	w := &opWorld{srv: srv}
-	w.owner = opSignup(t, srv, "Olive Owner", "owner@acme.test")
-	w.org = opID(t, opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: w.owner.Token,
+	w.owner = srv.SignupMember("Olive Owner", "owner@acme.test")
+	w.org = apptest.ID(t, apptest.MustDo(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: w.owner.Token,
 		Body: map[string]any{"name": "Acme"}}))
 	w.p1 = w.project(t, w.owner, "P1")
 	w.p2 = w.project(t, w.owner, "P2")
@@ -59,12 +51,12 @@ func opNewWorld(t *testing.T, srv *apptest.Server) *opWorld {
 	w.viewer = srv.AddStoreMember(w.org, "Vic Viewer", "viewer@acme.test", gatehouse.RoleViewerID, nil)
 	w.custom = srv.AddStoreMember(w.org, "Cus Tom", "custom@acme.test", "",
 		[]gatehouse.Grant{apptest.OneFolderGrant(w.p1, w.fA, "write+read+delete")})
-	w.outsider = opSignup(t, srv, "Otto Outsider", "otto@other.test")
-	w.otherOrg = opID(t, opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: w.outsider.Token,
+	w.outsider = srv.SignupMember("Otto Outsider", "otto@other.test")
+	w.otherOrg = apptest.ID(t, apptest.MustDo(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: w.outsider.Token,
 		Body: map[string]any{"name": "Other"}}))
-	w.otherProject = opID(t, opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/projects", Token: w.outsider.Token,
+	w.otherProject = apptest.ID(t, apptest.MustDo(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/projects", Token: w.outsider.Token,
 		Body: map[string]any{"name": "Theirs"}}))
-	w.otherFolder = opID(t, opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/projects/" + w.otherProject + "/folders",
+	w.otherFolder = apptest.ID(t, apptest.MustDo(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/projects/" + w.otherProject + "/folders",
 		Token: w.outsider.Token, Body: map[string]any{"name": "Secret"}}))
 	return w
 }
@@ -97,7 +89,7 @@ func (w *opWorld) name(prefix string) string {
 
 func (w *opWorld) project(t *testing.T, m *apptest.Member, name string) string {
 	t.Helper()
-	return opID(t, opMust(t, w.srv, 201, w.req(m, "POST", "/v1/projects", map[string]any{"name": name})))
+	return apptest.ID(t, apptest.MustDo(t, w.srv, 201, w.req(m, "POST", "/v1/projects", map[string]any{"name": name})))
 }
 
 // folder creates a folder as the owner ("" parent: the root).
@@ -107,7 +99,7 @@ func (w *opWorld) folder(t *testing.T, pid, name, parent string) string {
 	if parent != "" {
 		body["parent_id"] = parent
 	}
-	return opID(t, opMust(t, w.srv, 201, w.req(w.owner, "POST", "/v1/projects/"+pid+"/folders", body)))
+	return apptest.ID(t, apptest.MustDo(t, w.srv, 201, w.req(w.owner, "POST", "/v1/projects/"+pid+"/folders", body)))
 }
 
 // parentOf reads a folder's parent ("" for the root) from the store.
@@ -118,73 +110,6 @@ func (w *opWorld) parentOf(t *testing.T, pid, id string) string {
 		t.Fatalf("folder %s: %v", id, err)
 	}
 	return f.ParentID
-}
-
-// opMust sends r and fails t (not the server's test) unless the status is want.
-func opMust(t *testing.T, srv *apptest.Server, want int, r apptest.Req) map[string]any {
-	t.Helper()
-	resp := srv.Do(r)
-	if resp.Status != want {
-		t.Fatalf("%s %s: status %d, want %d: %s", r.Method, r.Path, resp.Status, want, resp.Body)
-	}
-	if len(resp.Body) == 0 {
-		return nil
-	}
-	return resp.JSON(t)
-}
-
-func opID(t *testing.T, body map[string]any) string {
-	t.Helper()
-	id, _ := body["id"].(string)
-	if id == "" {
-		t.Fatalf("no id in %v", body)
-	}
-	return id
-}
-
-// opProblem checks resp is a problem with status and, unless "", code.
-func opProblem(t *testing.T, resp *apptest.Response, status int, code string) map[string]any {
-	t.Helper()
-	p := apptest.Problem(t, resp, status)
-	if code != "" && p["code"] != code {
-		t.Fatalf("code %v, want %q: %s", p["code"], code, resp.Body)
-	}
-	return p
-}
-
-// opField checks a 400 problem names field among its errors.
-func opField(t *testing.T, resp *apptest.Response, field string) {
-	t.Helper()
-	p := opProblem(t, resp, 400, "")
-	errs, _ := p["errors"].([]any)
-	for _, e := range errs {
-		if m, _ := e.(map[string]any); m["field"] == field {
-			return
-		}
-	}
-	t.Fatalf("no error for field %q: %s", field, resp.Body)
-}
-
-// opHasAudit fails unless the organization's audit log (orgID "" for events
-// outside any organization) holds action about target.
-func opHasAudit(t *testing.T, srv *apptest.Server, orgID, target, action string) {
-	t.Helper()
-	if got := srv.TargetAuditActions(orgID, target); !slices.Contains(got, action) {
-		t.Fatalf("audit of %s in %q: %v, want %s", target, orgID, got, action)
-	}
-}
-
-func opDataIDs(t *testing.T, body map[string]any) []string {
-	t.Helper()
-	data, ok := body["data"].([]any)
-	if !ok {
-		t.Fatalf("no data list in %v", body)
-	}
-	ids := []string{}
-	for _, d := range data {
-		ids = append(ids, d.(map[string]any)["id"].(string))
-	}
-	return ids
 }
 
 // opTree renders a folder tree answer ({"data": [nodes]}) as
@@ -245,7 +170,7 @@ func opActions() map[string]opAction {
 				body["parent_id"] = p
 			}
 			resp := w.do(m, "POST", "/v1/projects/"+w.p1+"/folders", body)
-			id := opString(resp, "id")
+			id := apptest.StringField(resp, "id")
 			return resp, w.org, id
 		}}
 	}
@@ -278,7 +203,7 @@ func opActions() map[string]opAction {
 		"org.delete": {audit: "organization.deleted", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
 			org := w.org
 			if m == w.owner {
-				org = opID(t, opMust(t, w.srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: m.Token,
+				org = apptest.ID(t, apptest.MustDo(t, w.srv, 201, apptest.Req{Method: "POST", Path: "/v1/organizations", Token: m.Token,
 					Body: map[string]any{"name": w.name("Throwaway")}}))
 			}
 			return w.do(m, "DELETE", "/v1/organizations/"+org, nil), org, org
@@ -291,7 +216,7 @@ func opActions() map[string]opAction {
 		"project.get.P2": get(func(w *opWorld) string { return "/v1/projects/" + w.p2 }),
 		"project.create": {audit: "project.created", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
 			resp := w.do(m, "POST", "/v1/projects", map[string]any{"name": w.name("Project")})
-			id := opString(resp, "id")
+			id := apptest.StringField(resp, "id")
 			return resp, w.actingOrg(m), id
 		}},
 		"project.update": {audit: "project.updated", do: func(t *testing.T, w *opWorld, m *apptest.Member) (*apptest.Response, string, string) {
@@ -343,16 +268,6 @@ func opActions() map[string]opAction {
 			return w.do(m, "POST", "/v1/projects/"+w.p1+"/folders/move", map[string]any{"folder_ids": []string{x, y}, "parent_id": w.fA}), w.org, x
 		}},
 	}
-}
-
-// opString reads a string field of a JSON object answer ("" if none).
-func opString(resp *apptest.Response, name string) string {
-	m := map[string]any{}
-	if err := json.Unmarshal(resp.Body, &m); err != nil {
-		return ""
-	}
-	v, _ := m[name].(string)
-	return v
 }
 
 // TestOrgProjectFolderRights walks the rights table: each operation as the
@@ -423,16 +338,16 @@ func TestOrgProjectFolderRights(t *testing.T) {
 					}
 					switch {
 					case want == 403:
-						p := opProblem(t, resp, 403, "")
+						p := apptest.ProblemCode(t, resp, 403, "")
 						// Creating and deleting projects needs full-access on
 						// every project, checked as "holds these rights".
 						if c := p["code"]; c != "forbidden" && c != "escalation" {
 							t.Fatalf("code %v", c)
 						}
 					case want == 404:
-						opProblem(t, resp, 404, "not_found")
+						apptest.ProblemCode(t, resp, 404, "not_found")
 					case act.audit != "":
-						opHasAudit(t, w.srv, org, target, act.audit)
+						apptest.HasAudit(t, w.srv, org, target, act.audit)
 					}
 				})
 			}

@@ -94,7 +94,7 @@ func TestOutage(t *testing.T) {
 	srv := apptest.New(t, e, apptest.Options{DSN: u.String()})
 	owner, _ := srv.Signup("Owner", "owner@example.com")
 	org := srv.CreateOrg(owner, "Acme")
-	key := createKey(srv, owner, org, map[string]any{"entity_type": "organizations", "entity_id": org, "name": "owner", "action": "", "permission": []any{}})["secret"].(string)
+	key := srv.CreateKey(owner, org, map[string]any{"entity_type": "organizations", "entity_id": org, "name": "owner", "action": "", "permission": []any{}})["secret"].(string)
 
 	create := apptest.Req{Method: "POST", Path: "/v1/organizations", Token: owner, Body: map[string]any{"name": "During"}}
 	proxy.Cut()

@@ -15,12 +15,12 @@ func TestPolicy(t *testing.T) {
 		policy := "/v1/organizations/" + w.org + "/policy"
 
 		t.Run("ErrRights", func(t *testing.T) {
-			viewer, _ := w.member("Vera Viewer", "vera@example.com", ivRole("viewer"))
-			ivProblem(t, w.do("GET", policy, viewer, nil), 403, "forbidden")
-			ivProblem(t, w.do("PATCH", policy, viewer, map[string]any{"seat_limit": 3}), 403, "forbidden")
+			viewer, _ := w.member("Vera Viewer", "vera@example.com", apptest.Role("viewer"))
+			apptest.ProblemCode(t, w.do("GET", policy, viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("PATCH", policy, viewer, map[string]any{"seat_limit": 3}), 403, "forbidden")
 			// Another organization's policy is not found.
 			stranger, _ := srv.Signup("Sam Stranger", "sam@example.com")
-			ivProblem(t, srv.Do(apptest.Req{Method: "GET", Path: policy, Token: stranger}), 404, "")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: policy, Token: stranger}), 404, "")
 		})
 		t.Run("ErrInvalid", func(t *testing.T) {
 			for _, body := range []map[string]any{
@@ -32,7 +32,7 @@ func TestPolicy(t *testing.T) {
 				{"seat_limit": "many"},
 				{"who_can_invite": "anyone"},
 			} {
-				ivProblem(t, w.do("PATCH", policy, w.owner, body), 400, "invalid")
+				apptest.ProblemCode(t, w.do("PATCH", policy, w.owner, body), 400, "invalid")
 			}
 		})
 		t.Run("Defaults", func(t *testing.T) {
@@ -47,7 +47,7 @@ func TestPolicy(t *testing.T) {
 			if d := p["allowed_domains"].([]any); len(d) != 1 || d[0] != "acme.example" {
 				t.Fatalf("allowed_domains %v", d)
 			}
-			ivProblem(t, w.do("POST", "/v1/members/invitations", w.owner, map[string]any{"email": "eve@evil.example", "role": "viewer"}), 400, "invalid")
+			apptest.ProblemCode(t, w.do("POST", "/v1/members/invitations", w.owner, map[string]any{"email": "eve@evil.example", "role": "viewer"}), 400, "invalid")
 			if len(srv.MailTo("eve@evil.example")) != 0 {
 				t.Fatal("mail sent to a refused domain")
 			}
@@ -59,18 +59,18 @@ func TestPolicy(t *testing.T) {
 		})
 		t.Run("ErrExpiry", func(t *testing.T) {
 			w.must(t, 200, "PATCH", policy, w.owner, map[string]any{"default_expiry_days": 3, "max_expiry_days": 5})
-			ivProblem(t, w.do("POST", "/v1/members/invitations", w.owner, map[string]any{"email": "long@example.com", "role": "viewer", "expires_in_days": 6}), 400, "invalid")
+			apptest.ProblemCode(t, w.do("POST", "/v1/members/invitations", w.owner, map[string]any{"email": "long@example.com", "role": "viewer", "expires_in_days": 6}), 400, "invalid")
 			inv := w.must(t, 201, "POST", "/v1/members/invitations", w.owner, map[string]any{"email": "short@example.com", "role": "viewer"})
-			if ivTime(t, inv["expires_at"]).Sub(ivTime(t, inv["created_time"])).Hours() != 72 {
+			if apptest.UTCTime(t, inv["expires_at"]).Sub(apptest.UTCTime(t, inv["created_time"])).Hours() != 72 {
 				t.Fatalf("expiry %v → %v", inv["created_time"], inv["expires_at"])
 			}
 			w.must(t, 200, "PATCH", policy, w.owner, map[string]any{"default_expiry_days": 7, "max_expiry_days": 30})
 		})
 		t.Run("ErrOwnersOnly", func(t *testing.T) {
-			admin, _ := w.member("Ada Admin", "ada@example.com", ivRole("admin"))
+			admin, _ := w.member("Ada Admin", "ada@example.com", apptest.Role("admin"))
 			w.must(t, 201, "POST", "/v1/members/invitations", admin, map[string]any{"email": "first@example.com", "role": "viewer"})
 			w.must(t, 200, "PATCH", policy, w.owner, map[string]any{"who_can_invite": "owners"})
-			ivProblem(t, w.do("POST", "/v1/members/invitations", admin, map[string]any{"email": "second@example.com", "role": "viewer"}), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("POST", "/v1/members/invitations", admin, map[string]any{"email": "second@example.com", "role": "viewer"}), 403, "forbidden")
 			w.must(t, 201, "POST", "/v1/members/invitations", w.owner, map[string]any{"email": "second@example.com", "role": "viewer"})
 			w.must(t, 200, "PATCH", policy, w.owner, map[string]any{"who_can_invite": "members_write"})
 		})
@@ -82,17 +82,17 @@ func TestPolicy(t *testing.T) {
 					Body: map[string]any{"email": email, "role": "viewer"}})
 			}
 			// The owner plus two pending invitations fill three seats.
-			ivStatus(t, 200, srv.Do(apptest.Req{Method: "PATCH", Path: pol, Token: w.owner, Body: map[string]any{"seat_limit": 3}}))
+			apptest.Status(t, 200, srv.Do(apptest.Req{Method: "PATCH", Path: pol, Token: w.owner, Body: map[string]any{"seat_limit": 3}}))
 			a, _ := srv.Signup("Al Accepter", "al@example.com")
 			b, _ := srv.Signup("Bo Accepter", "bo@example.com")
-			ivStatus(t, 201, send("al@example.com"))
-			ivStatus(t, 201, send("bo@example.com"))
-			p := ivProblem(t, send("cy@example.com"), 409, "seat_limit")
+			apptest.Status(t, 201, send("al@example.com"))
+			apptest.Status(t, 201, send("bo@example.com"))
+			p := apptest.ProblemCode(t, send("cy@example.com"), 409, "seat_limit")
 			if p["seat_limit"] != float64(3) {
 				t.Fatalf("problem %v does not name the limit", p)
 			}
 			// Lowered to two: one seat left, two accepts race for it.
-			ivStatus(t, 200, srv.Do(apptest.Req{Method: "PATCH", Path: pol, Token: w.owner, Body: map[string]any{"seat_limit": 2}}))
+			apptest.Status(t, 200, srv.Do(apptest.Req{Method: "PATCH", Path: pol, Token: w.owner, Body: map[string]any{"seat_limit": 2}}))
 			toks := []string{srv.LastInvitationToken("al@example.com"), srv.LastInvitationToken("bo@example.com")}
 			users := []string{a, b}
 			codes := make([]int, 2)
@@ -109,12 +109,12 @@ func TestPolicy(t *testing.T) {
 				t.Fatalf("accepts answered %v, want one 200 and one 409", codes)
 			}
 			// Removing the limit lets the other in.
-			ivStatus(t, 200, srv.Do(apptest.Req{Method: "PATCH", Path: pol, Token: w.owner, Body: map[string]any{"seat_limit": nil}}))
+			apptest.Status(t, 200, srv.Do(apptest.Req{Method: "PATCH", Path: pol, Token: w.owner, Body: map[string]any{"seat_limit": nil}}))
 			loser := 0
 			if codes[0] == 200 {
 				loser = 1
 			}
-			ivStatus(t, 200, srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + toks[loser] + "/accept", Token: users[loser]}))
+			apptest.Status(t, 200, srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + toks[loser] + "/accept", Token: users[loser]}))
 		})
 	})
 }

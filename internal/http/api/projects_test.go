@@ -20,34 +20,34 @@ func TestProjectCRUD(t *testing.T) {
 		w := opNewWorld(t, srv)
 		var alpha string
 		t.Run("OK", func(t *testing.T) {
-			p := opMust(t, srv, 201, w.req(w.owner, "POST", "/v1/projects", map[string]any{
+			p := apptest.MustDo(t, srv, 201, w.req(w.owner, "POST", "/v1/projects", map[string]any{
 				"name": " Alpha ", "description": "The first.", "settings": map[string]any{"player": map[string]any{"autoplay": true}}}))
-			alpha = opID(t, p)
+			alpha = apptest.ID(t, p)
 			if p["name"] != "Alpha" || p["description"] != "The first." || p["organization_id"] != w.org {
 				t.Fatalf("created %v", p)
 			}
 			if s, _ := json.Marshal(p["settings"]); string(s) != `{"player":{"autoplay":true}}` {
 				t.Fatalf("settings %s", s)
 			}
-			opHasAudit(t, srv, w.org, alpha, "project.created")
-			bare := opMust(t, srv, 201, w.req(w.admin, "POST", "/v1/projects", map[string]any{"name": "Bare"}))
+			apptest.HasAudit(t, srv, w.org, alpha, "project.created")
+			bare := apptest.MustDo(t, srv, 201, w.req(w.admin, "POST", "/v1/projects", map[string]any{"name": "Bare"}))
 			if s, _ := json.Marshal(bare["settings"]); string(s) != `{}` || bare["description"] != "" {
 				t.Fatalf("defaults %v", bare)
 			}
-			if got := opMust(t, srv, 200, w.req(w.viewer, "GET", "/v1/projects/"+alpha, nil)); got["name"] != "Alpha" {
+			if got := apptest.MustDo(t, srv, 200, w.req(w.viewer, "GET", "/v1/projects/"+alpha, nil)); got["name"] != "Alpha" {
 				t.Fatalf("get %v", got)
 			}
 
 			// Newest first, paged.
-			all := opDataIDs(t, opMust(t, srv, 200, w.req(w.viewer, "GET", "/v1/projects", nil)))
-			if !slices.Equal(all, []string{opID(t, bare), alpha, w.p2, w.p1}) {
+			all := apptest.DataIDs(t, apptest.MustDo(t, srv, 200, w.req(w.viewer, "GET", "/v1/projects", nil)))
+			if !slices.Equal(all, []string{apptest.ID(t, bare), alpha, w.p2, w.p1}) {
 				t.Fatalf("list %v", all)
 			}
 			var paged []string
 			cursor := ""
 			for range 10 {
-				page := opMust(t, srv, 200, w.req(w.viewer, "GET", "/v1/projects?limit=3&cursor="+cursor, nil))
-				paged = append(paged, opDataIDs(t, page)...)
+				page := apptest.MustDo(t, srv, 200, w.req(w.viewer, "GET", "/v1/projects?limit=3&cursor="+cursor, nil))
+				paged = append(paged, apptest.DataIDs(t, page)...)
 				next, _ := page["next_cursor"].(string)
 				if next == "" {
 					break
@@ -58,18 +58,18 @@ func TestProjectCRUD(t *testing.T) {
 				t.Fatalf("pages %v, want %v", paged, all)
 			}
 			// The custom member sees only the project of their folder.
-			if ids := opDataIDs(t, opMust(t, srv, 200, w.req(w.custom, "GET", "/v1/projects?limit=1", nil))); !slices.Equal(ids, []string{w.p1}) {
+			if ids := apptest.DataIDs(t, apptest.MustDo(t, srv, 200, w.req(w.custom, "GET", "/v1/projects?limit=1", nil))); !slices.Equal(ids, []string{w.p1}) {
 				t.Fatalf("custom member's list %v", ids)
 			}
 
-			p = opMust(t, srv, 200, w.req(w.owner, "PATCH", "/v1/projects/"+alpha, map[string]any{"name": "Alpha 2", "description": ""}))
+			p = apptest.MustDo(t, srv, 200, w.req(w.owner, "PATCH", "/v1/projects/"+alpha, map[string]any{"name": "Alpha 2", "description": ""}))
 			if p["name"] != "Alpha 2" || p["description"] != "" {
 				t.Fatalf("updated %v", p)
 			}
 			if s, _ := json.Marshal(p["settings"]); string(s) != `{"player":{"autoplay":true}}` {
 				t.Fatalf("an update without settings changed them: %s", s)
 			}
-			opMust(t, srv, 200, w.req(w.owner, "PATCH", "/v1/projects/"+alpha, map[string]any{"name": "Alpha 2"}))
+			apptest.MustDo(t, srv, 200, w.req(w.owner, "PATCH", "/v1/projects/"+alpha, map[string]any{"name": "Alpha 2"}))
 			if got := srv.TargetAuditActions(w.org, alpha); !slices.Equal(got, []string{"project.created", "project.updated"}) {
 				t.Fatalf("audit %v (a no-op update writes nothing)", got)
 			}
@@ -77,9 +77,9 @@ func TestProjectCRUD(t *testing.T) {
 			// Deleting removes its folders.
 			f := w.folder(t, alpha, "Inside", "")
 			w.folder(t, alpha, "Deeper", f)
-			opMust(t, srv, 204, w.req(w.admin, "DELETE", "/v1/projects/"+alpha, nil))
-			opProblem(t, w.do(w.owner, "GET", "/v1/projects/"+alpha, nil), 404, "not_found")
-			opProblem(t, w.do(w.owner, "GET", "/v1/projects/"+alpha+"/folders/"+f, nil), 404, "not_found")
+			apptest.MustDo(t, srv, 204, w.req(w.admin, "DELETE", "/v1/projects/"+alpha, nil))
+			apptest.ProblemCode(t, w.do(w.owner, "GET", "/v1/projects/"+alpha, nil), 404, "not_found")
+			apptest.ProblemCode(t, w.do(w.owner, "GET", "/v1/projects/"+alpha+"/folders/"+f, nil), 404, "not_found")
 			if fs, err := srv.Store.R().ProjectFolders(ctx, w.org, alpha); err != nil || len(fs) != 0 {
 				t.Fatalf("folders left: %v, %v", fs, err)
 			}
@@ -88,37 +88,37 @@ func TestProjectCRUD(t *testing.T) {
 			}
 		})
 		t.Run("ErrMissingFields", func(t *testing.T) {
-			opField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{}), "name")
-			opField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"description": "no name"}), "name")
-			opField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": "  "}), "name")
-			opField(t, w.do(w.owner, "PATCH", "/v1/projects/"+w.p1, map[string]any{"name": ""}), "name")
+			apptest.BadField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{}), "name")
+			apptest.BadField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"description": "no name"}), "name")
+			apptest.BadField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": "  "}), "name")
+			apptest.BadField(t, w.do(w.owner, "PATCH", "/v1/projects/"+w.p1, map[string]any{"name": ""}), "name")
 			// An empty body needs no content type, and still names what is missing.
-			opField(t, w.do(w.owner, "POST", "/v1/projects", nil), "name")
+			apptest.BadField(t, w.do(w.owner, "POST", "/v1/projects", nil), "name")
 		})
 		t.Run("ErrWrongType", func(t *testing.T) {
-			opField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": 5}), "name")
-			opField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": "X", "description": []string{"a"}}), "description")
-			opField(t, w.do(w.owner, "PATCH", "/v1/projects/"+w.p1, map[string]any{"name": map[string]any{}}), "name")
-			opField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": "X", "settings": []int{1}}), "settings")
-			opField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": "X", "description": strings.Repeat("d", 2001)}), "description")
+			apptest.BadField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": 5}), "name")
+			apptest.BadField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": "X", "description": []string{"a"}}), "description")
+			apptest.BadField(t, w.do(w.owner, "PATCH", "/v1/projects/"+w.p1, map[string]any{"name": map[string]any{}}), "name")
+			apptest.BadField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": "X", "settings": []int{1}}), "settings")
+			apptest.BadField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": "X", "description": strings.Repeat("d", 2001)}), "description")
 		})
 		t.Run("ErrUnknownField", func(t *testing.T) {
-			opField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": "X", "org_id": w.otherOrg}), "org_id")
-			opField(t, w.do(w.owner, "PATCH", "/v1/projects/"+w.p1, map[string]any{"id": opUnknownID}), "id")
+			apptest.BadField(t, w.do(w.owner, "POST", "/v1/projects", map[string]any{"name": "X", "org_id": w.otherOrg}), "org_id")
+			apptest.BadField(t, w.do(w.owner, "PATCH", "/v1/projects/"+w.p1, map[string]any{"id": opUnknownID}), "id")
 		})
 		t.Run("ErrUnknownID", func(t *testing.T) {
 			// Unknown, malformed, and another organization's ids alike.
 			for _, id := range []string{opUnknownID, "not-a-uuid", "42", w.otherProject} {
 				for _, m := range []*apptest.Member{w.owner, w.custom} {
-					opProblem(t, w.do(m, "GET", "/v1/projects/"+id, nil), 404, "not_found")
-					opProblem(t, w.do(m, "PATCH", "/v1/projects/"+id, map[string]any{"name": "X"}), 404, "not_found")
-					opProblem(t, w.do(m, "DELETE", "/v1/projects/"+id, nil), 404, "not_found")
-					opProblem(t, w.do(m, "GET", "/v1/projects/"+id+"/settings", nil), 404, "not_found")
-					opProblem(t, w.do(m, "PUT", "/v1/projects/"+id+"/settings", map[string]any{"a": 1}), 404, "not_found")
+					apptest.ProblemCode(t, w.do(m, "GET", "/v1/projects/"+id, nil), 404, "not_found")
+					apptest.ProblemCode(t, w.do(m, "PATCH", "/v1/projects/"+id, map[string]any{"name": "X"}), 404, "not_found")
+					apptest.ProblemCode(t, w.do(m, "DELETE", "/v1/projects/"+id, nil), 404, "not_found")
+					apptest.ProblemCode(t, w.do(m, "GET", "/v1/projects/"+id+"/settings", nil), 404, "not_found")
+					apptest.ProblemCode(t, w.do(m, "PUT", "/v1/projects/"+id+"/settings", map[string]any{"a": 1}), 404, "not_found")
 				}
 			}
 			// Nothing of the other organization changed.
-			p := opMust(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.otherProject, Token: w.outsider.Token})
+			p := apptest.MustDo(t, srv, 200, apptest.Req{Method: "GET", Path: "/v1/projects/" + w.otherProject, Token: w.outsider.Token})
 			if p["name"] != "Theirs" {
 				t.Fatalf("other project %v", p)
 			}
@@ -155,9 +155,9 @@ func TestProjectSettings(t *testing.T) {
 			if got := strings.TrimSpace(string(srv.Do(w.req(w.admin, "GET", path, nil)).Body)); got != want {
 				t.Fatalf("get %s", got)
 			}
-			opHasAudit(t, srv, w.org, w.p1, "project.updated")
+			apptest.HasAudit(t, srv, w.org, w.p1, "project.updated")
 			// The settings are the project's too.
-			p := opMust(t, srv, 200, w.req(w.owner, "GET", "/v1/projects/"+w.p1, nil))
+			p := apptest.MustDo(t, srv, 200, w.req(w.owner, "GET", "/v1/projects/"+w.p1, nil))
 			if s, _ := json.Marshal(p["settings"]); string(s) != want {
 				t.Fatalf("project settings %s", s)
 			}
@@ -168,36 +168,36 @@ func TestProjectSettings(t *testing.T) {
 			}
 			r := w.req(w.owner, "PATCH", "/v1/projects/"+w.p1, `{"settings":`+big+`}`)
 			r.ContentType = "application/json"
-			opMust(t, srv, 200, r)
-			opMust(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/projects", Token: w.owner.Token, ContentType: "application/json",
+			apptest.MustDo(t, srv, 200, r)
+			apptest.MustDo(t, srv, 201, apptest.Req{Method: "POST", Path: "/v1/projects", Token: w.owner.Token, ContentType: "application/json",
 				Header: map[string]string{"X-Organization-Id": w.org}, Body: `{"name":"Big","settings":` + big + `}`})
 		})
 		t.Run("ErrTooLarge", func(t *testing.T) {
 			big := object(64<<10 + 1)
-			opProblem(t, raw(big, "application/json"), 413, "too_large")
+			apptest.ProblemCode(t, raw(big, "application/json"), 413, "too_large")
 			r := w.req(w.owner, "PATCH", "/v1/projects/"+w.p1, `{"settings":`+big+`}`)
 			r.ContentType = "application/json"
-			opProblem(t, srv.Do(r), 413, "too_large")
+			apptest.ProblemCode(t, srv.Do(r), 413, "too_large")
 			r = w.req(w.owner, "POST", "/v1/projects", `{"name":"Huge","settings":`+big+`}`)
 			r.ContentType = "application/json"
-			opProblem(t, srv.Do(r), 413, "too_large")
-			opProblem(t, raw(object(1<<20), "application/json"), 413, "too_large")
+			apptest.ProblemCode(t, srv.Do(r), 413, "too_large")
+			apptest.ProblemCode(t, raw(object(1<<20), "application/json"), 413, "too_large")
 		})
 		t.Run("ErrNotObject", func(t *testing.T) {
 			for _, body := range []string{`[]`, `[{"a":1}]`, `"text"`, `null`, `42`, `true`, `{"a":`, `{"a":1} {"b":2}`, `{"a":1}x`, ``, `   `} {
-				opProblem(t, raw(body, "application/json"), 400, "invalid")
+				apptest.ProblemCode(t, raw(body, "application/json"), 400, "invalid")
 			}
 			r := w.req(w.owner, "PATCH", "/v1/projects/"+w.p1, map[string]any{"settings": "text"})
-			opField(t, srv.Do(r), "settings")
-			opField(t, srv.Do(w.req(w.owner, "PATCH", "/v1/projects/"+w.p1, map[string]any{"settings": nil})), "settings")
+			apptest.BadField(t, srv.Do(r), "settings")
+			apptest.BadField(t, srv.Do(w.req(w.owner, "PATCH", "/v1/projects/"+w.p1, map[string]any{"settings": nil})), "settings")
 		})
 		t.Run("ErrContentType", func(t *testing.T) {
-			opProblem(t, raw(`{"a":1}`, "text/plain"), 415, "unsupported")
-			opProblem(t, raw(`{"a":1}`, ""), 415, "unsupported")
+			apptest.ProblemCode(t, raw(`{"a":1}`, "text/plain"), 415, "unsupported")
+			apptest.ProblemCode(t, raw(`{"a":1}`, ""), 415, "unsupported")
 		})
 		t.Run("ErrUnchanged", func(t *testing.T) {
 			// None of the refused writes changed anything.
-			got := opMust(t, srv, 200, w.req(w.owner, "GET", path, nil))
+			got := apptest.MustDo(t, srv, 200, w.req(w.owner, "GET", path, nil))
 			if k, _ := got["k"].(string); len(k) != 64<<10-len(`{"k":""}`) {
 				t.Fatalf("settings changed by a refused write: %d bytes of k", len(k))
 			}
@@ -221,29 +221,29 @@ func TestProjectSeedExamples(t *testing.T) {
 			}
 			m := srv.AddStoreMember(w.org, "Raka Jui", "rakajui@example.com", "", grants)
 			// Its project: everything.
-			opMust(t, srv, 200, w.req(m, "GET", "/v1/projects/"+w.p1, nil))
-			opMust(t, srv, 200, w.req(m, "PUT", "/v1/projects/"+w.p1+"/settings", map[string]any{"by": "live"}))
-			opMust(t, srv, 200, w.req(m, "GET", "/v1/projects/"+w.p1+"/settings", nil))
-			opMust(t, srv, 200, w.req(m, "PATCH", "/v1/projects/"+w.p1, map[string]any{"description": "edited by the live example"}))
-			root := opID(t, opMust(t, srv, 201, w.req(m, "POST", "/v1/projects/"+w.p1+"/folders", map[string]any{"name": "Live root"})))
-			opMust(t, srv, 200, w.req(m, "POST", "/v1/projects/"+w.p1+"/folders/"+w.fA1+"/move", map[string]any{"parent_id": w.fB}))
-			opMust(t, srv, 200, w.req(m, "POST", "/v1/projects/"+w.p1+"/folders/"+w.fA1+"/move", map[string]any{"parent_id": w.fA}))
-			opMust(t, srv, 204, w.req(m, "DELETE", "/v1/projects/"+w.p1+"/folders/"+root, nil))
-			if ids := opDataIDs(t, opMust(t, srv, 200, w.req(m, "GET", "/v1/projects", nil))); !slices.Equal(ids, []string{w.p1}) {
+			apptest.MustDo(t, srv, 200, w.req(m, "GET", "/v1/projects/"+w.p1, nil))
+			apptest.MustDo(t, srv, 200, w.req(m, "PUT", "/v1/projects/"+w.p1+"/settings", map[string]any{"by": "live"}))
+			apptest.MustDo(t, srv, 200, w.req(m, "GET", "/v1/projects/"+w.p1+"/settings", nil))
+			apptest.MustDo(t, srv, 200, w.req(m, "PATCH", "/v1/projects/"+w.p1, map[string]any{"description": "edited by the live example"}))
+			root := apptest.ID(t, apptest.MustDo(t, srv, 201, w.req(m, "POST", "/v1/projects/"+w.p1+"/folders", map[string]any{"name": "Live root"})))
+			apptest.MustDo(t, srv, 200, w.req(m, "POST", "/v1/projects/"+w.p1+"/folders/"+w.fA1+"/move", map[string]any{"parent_id": w.fB}))
+			apptest.MustDo(t, srv, 200, w.req(m, "POST", "/v1/projects/"+w.p1+"/folders/"+w.fA1+"/move", map[string]any{"parent_id": w.fA}))
+			apptest.MustDo(t, srv, 204, w.req(m, "DELETE", "/v1/projects/"+w.p1+"/folders/"+root, nil))
+			if ids := apptest.DataIDs(t, apptest.MustDo(t, srv, 200, w.req(m, "GET", "/v1/projects", nil))); !slices.Equal(ids, []string{w.p1}) {
 				t.Fatalf("projects %v", ids)
 			}
 			// api write+read: it may make keys within its own rights.
-			opMust(t, srv, 201, w.req(m, "POST", "/v1/api-keys", map[string]any{"name": "live",
+			apptest.MustDo(t, srv, 201, w.req(m, "POST", "/v1/api-keys", map[string]any{"name": "live",
 				"permissions": []gatehouse.Grant{apptest.FullAccessGrant(w.p1)}}))
-			opMust(t, srv, 200, w.req(m, "GET", "/v1/api-keys", nil))
+			apptest.MustDo(t, srv, 200, w.req(m, "GET", "/v1/api-keys", nil))
 			// Not: other projects, creating or deleting projects, the
 			// organization's settings.
-			opProblem(t, w.do(m, "GET", "/v1/projects/"+w.p2, nil), 403, "forbidden")
-			opProblem(t, w.do(m, "POST", "/v1/projects", map[string]any{"name": "Nope"}), 403, "")
-			opProblem(t, w.do(m, "DELETE", "/v1/projects/"+w.p1, nil), 403, "")
-			opProblem(t, w.do(m, "PATCH", "/v1/organizations/"+w.org, map[string]any{"name": "Nope"}), 403, "forbidden")
-			opProblem(t, w.do(m, "DELETE", "/v1/organizations/"+w.org, nil), 403, "forbidden")
-			opMust(t, srv, 200, w.req(w.owner, "GET", "/v1/projects/"+w.p1, nil))
+			apptest.ProblemCode(t, w.do(m, "GET", "/v1/projects/"+w.p2, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do(m, "POST", "/v1/projects", map[string]any{"name": "Nope"}), 403, "")
+			apptest.ProblemCode(t, w.do(m, "DELETE", "/v1/projects/"+w.p1, nil), 403, "")
+			apptest.ProblemCode(t, w.do(m, "PATCH", "/v1/organizations/"+w.org, map[string]any{"name": "Nope"}), 403, "forbidden")
+			apptest.ProblemCode(t, w.do(m, "DELETE", "/v1/organizations/"+w.org, nil), 403, "forbidden")
+			apptest.MustDo(t, srv, 200, w.req(w.owner, "GET", "/v1/projects/"+w.p1, nil))
 		})
 		t.Run("OKCustomExample", func(t *testing.T) {
 			// Custom on P1: folder A write+read+delete, the other areas,
@@ -255,26 +255,26 @@ func TestProjectSeedExamples(t *testing.T) {
 			}
 			m := srv.AddStoreMember(w.org, "Custom Seed", "customseed@example.com", "", grants)
 			p1 := "/v1/projects/" + w.p1
-			opMust(t, srv, 200, w.req(m, "GET", p1, nil))
-			opMust(t, srv, 200, w.req(m, "PATCH", p1, map[string]any{"description": "edited by the custom example"}))
-			opMust(t, srv, 200, w.req(m, "PUT", p1+"/settings", map[string]any{"by": "custom"}))
-			opMust(t, srv, 200, w.req(m, "GET", p1+"/settings", nil))
-			opMust(t, srv, 200, w.req(m, "GET", p1+"/folders/"+w.fA, nil))
-			opMust(t, srv, 200, w.req(m, "GET", p1+"/folders/"+w.fA1, nil))
-			x := opID(t, opMust(t, srv, 201, w.req(m, "POST", p1+"/folders", map[string]any{"name": "Custom made", "parent_id": w.fA})))
-			opMust(t, srv, 200, w.req(m, "PATCH", p1+"/folders/"+x, map[string]any{"name": "Custom renamed"}))
-			opMust(t, srv, 200, w.req(m, "POST", p1+"/folders/"+x+"/move", map[string]any{"parent_id": w.fA1}))
-			opMust(t, srv, 204, w.req(m, "DELETE", p1+"/folders/"+x, nil))
-			tree := opMust(t, srv, 200, w.req(m, "GET", p1+"/folders/tree", nil))
+			apptest.MustDo(t, srv, 200, w.req(m, "GET", p1, nil))
+			apptest.MustDo(t, srv, 200, w.req(m, "PATCH", p1, map[string]any{"description": "edited by the custom example"}))
+			apptest.MustDo(t, srv, 200, w.req(m, "PUT", p1+"/settings", map[string]any{"by": "custom"}))
+			apptest.MustDo(t, srv, 200, w.req(m, "GET", p1+"/settings", nil))
+			apptest.MustDo(t, srv, 200, w.req(m, "GET", p1+"/folders/"+w.fA, nil))
+			apptest.MustDo(t, srv, 200, w.req(m, "GET", p1+"/folders/"+w.fA1, nil))
+			x := apptest.ID(t, apptest.MustDo(t, srv, 201, w.req(m, "POST", p1+"/folders", map[string]any{"name": "Custom made", "parent_id": w.fA})))
+			apptest.MustDo(t, srv, 200, w.req(m, "PATCH", p1+"/folders/"+x, map[string]any{"name": "Custom renamed"}))
+			apptest.MustDo(t, srv, 200, w.req(m, "POST", p1+"/folders/"+x+"/move", map[string]any{"parent_id": w.fA1}))
+			apptest.MustDo(t, srv, 204, w.req(m, "DELETE", p1+"/folders/"+x, nil))
+			tree := apptest.MustDo(t, srv, 200, w.req(m, "GET", p1+"/folders/tree", nil))
 			if got := opTree(t, tree, map[string]string{"A": w.fA, "A1": w.fA1}); got != "A{A1}" {
 				t.Fatalf("tree %s", got)
 			}
-			opProblem(t, w.do(m, "GET", p1+"/folders/"+w.fB, nil), 403, "forbidden")
-			opProblem(t, w.do(m, "POST", p1+"/folders", map[string]any{"name": "At the root"}), 403, "forbidden")
-			opProblem(t, w.do(m, "GET", "/v1/projects/"+w.p2, nil), 403, "forbidden")
-			opProblem(t, w.do(m, "POST", "/v1/projects", map[string]any{"name": "Nope"}), 403, "")
-			opProblem(t, w.do(m, "DELETE", p1, nil), 403, "")
-			opProblem(t, w.do(m, "PATCH", "/v1/organizations/"+w.org, map[string]any{"name": "Nope"}), 403, "forbidden")
+			apptest.ProblemCode(t, w.do(m, "GET", p1+"/folders/"+w.fB, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do(m, "POST", p1+"/folders", map[string]any{"name": "At the root"}), 403, "forbidden")
+			apptest.ProblemCode(t, w.do(m, "GET", "/v1/projects/"+w.p2, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do(m, "POST", "/v1/projects", map[string]any{"name": "Nope"}), 403, "")
+			apptest.ProblemCode(t, w.do(m, "DELETE", p1, nil), 403, "")
+			apptest.ProblemCode(t, w.do(m, "PATCH", "/v1/organizations/"+w.org, map[string]any{"name": "Nope"}), 403, "forbidden")
 		})
 		t.Run("ErrSeedIDsUnknown", func(t *testing.T) {
 			// As printed, the examples name ids of another installation;
@@ -285,7 +285,7 @@ func TestProjectSeedExamples(t *testing.T) {
 					t.Fatal(err)
 				}
 				r := w.req(w.owner, "POST", "/v1/api-keys", map[string]any{"name": "seed", "permissions": in["permissions"]})
-				opProblem(t, srv.Do(r), 400, "")
+				apptest.ProblemCode(t, srv.Do(r), 400, "")
 			}
 		})
 	})

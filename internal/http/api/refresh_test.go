@@ -44,12 +44,12 @@ func TestRefreshBoundedState(t *testing.T) {
 		if added > 50 {
 			t.Fatalf("1,000 refreshes added %d rows; before %v, after %v", added, before, after)
 		}
-		auAlive(t, srv, tok.Access, true)
+		apptest.TokenAlive(t, srv, tok.Access, true)
 		srv.Clock.Advance(service.RefreshGrace + time.Second)
-		auRefreshRefused(t, srv, first.Refresh) // generation 0 of 1,000: reuse
-		auAlive(t, srv, tok.Access, false)
-		auRefreshRefused(t, srv, tok.Refresh)
-		auAlive(t, srv, other.Access, true) // only that session ended
+		apptest.RefreshRefused(t, srv, first.Refresh) // generation 0 of 1,000: reuse
+		apptest.TokenAlive(t, srv, tok.Access, false)
+		apptest.RefreshRefused(t, srv, tok.Refresh)
+		apptest.TokenAlive(t, srv, other.Access, true) // only that session ended
 	})
 }
 
@@ -71,7 +71,7 @@ func TestRefreshConcurrentGrace(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					got[i] = servers[i%2].Do(auPost("/v1/auth/refresh", "refresh_token", a.Refresh))
+					got[i] = servers[i%2].Do(apptest.Post("/v1/auth/refresh", "refresh_token", a.Refresh))
 				}()
 			}
 			wg.Wait()
@@ -89,7 +89,7 @@ func TestRefreshConcurrentGrace(t *testing.T) {
 			}
 			next := got[0].JSON(t)
 			a = &apptest.AuthTokens{Access: next["access_token"].(string), Refresh: next["refresh_token"].(string)}
-			auAlive(t, one, a.Access, true)
+			apptest.TokenAlive(t, one, a.Access, true)
 		}
 		// Within the grace, the previous token still gets the current ones;
 		// after it, it is reuse.
@@ -100,8 +100,8 @@ func TestRefreshConcurrentGrace(t *testing.T) {
 			t.Fatal("a refresh within the grace got other tokens")
 		}
 		one.Clock.Advance(2 * time.Second)
-		auRefreshRefused(t, one, prev)
-		auAlive(t, one, b.Access, false)
+		apptest.RefreshRefused(t, one, prev)
+		apptest.TokenAlive(t, one, b.Access, false)
 	})
 }
 
@@ -121,9 +121,9 @@ func TestRefreshForgedToken(t *testing.T) {
 			service.RefreshTokenPrefix + "not-a-session-id-not-a-session-id-xx.0." + strings.Repeat("a", 64),
 			service.RefreshTokenPrefix + sid + ".0." + strings.Repeat("\x00", 64),
 		} {
-			auRefreshRefused(t, srv, forged)
+			apptest.RefreshRefused(t, srv, forged)
 		}
-		auAlive(t, srv, a.Access, true)
+		apptest.TokenAlive(t, srv, a.Access, true)
 		srv.RefreshTokens(a.Refresh)
 	})
 }
@@ -153,7 +153,7 @@ func TestRefreshLegacyTokens(t *testing.T) {
 			t.Fatalf("the legacy session did not move to derived tokens: %s", b.Refresh)
 		}
 		c := srv.RefreshTokens(b.Refresh)
-		auAlive(t, srv, c.Access, true)
+		apptest.TokenAlive(t, srv, c.Access, true)
 
 		access, _, id := legacy()
 		used := secret.Token(service.RefreshTokenPrefix, 32)
@@ -161,8 +161,8 @@ func TestRefreshLegacyTokens(t *testing.T) {
 			secret.HashToken(used), id, now.UnixMicro()); err != nil {
 			t.Fatal(err)
 		}
-		auAlive(t, srv, access, true)
-		auRefreshRefused(t, srv, used)
-		auAlive(t, srv, access, false)
+		apptest.TokenAlive(t, srv, access, true)
+		apptest.RefreshRefused(t, srv, used)
+		apptest.TokenAlive(t, srv, access, false)
 	})
 }

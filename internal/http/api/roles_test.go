@@ -15,7 +15,7 @@ var rlRoleFields = []string{"id", "name", "description", "permissions", "built_i
 func rlCheckRole(t *testing.T, r map[string]any) {
 	t.Helper()
 	if len(r) != len(rlRoleFields) {
-		t.Fatalf("role has members %v, want %v", mbKeys(r), rlRoleFields)
+		t.Fatalf("role has members %v, want %v", apptest.Keys(r), rlRoleFields)
 	}
 	for _, f := range rlRoleFields {
 		if _, ok := r[f]; !ok {
@@ -27,28 +27,28 @@ func rlCheckRole(t *testing.T, r map[string]any) {
 func TestRolesList(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
-		viewer, _ := w.member("Vic Viewer", "vic@example.com", ivRole("viewer"))
+		viewer, _ := w.member("Vic Viewer", "vic@example.com", apptest.Role("viewer"))
 		editor := w.must(t, 201, "POST", "/v1/roles", w.owner, map[string]any{"name": "editor",
-			"permissions": []any{ivProj(w.proj, "custom", "", ivArea("folders", "read+write"))}})
+			"permissions": []any{apptest.ProjectGrant(w.proj, "custom", "", apptest.AreaGrant("folders", "read+write"))}})
 
 		t.Run("ErrUnauthenticated", func(t *testing.T) {
-			ivProblem(t, w.do("GET", "/v1/roles", "", nil), 401, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/roles", "", nil), 401, "")
 		})
 		t.Run("ErrNoMembersRead", func(t *testing.T) {
-			ivProblem(t, w.do("GET", "/v1/roles", viewer, nil), 403, "forbidden")
-			ivProblem(t, w.do("GET", "/v1/roles/"+gatehouse.RoleAdminID, viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("GET", "/v1/roles", viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("GET", "/v1/roles/"+gatehouse.RoleAdminID, viewer, nil), 403, "forbidden")
 		})
 		t.Run("ErrNotInOrganization", func(t *testing.T) {
 			for _, id := range []string{w.otherRole, "0191f2a4-0000-7000-8000-000000000000", "editorial"} {
-				ivProblem(t, w.do("GET", "/v1/roles/"+id, w.owner, nil), 404, "")
+				apptest.ProblemCode(t, w.do("GET", "/v1/roles/"+id, w.owner, nil), 404, "")
 			}
 		})
 
 		t.Run("OK", func(t *testing.T) {
-			items, next := ivData(t, w.must(t, 200, "GET", "/v1/roles", w.owner, nil))
+			items, next := apptest.Page(t, w.must(t, 200, "GET", "/v1/roles", w.owner, nil))
 			wantIDs := []string{gatehouse.RoleOwnerID, gatehouse.RoleAdminID, gatehouse.RoleUploaderID, gatehouse.RoleViewerID,
 				gatehouse.RoleBillingID, gatehouse.RoleDeveloperID, editor["id"].(string)}
-			if got := ivIDs(items, "id"); !reflect.DeepEqual(got, wantIDs) || next != "" {
+			if got := apptest.IDs(items, "id"); !reflect.DeepEqual(got, wantIDs) || next != "" {
 				t.Fatalf("roles %v, want %v", got, wantIDs)
 			}
 			wantNames := []string{"owner", "admin", "uploader", "viewer", "billing", "developer", "editor"}
@@ -81,9 +81,9 @@ func TestRolesCreate(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
-		admin, _ := w.member("Ada Admin", "ada@example.com", ivRole("admin"))
-		viewer, _ := w.member("Vic Viewer", "vic@example.com", ivRole("viewer"))
-		folders := []any{ivProj(w.proj, "custom", "", ivArea("folders", "read"))}
+		admin, _ := w.member("Ada Admin", "ada@example.com", apptest.Role("admin"))
+		viewer, _ := w.member("Vic Viewer", "vic@example.com", apptest.Role("viewer"))
+		folders := []any{apptest.ProjectGrant(w.proj, "custom", "", apptest.AreaGrant("folders", "read"))}
 		w.must(t, 201, "POST", "/v1/roles", w.owner, map[string]any{"name": "taken", "permissions": folders})
 
 		for _, tc := range []struct {
@@ -96,27 +96,27 @@ func TestRolesCreate(t *testing.T) {
 		}{
 			{"ErrUnauthenticated", "", map[string]any{"name": "r1", "permissions": folders}, 401, "", ""},
 			{"ErrNoMembersWrite", viewer, map[string]any{"name": "r2", "permissions": folders}, 403, "forbidden", ""},
-			{"ErrEscalationBilling", admin, map[string]any{"name": "r3", "permissions": []any{ivOrgGrant(w.org, "billing", "read")}}, 403, "escalation", ""},
-			{"ErrEscalationOwner", admin, map[string]any{"name": "r4", "permissions": []any{ivOrgGrant(w.org, "owner", "")}}, 403, "escalation", ""},
+			{"ErrEscalationBilling", admin, map[string]any{"name": "r3", "permissions": []any{apptest.OrgGrant(w.org, "billing", "read")}}, 403, "escalation", ""},
+			{"ErrEscalationOwner", admin, map[string]any{"name": "r4", "permissions": []any{apptest.OrgGrant(w.org, "owner", "")}}, 403, "escalation", ""},
 			{"ErrBuiltinName", w.owner, map[string]any{"name": "admin", "permissions": folders}, 409, "name_taken", ""},
 			{"ErrDuplicateName", w.owner, map[string]any{"name": "taken", "permissions": folders}, 409, "name_taken", ""},
 			{"ErrUppercaseName", w.owner, map[string]any{"name": "Editors", "permissions": folders}, 400, "invalid", "name"},
 			{"ErrNoName", w.owner, map[string]any{"permissions": folders}, 400, "invalid", "name"},
 			{"ErrNoPermissions", w.owner, map[string]any{"name": "r5"}, 400, "invalid", "permissions"},
-			{"ErrForeignProject", w.owner, map[string]any{"name": "r6", "permissions": []any{ivProj(w.otherProj, "full-access", "")}}, 400, "invalid", "permissions[0].entity_id"},
-			{"ErrForeignOrganization", w.owner, map[string]any{"name": "r7", "permissions": []any{folders[0], ivOrgGrant(w.otherOrg, "api", "")}}, 400, "invalid", "permissions[1].entity_id"},
-			{"ErrForeignFolder", w.owner, map[string]any{"name": "r8", "permissions": []any{ivProj(w.proj, "custom", "", ivFolders(ivFolder(w.otherFolder, "read")))}}, 400, "invalid", "permissions[0].permission[0].folders[0].folder_id"},
+			{"ErrForeignProject", w.owner, map[string]any{"name": "r6", "permissions": []any{apptest.ProjectGrant(w.otherProj, "full-access", "")}}, 400, "invalid", "permissions[0].entity_id"},
+			{"ErrForeignOrganization", w.owner, map[string]any{"name": "r7", "permissions": []any{folders[0], apptest.OrgGrant(w.otherOrg, "api", "")}}, 400, "invalid", "permissions[1].entity_id"},
+			{"ErrForeignFolder", w.owner, map[string]any{"name": "r8", "permissions": []any{apptest.ProjectGrant(w.proj, "custom", "", apptest.FoldersArea(apptest.FolderGrant(w.otherFolder, "read")))}}, 400, "invalid", "permissions[0].permission[0].folders[0].folder_id"},
 			{"ErrUnknownField", w.owner, map[string]any{"name": "r9", "permissions": folders, "built_in": true}, 400, "invalid", "built_in"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				p := ivProblem(t, w.do("POST", "/v1/roles", tc.token, tc.body), tc.status, tc.code)
+				p := apptest.ProblemCode(t, w.do("POST", "/v1/roles", tc.token, tc.body), tc.status, tc.code)
 				if tc.field != "" {
-					ivField(t, p, tc.field)
+					apptest.ProblemField(t, p, tc.field)
 				}
 			})
 		}
 		t.Run("ErrNothingStored", func(t *testing.T) {
-			items, _ := ivData(t, w.must(t, 200, "GET", "/v1/roles", w.owner, nil))
+			items, _ := apptest.Page(t, w.must(t, 200, "GET", "/v1/roles", w.owner, nil))
 			if len(items) != 7 {
 				t.Fatalf("%d roles after refusals, want 6 built-in and 1 custom", len(items))
 			}
@@ -124,18 +124,18 @@ func TestRolesCreate(t *testing.T) {
 
 		t.Run("OK", func(t *testing.T) {
 			body := map[string]any{"name": "producer", "description": "Makes shows.",
-				"permissions": []any{ivProj("*", "custom", "", ivArea("livestreams", "read+write")), ivOrgGrant(w.org, "api", "read")}}
+				"permissions": []any{apptest.ProjectGrant("*", "custom", "", apptest.AreaGrant("livestreams", "read+write")), apptest.OrgGrant(w.org, "api", "read")}}
 			got := w.must(t, 201, "POST", "/v1/roles", admin, body)
 			rlCheckRole(t, got)
 			if got["name"] != "producer" || got["description"] != "Makes shows." || got["built_in"] != false ||
-				!reflect.DeepEqual(ivGrants(t, got["permissions"]), ivGrants(t, body["permissions"])) {
+				!reflect.DeepEqual(apptest.Grants(t, got["permissions"]), apptest.Grants(t, body["permissions"])) {
 				t.Fatalf("role = %v", got)
 			}
 			if ev := srv.AuditFor(w.org, "role.created", got["id"].(string)); ev == nil {
 				t.Fatal("no role.created audit event")
 			}
 			// Usable by name in an invitation, as the role.
-			inv, _ := w.inviteAs(t, admin, "prod@example.com", ivRole("producer"))
+			inv, _ := w.inviteAs(t, admin, "prod@example.com", apptest.Role("producer"))
 			if inv["role"].(map[string]any)["id"] != got["id"] {
 				t.Fatalf("invitation role %v", inv["role"])
 			}
@@ -150,14 +150,14 @@ func TestRolesUpdate(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
-		admin, _ := w.member("Ada Admin", "ada@example.com", ivRole("admin"))
+		admin, _ := w.member("Ada Admin", "ada@example.com", apptest.Role("admin"))
 		editor := w.must(t, 201, "POST", "/v1/roles", w.owner, map[string]any{"name": "editor",
-			"permissions": []any{ivProj(w.proj, "custom", "", ivArea("folders", "read+write"))}})
+			"permissions": []any{apptest.ProjectGrant(w.proj, "custom", "", apptest.AreaGrant("folders", "read+write"))}})
 		editorID := editor["id"].(string)
 		accountant := w.must(t, 201, "POST", "/v1/roles", w.owner, map[string]any{"name": "accountant",
-			"permissions": []any{ivOrgGrant(w.org, "billing", "read")}})
-		ed1, _ := w.member("Ed One", "ed1@example.com", ivRole("editor"))
-		ed2, _ := w.member("Ed Two", "ed2@example.com", ivRole("editor"))
+			"permissions": []any{apptest.OrgGrant(w.org, "billing", "read")}})
+		ed1, _ := w.member("Ed One", "ed1@example.com", apptest.Role("editor"))
+		ed2, _ := w.member("Ed Two", "ed2@example.com", apptest.Role("editor"))
 		put := func(token, id string, body any) *apptest.Response { return w.do("PUT", "/v1/roles/"+id, token, body) }
 		canDelete := func(t *testing.T, token string) bool {
 			t.Helper()
@@ -178,18 +178,18 @@ func TestRolesUpdate(t *testing.T) {
 			{"ErrBuiltin", w.owner, gatehouse.RoleAdminID, map[string]any{"name": "admin", "permissions": []any{}}, 403, "builtin_role", ""},
 			{"ErrBuiltinOwner", w.owner, gatehouse.RoleOwnerID, map[string]any{"name": "owner", "permissions": []any{}}, 403, "builtin_role", ""},
 			{"ErrNoMembersWrite", ed1, editorID, map[string]any{"name": "editor", "permissions": []any{}}, 403, "forbidden", ""},
-			{"ErrEscalationNew", admin, editorID, map[string]any{"name": "editor", "permissions": []any{ivOrgGrant(w.org, "billing", "")}}, 403, "escalation", ""},
+			{"ErrEscalationNew", admin, editorID, map[string]any{"name": "editor", "permissions": []any{apptest.OrgGrant(w.org, "billing", "")}}, 403, "escalation", ""},
 			{"ErrEscalationCurrent", admin, accountant["id"].(string), map[string]any{"name": "accountant", "permissions": []any{}}, 403, "escalation", ""},
 			{"ErrRenameToBuiltin", w.owner, editorID, map[string]any{"name": "viewer", "permissions": []any{}}, 409, "name_taken", ""},
 			{"ErrRenameToTaken", w.owner, editorID, map[string]any{"name": "accountant", "permissions": []any{}}, 409, "name_taken", ""},
-			{"ErrForeignProject", w.owner, editorID, map[string]any{"name": "editor", "permissions": []any{ivProj(w.otherProj, "full-access", "")}}, 400, "invalid", "permissions[0].entity_id"},
+			{"ErrForeignProject", w.owner, editorID, map[string]any{"name": "editor", "permissions": []any{apptest.ProjectGrant(w.otherProj, "full-access", "")}}, 400, "invalid", "permissions[0].entity_id"},
 			{"ErrNoPermissions", w.owner, editorID, map[string]any{"name": "editor"}, 400, "invalid", "permissions"},
 			{"ErrOtherOrganization", w.owner, w.otherRole, map[string]any{"name": "outsider", "permissions": []any{}}, 404, "", ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				p := ivProblem(t, put(tc.token, tc.id, tc.body), tc.status, tc.code)
+				p := apptest.ProblemCode(t, put(tc.token, tc.id, tc.body), tc.status, tc.code)
 				if tc.field != "" {
-					ivField(t, p, tc.field)
+					apptest.ProblemField(t, p, tc.field)
 				}
 			})
 		}
@@ -206,8 +206,8 @@ func TestRolesUpdate(t *testing.T) {
 			if canDelete(t, ed1) || canDelete(t, ed2) { // rights now cached
 				t.Fatal("editors may delete before the change")
 			}
-			got := ivStatus(t, 200, put(admin, editorID, map[string]any{"name": "editor", "description": "Edits Launch.",
-				"permissions": []any{ivProj(w.proj, "custom", "", ivArea("folders", ""))}}))
+			got := apptest.Status(t, 200, put(admin, editorID, map[string]any{"name": "editor", "description": "Edits Launch.",
+				"permissions": []any{apptest.ProjectGrant(w.proj, "custom", "", apptest.AreaGrant("folders", ""))}}))
 			rlCheckRole(t, got)
 			if got["description"] != "Edits Launch." || got["id"] != editorID {
 				t.Fatalf("PUT = %v", got)
@@ -220,17 +220,17 @@ func TestRolesUpdate(t *testing.T) {
 				t.Fatalf("audit event = %+v", ev)
 			}
 			// And back: taken away at once too.
-			ivStatus(t, 200, put(w.owner, editorID, map[string]any{"name": "editor", "permissions": []any{ivProj(w.proj, "custom", "", ivArea("folders", "read"))}}))
+			apptest.Status(t, 200, put(w.owner, editorID, map[string]any{"name": "editor", "permissions": []any{apptest.ProjectGrant(w.proj, "custom", "", apptest.AreaGrant("folders", "read"))}}))
 			if canDelete(t, ed1) || canDelete(t, ed2) {
 				t.Fatal("editors still delete")
 			}
 		})
 		t.Run("OKRename", func(t *testing.T) {
-			got := ivStatus(t, 200, put(w.owner, editorID, map[string]any{"name": "writer", "permissions": []any{ivProj(w.proj, "custom", "", ivArea("folders", "read"))}}))
+			got := apptest.Status(t, 200, put(w.owner, editorID, map[string]any{"name": "writer", "permissions": []any{apptest.ProjectGrant(w.proj, "custom", "", apptest.AreaGrant("folders", "read"))}}))
 			if got["name"] != "writer" {
 				t.Fatalf("PUT = %v", got)
 			}
-			items, _ := ivData(t, w.must(t, 200, "GET", "/v1/members?q=ed1", w.owner, nil))
+			items, _ := apptest.Page(t, w.must(t, 200, "GET", "/v1/members?q=ed1", w.owner, nil))
 			if len(items) != 1 || mbRoleName(items[0]) != "writer" {
 				t.Fatalf("holder %v", items)
 			}
@@ -242,15 +242,15 @@ func TestRolesDelete(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
-		admin, _ := w.member("Ada Admin", "ada@example.com", ivRole("admin"))
-		viewer, _ := w.member("Vic Viewer", "vic@example.com", ivRole("viewer"))
+		admin, _ := w.member("Ada Admin", "ada@example.com", apptest.Role("admin"))
+		viewer, _ := w.member("Vic Viewer", "vic@example.com", apptest.Role("viewer"))
 		mk := func(name string) string {
 			return w.srv.Must(201, w.req("POST", "/v1/roles", w.owner, map[string]any{"name": name,
-				"permissions": []any{ivProj(w.proj, "custom", "", ivArea("analytics", "read"))}}))["id"].(string)
+				"permissions": []any{apptest.ProjectGrant(w.proj, "custom", "", apptest.AreaGrant("analytics", "read"))}}))["id"].(string)
 		}
 		held, invited, unused := mk("held"), mk("invited"), mk("unused")
-		_, heldBy := w.member("Hal Holder", "hal@example.com", ivRole("held"))
-		inv, _ := w.invite(t, "ivy@example.com", ivRole("invited"))
+		_, heldBy := w.member("Hal Holder", "hal@example.com", apptest.Role("held"))
+		inv, _ := w.invite(t, "ivy@example.com", apptest.Role("invited"))
 
 		for _, tc := range []struct {
 			name   string
@@ -268,7 +268,7 @@ func TestRolesDelete(t *testing.T) {
 			{"ErrUnknown", w.owner, "0191f2a4-0000-7000-8000-000000000000", 404, ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				ivProblem(t, w.do("DELETE", "/v1/roles/"+tc.id, tc.token, nil), tc.status, tc.code)
+				apptest.ProblemCode(t, w.do("DELETE", "/v1/roles/"+tc.id, tc.token, nil), tc.status, tc.code)
 			})
 		}
 		t.Run("ErrNothingDeleted", func(t *testing.T) {
@@ -280,13 +280,13 @@ func TestRolesDelete(t *testing.T) {
 
 		t.Run("OK", func(t *testing.T) {
 			w.must(t, 204, "DELETE", "/v1/roles/"+unused, admin, nil)
-			ivProblem(t, w.do("GET", "/v1/roles/"+unused, w.owner, nil), 404, "")
+			apptest.ProblemCode(t, w.do("GET", "/v1/roles/"+unused, w.owner, nil), 404, "")
 			if srv.AuditFor(w.org, "role.deleted", unused) == nil {
 				t.Fatal("no role.deleted audit event")
 			}
 		})
 		t.Run("OKOnceFreed", func(t *testing.T) {
-			w.must(t, 200, "PUT", "/v1/members/"+heldBy+"/permissions", w.owner, ivRole("viewer"))
+			w.must(t, 200, "PUT", "/v1/members/"+heldBy+"/permissions", w.owner, apptest.Role("viewer"))
 			w.must(t, 204, "DELETE", "/v1/roles/"+held, w.owner, nil)
 			w.must(t, 204, "DELETE", "/v1/members/invitations/"+inv["id"].(string), w.owner, nil)
 			w.must(t, 204, "DELETE", "/v1/roles/"+invited, w.owner, nil)

@@ -118,7 +118,7 @@ func TestSAMLSignInRefusals(t *testing.T) {
 		})
 		t.Run("Replayed", func(t *testing.T) {
 			start, post := x.flow(t, "alice", "alice-password")
-			auStatus(t, 200, s.PostACS(post, start.Cookie("gh_auth_flow")))
+			apptest.Status(t, 200, s.PostACS(post, start.Cookie("gh_auth_flow")))
 			p := apptest.Problem(t, s.PostACS(post, start.Cookie("gh_auth_flow")), 400)
 			if p["code"] != "invalid_state" {
 				t.Fatalf("%v", p)
@@ -134,7 +134,7 @@ func TestSAMLSignIn(t *testing.T) {
 		start, post := x.flow(t, "alice", "alice-password")
 		resp := s.PostACS(post, start.Cookie("gh_auth_flow"))
 		validateResponse(t, apptest.Req{Method: "POST", Path: "/v1/auth/sso/saml/acs", Body: post.Form.Encode(), ContentType: "application/x-www-form-urlencoded"}, resp)
-		out := auStatus(t, 200, resp)
+		out := apptest.Status(t, 200, resp)
 		user := out["user"].(map[string]any)
 		if user["email"] != "alice@saml.test" || user["has_password"] != false {
 			t.Fatalf("%v", user)
@@ -145,7 +145,7 @@ func TestSAMLSignIn(t *testing.T) {
 		}
 		// Again: the same account through the linked identity.
 		start, post = x.flow(t, "alice", "alice-password")
-		again := auStatus(t, 200, s.PostACS(post, start.Cookie("gh_auth_flow")))
+		again := apptest.Status(t, 200, s.PostACS(post, start.Cookie("gh_auth_flow")))
 		if again["user"].(map[string]any)["id"] != user["id"] {
 			t.Fatal("second SAML sign-in reached another account")
 		}

@@ -82,7 +82,7 @@ func TestCurrentOrganizationPerSession(t *testing.T) {
 			}
 		})
 		t.Run("OKAPIKeyKeepsItsOrganization", func(t *testing.T) {
-			key := createKey(srv, one.Access, orgA, map[string]any{"entity_type": "projects", "entity_id": "*", "name": "full-access", "action": "", "permission": []any{}})
+			key := srv.CreateKey(one.Access, orgA, map[string]any{"entity_type": "projects", "entity_id": "*", "name": "full-access", "action": "", "permission": []any{}})
 			srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/organizations/" + orgB + "/switch", Token: one.Access})
 			check := srv.Must(200, apptest.Req{Method: "GET", Path: "/v1/auth/api-access-check", Token: key["secret"].(string)})
 			if check["organization_id"] != orgA {

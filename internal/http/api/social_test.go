@@ -232,7 +232,7 @@ func TestSocialSignInRefusals(t *testing.T) {
 		t.Run("ReplayedState", func(t *testing.T) {
 			google.QueueUser(googleUser("replay-1", "replay@example.com", true))
 			f := s.StartFlow("/v1/auth/oauth/google?mode=api")
-			auStatus(t, 200, f.Finish(t))
+			apptest.Status(t, 200, f.Finish(t))
 			p := apptest.Problem(t, f.Finish(t), 400)
 			if p["code"] != "invalid_state" {
 				t.Fatalf("%v", p)
@@ -291,7 +291,7 @@ func TestSocialSignInRefusals(t *testing.T) {
 				t.Fatalf("%v", p)
 			}
 			tok := s.SignIn("victim@example.com", apptest.TestPassword).Access
-			me := s.Must(200, auGet("/v1/me", tok))
+			me := s.Must(200, apptest.GetAs("/v1/me", tok))
 			if ids := me["identities"].([]any); len(ids) != 0 {
 				t.Fatalf("an unverified address linked: %v", ids)
 			}
@@ -312,7 +312,7 @@ func TestSocialSignInRefusals(t *testing.T) {
 			google.QueueUser(googleUser("secret-1", "secret@example.com", true))
 			f := s.StartFlow("/v1/auth/oauth/google?mode=api")
 			state := f.Cookie.Value
-			out := auStatus(t, 200, f.Finish(t))
+			out := apptest.Status(t, 200, f.Finish(t))
 			for _, v := range s.DBValues() {
 				for _, secret := range []string{google.ClientSecret, state, out["access_token"].(string), out["refresh_token"].(string)} {
 					if bytes.Contains(v.Value, []byte(secret)) {
@@ -343,12 +343,12 @@ func TestSocialSignIn(t *testing.T) {
 			validateResponse(t, apptest.Req{Method: "GET", Path: strings.TrimPrefix(f.Callback, s.URL)}, resp)
 			replay := f.Finish(t)
 			validateResponse(t, apptest.Req{Method: "GET", Path: strings.TrimPrefix(f.Callback, s.URL)}, replay)
-			out := auStatus(t, 200, resp)
+			out := apptest.Status(t, 200, resp)
 			user := out["user"].(map[string]any)
 			if user["email"] != "newbie@example.com" || user["email_verified"] != true || user["has_password"] != false {
 				t.Fatalf("%v", user)
 			}
-			me := s.Must(200, auGet("/v1/me", out["access_token"].(string)))
+			me := s.Must(200, apptest.GetAs("/v1/me", out["access_token"].(string)))
 			ids := me["identities"].([]any)
 			if len(ids) != 1 || ids[0].(map[string]any)["provider"] != "google" || ids[0].(map[string]any)["email"] != "newbie@example.com" {
 				t.Fatalf("%v", ids)
@@ -363,30 +363,30 @@ func TestSocialSignIn(t *testing.T) {
 			s.Must(204, apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: tok, Body: map[string]string{"password": "another long password"}})
 			apptest.Problem(t, s.Do(apptest.Req{Method: "DELETE", Path: "/v1/me/identities/nope", Token: tok}), 404)
 			doValidated(t, s, 204, "", apptest.Req{Method: "DELETE", Path: "/v1/me/identities/" + id, Token: tok})
-			if ids := doValidated(t, s, 200, "", auGet("/v1/me/identities", tok)).JSON(t)["data"].([]any); len(ids) != 0 {
+			if ids := doValidated(t, s, 200, "", apptest.GetAs("/v1/me/identities", tok)).JSON(t)["data"].([]any); len(ids) != 0 {
 				t.Fatalf("%v", ids)
 			}
 		})
 		t.Run("GoogleLinksExistingVerifiedAccount", func(t *testing.T) {
 			_, user := s.Signup("Ada", "ada@example.com")
 			google.QueueUser(googleUser("g-ada", "ADA@example.com", true))
-			out := auStatus(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
+			out := apptest.Status(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
 			if out["user"].(map[string]any)["id"] != user["id"] {
 				t.Fatalf("signed in to another account: %v", out["user"])
 			}
 			// Again: the linked identity, same account; password still works.
 			google.QueueUser(googleUser("g-ada", "ada@example.com", true))
-			again := auStatus(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
+			again := apptest.Status(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
 			if again["user"].(map[string]any)["id"] != user["id"] {
 				t.Fatal("second sign-in reached another account")
 			}
 			s.SignIn("ada@example.com", apptest.TestPassword)
 		})
 		t.Run("UnverifiedPasswordAccountIsTakenOver", func(t *testing.T) {
-			s.Must(201, auPost("/v1/auth/register", "name", "Squatter", "email", "owner@example.com", "password", "squatters password"))
+			s.Must(201, apptest.Post("/v1/auth/register", "name", "Squatter", "email", "owner@example.com", "password", "squatters password"))
 			google.QueueUser(googleUser("g-owner", "owner@example.com", true))
-			auStatus(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
-			apptest.Problem(t, s.Do(auPost("/v1/auth/login", "email", "owner@example.com", "password", "squatters password")), 401)
+			apptest.Status(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
+			apptest.Problem(t, s.Do(apptest.Post("/v1/auth/login", "email", "owner@example.com", "password", "squatters password")), 401)
 		})
 		t.Run("WebModeSetsCookiesAndRedirects", func(t *testing.T) {
 			google.QueueUser(googleUser("g-web", "web@example.com", true))
@@ -407,7 +407,7 @@ func TestSocialSignIn(t *testing.T) {
 			gh.set(map[string]any{"id": 4242, "login": "octo", "name": ""},
 				map[string]any{"email": "other@example.com", "primary": false, "verified": true},
 				map[string]any{"email": "octo@example.com", "primary": true, "verified": true})
-			out := auStatus(t, 200, s.StartFlow("/v1/auth/oauth/github?mode=api").Finish(t))
+			out := apptest.Status(t, 200, s.StartFlow("/v1/auth/oauth/github?mode=api").Finish(t))
 			user := out["user"].(map[string]any)
 			if user["email"] != "octo@example.com" || user["name"] != "octo" {
 				t.Fatalf("%v", user)

@@ -160,12 +160,12 @@ func TestSSOOIDCSignIn(t *testing.T) {
 			f := s.StartFlow("/v1/auth/sso?mode=api&connection_id=" + x.conn["id"].(string))
 			resp := f.Finish(t)
 			validateResponse(t, apptest.Req{Method: "GET", Path: strings.TrimPrefix(f.Callback, s.URL)}, resp)
-			out := auStatus(t, 200, resp)
+			out := apptest.Status(t, 200, resp)
 			orgID, connID, err := s.Store.R().SessionSSO(context.Background(), out["session_id"].(string))
 			if err != nil || orgID != x.org || connID != x.conn["id"] {
 				t.Fatalf("session sso = %q %q %v", orgID, connID, err)
 			}
-			me := doValidated(t, s, 200, "", auGet("/v1/me", out["access_token"].(string))).JSON(t)
+			me := doValidated(t, s, 200, "", apptest.GetAs("/v1/me", out["access_token"].(string))).JSON(t)
 			ids := me["identities"].([]any)
 			if len(ids) != 1 || ids[0].(map[string]any)["provider"] != "sso" || ids[0].(map[string]any)["connection_name"] != "Acme SSO" && ids[0].(map[string]any)["connection_name"] != "Acme Okta" {
 				t.Fatalf("%v", ids)
@@ -178,7 +178,7 @@ func TestSSOOIDCSignIn(t *testing.T) {
 		})
 		t.Run("MemberLinks", func(t *testing.T) {
 			x.idp.QueueUser(googleUser("o-owner", "owner@acme.test", true))
-			out := auStatus(t, 200, s.StartFlow(start).Finish(t))
+			out := apptest.Status(t, 200, s.StartFlow(start).Finish(t))
 			if out["user"].(map[string]any)["email"] != "owner@acme.test" {
 				t.Fatalf("%v", out["user"])
 			}

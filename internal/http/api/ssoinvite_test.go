@@ -71,7 +71,7 @@ func TestSSOInvitations(t *testing.T) {
 		})
 		t.Run("AcceptThroughTheConnection", func(t *testing.T) {
 			x.idp.QueueUser(googleUser("sam-sub", "sam@acme.test", true))
-			out := auStatus(t, 200, s.StartFlow("/v1/auth/sso?mode=api&email="+url.QueryEscape("sam@acme.test")).Finish(t))
+			out := apptest.Status(t, 200, s.StartFlow("/v1/auth/sso?mode=api&email="+url.QueryEscape("sam@acme.test")).Finish(t))
 			res := doValidated(t, s, 200, "", apptest.Req{Method: "POST", Path: accept, Token: out["access_token"].(string)}).JSON(t)
 			if res["membership"] == nil && res["organization_id"] == nil && res["user"] == nil {
 				t.Fatalf("%v", res)
@@ -95,7 +95,7 @@ func TestSSOInvitations(t *testing.T) {
 			s.Signup("Passer", "passer@acme.test")
 			// Through the connection, members still get in.
 			x.idp.QueueUser(googleUser("sam-sub", "sam@acme.test", true))
-			auStatus(t, 200, s.StartFlow("/v1/auth/sso?mode=api&email="+url.QueryEscape("sam@acme.test")).Finish(t))
+			apptest.Status(t, 200, s.StartFlow("/v1/auth/sso?mode=api&email="+url.QueryEscape("sam@acme.test")).Finish(t))
 		})
 	})
 }
@@ -108,7 +108,7 @@ func TestEnforcedSSOStopsSocialSignIn(t *testing.T) {
 		org := s.CreateOrg(owner, "Acme")
 		conn := s.AddSSOConnection(owner, org, "acme.test")
 		google.QueueUser(googleUser("g-owner", "owner@acme.test", true))
-		auStatus(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t)) // not enforced yet
+		apptest.Status(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t)) // not enforced yet
 		s.Must(200, apptest.Req{Method: "PATCH", Path: "/v1/organizations/" + org + "/sso-connections/" + conn["id"].(string), Token: owner,
 			Body: map[string]any{"enforced": true}})
 		google.QueueUser(googleUser("g-owner", "owner@acme.test", true))
@@ -118,6 +118,6 @@ func TestEnforcedSSOStopsSocialSignIn(t *testing.T) {
 		}
 		// Someone else of the domain, not a member, still may.
 		google.QueueUser(googleUser("g-guest", "guest@acme.test", true))
-		auStatus(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
+		apptest.Status(t, 200, s.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
 	})
 }

@@ -15,12 +15,12 @@ import (
 func TestVerifySignsIn(t *testing.T) {
 	s := apptest.New(t, storetest.SQLite())
 	c := s.WebClient()
-	wantRedirect(t, c.Post("/register", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "password": {pw}}), "/verify")
+	apptest.WantRedirect(t, c.Post("/register", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "password": {pw}}), "/verify")
 	r := c.Post("/verify", url.Values{"email": {"ada@example.com"}, "otp": {s.LastCode("ada@example.com")}})
-	wantRedirect(t, r, "/dashboard")
+	apptest.WantRedirect(t, r, "/dashboard")
 	page := c.Follow(c.Follow(r)) // the dashboard sends a user without organization to create one
-	wantPage(t, page, 200, "Your email is verified", "Create an organization")
-	wantNot(t, page, "Welcome back")
+	apptest.WantPage(t, page, 200, "Your email is verified", "Create an organization")
+	apptest.WantNot(t, page, "Welcome back")
 	if c.Cookie("gh_access") == nil {
 		t.Fatal("no session after the right code")
 	}
@@ -39,19 +39,19 @@ func TestPendingInvitationsOnNewOrgPage(t *testing.T) {
 	s.Invite(b.Access, globex, map[string]any{"email": "raka@example.com", "role": "uploader"})
 
 	page := c.Follow(c.Get("/dashboard"))
-	wantPage(t, page, 200, "Invitations waiting for you", "Acme Video", "Globex", "invited by Olivia", "Create an organization")
+	apptest.WantPage(t, page, 200, "Invitations waiting for you", "Acme Video", "Globex", "invited by Olivia", "Create an organization")
 	ids := regexpAll(page.Body, `/my-invitations/([0-9a-f-]{36})/accept`)
 	if len(ids) != 2 {
 		t.Fatalf("accept forms for %v", ids)
 	}
 	// Decline one (Globex is listed first: newest first), accept the other.
-	wantRedirect(t, c.Post("/my-invitations/"+ids[0]+"/decline", nil), "/orgs/new")
+	apptest.WantRedirect(t, c.Post("/my-invitations/"+ids[0]+"/decline", nil), "/orgs/new")
 	page = c.Get("/orgs/new")
-	wantPage(t, page, 200, "Acme Video")
-	wantNot(t, page, "Globex")
+	apptest.WantPage(t, page, 200, "Acme Video")
+	apptest.WantNot(t, page, "Globex")
 	r := c.Post("/my-invitations/"+ids[1]+"/accept", nil)
-	wantRedirect(t, r, "/dashboard")
-	wantPage(t, c.Follow(r), 200, "You joined Acme Video")
+	apptest.WantRedirect(t, r, "/dashboard")
+	apptest.WantPage(t, c.Follow(r), 200, "You joined Acme Video")
 	// Someone else's invitation id is not found.
 	other := signUp(t, s, "Eve", "eve@example.com")
 	r = other.Post("/my-invitations/"+ids[1]+"/accept", nil)
@@ -67,26 +67,26 @@ func TestRemovedMemberIsTold(t *testing.T) {
 	acme := s.CreateOrg(a.Access, "Acme Video")
 	c := signUp(t, s, "Raka", "raka@example.com")
 	s.Invite(a.Access, acme, map[string]any{"email": "raka@example.com", "role": "viewer"})
-	wantRedirect(t, c.Post(s.InvitationLink("raka@example.com")+"/accept", nil), "/")
-	wantPage(t, c.Get("/dashboard"), 200, "Acme Video")
+	apptest.WantRedirect(t, c.Post(s.InvitationLink("raka@example.com")+"/accept", nil), "/")
+	apptest.WantPage(t, c.Get("/dashboard"), 200, "Acme Video")
 	raka := userID(t, s, c)
 
 	s.Must(204, apptest.Req{Method: "DELETE", Path: "/v1/members/" + raka, Token: a.Access, Header: apptest.OrgHeader(acme)})
 	r := c.Get("/dashboard")
-	wantRedirect(t, r, "/orgs/new")
-	wantPage(t, c.Follow(r), 200, "You are no longer a member of the organization you were working in")
+	apptest.WantRedirect(t, r, "/orgs/new")
+	apptest.WantPage(t, c.Follow(r), 200, "You are no longer a member of the organization you were working in")
 
 	// With another organization to go to, the message comes with the move.
-	wantRedirect(t, c.Post("/orgs", url.Values{"name": {"Raka Films"}}), "/dashboard")
+	apptest.WantRedirect(t, c.Post("/orgs", url.Values{"name": {"Raka Films"}}), "/dashboard")
 	b := s.SignUpTokens("Bo", "bo@globex.test", "")
 	globex := s.CreateOrg(b.Access, "Globex")
 	s.Invite(b.Access, globex, map[string]any{"email": "raka@example.com", "role": "viewer"})
-	wantRedirect(t, c.Post(s.InvitationLink("raka@example.com")+"/accept", nil), "/")
-	wantPage(t, c.Get("/dashboard"), 200, "Globex")
+	apptest.WantRedirect(t, c.Post(s.InvitationLink("raka@example.com")+"/accept", nil), "/")
+	apptest.WantPage(t, c.Get("/dashboard"), 200, "Globex")
 	s.Must(204, apptest.Req{Method: "DELETE", Path: "/v1/members/" + raka, Token: b.Access, Header: apptest.OrgHeader(globex)})
 	r = c.Get("/dashboard")
-	wantRedirect(t, r, "/dashboard")
-	wantPage(t, c.Follow(r), 200, "You are no longer a member of the organization you were working in", "You are now in Raka Films")
+	apptest.WantRedirect(t, r, "/dashboard")
+	apptest.WantPage(t, c.Follow(r), 200, "You are no longer a member of the organization you were working in", "You are now in Raka Films")
 }
 
 func regexpAll(s, pattern string) []string {
@@ -115,16 +115,16 @@ func TestNewFolderOffersWritablePlacesOnly(t *testing.T) {
 			}},
 		}},
 	}})
-	wantRedirect(t, c.Post(s.InvitationLink("raka@example.com")+"/accept", nil), "/")
+	apptest.WantRedirect(t, c.Post(s.InvitationLink("raka@example.com")+"/accept", nil), "/")
 
 	page := c.Get("/projects/" + project)
-	wantPage(t, page, 200, "New folder", `<option value="`+writable+`"`)
-	wantNot(t, page, "The project's top level", `<option value="`+readOnly+`"`)
+	apptest.WantPage(t, page, 200, "New folder", `<option value="`+writable+`"`)
+	apptest.WantNot(t, page, "The project's top level", `<option value="`+readOnly+`"`)
 
 	r := c.Post("/projects/"+project+"/folders", url.Values{"name": {"Sneaky"}, "parent_id": {readOnly}})
-	wantPage(t, r, 403, "Archive", "Marketing")
-	wantNot(t, r, "folder "+readOnly, "project "+project+" ")
+	apptest.WantPage(t, r, 403, "Archive", "Marketing")
+	apptest.WantNot(t, r, "folder "+readOnly, "project "+project+" ")
 	r = c.Post("/projects/"+project+"/folders", url.Values{"name": {"Top"}})
-	wantPage(t, r, 403, "the top level of project “Marketing”")
-	wantRedirect(t, c.Post("/projects/"+project+"/folders", url.Values{"name": {"Spring"}, "parent_id": {writable}}), "/projects/"+project)
+	apptest.WantPage(t, r, 403, "the top level of project “Marketing”")
+	apptest.WantRedirect(t, c.Post("/projects/"+project+"/folders", url.Values{"name": {"Spring"}, "parent_id": {writable}}), "/projects/"+project)
 }

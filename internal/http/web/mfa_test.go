@@ -46,7 +46,7 @@ func TestLoginSecondFactor(t *testing.T) {
 
 		c := s.WebClient()
 		r := c.Post("/login", url.Values{"email": {"ada@example.com"}, "password": {pw}})
-		wantPage(t, r, 200, "Two-factor sign-in")
+		apptest.WantPage(t, r, 200, "Two-factor sign-in")
 		if len(r.Header.Values("Set-Cookie")) != 0 && regexp.MustCompile(`gh_access=[^;]+`).MatchString(fmt.Sprint(r.Header.Values("Set-Cookie"))) {
 			t.Fatalf("a session cookie before the second factor: %v", r.Header.Values("Set-Cookie"))
 		}
@@ -55,11 +55,11 @@ func TestLoginSecondFactor(t *testing.T) {
 			t.Fatalf("no mfa_token in the page: %.1500s", r.Body)
 		}
 		r = c.Post("/login/mfa", url.Values{"mfa_token": {m[1]}, "code": {"000000"}})
-		wantPage(t, r, 401, "wrong")
-		wantRedirect(t, c.Post("/login/mfa", url.Values{"mfa_token": {m[1]}, "code": {totpCode(t, secret, s.Clock.Now())}}), "/dashboard")
-		wantRedirect(t, c.Get("/dashboard"), "/orgs/new") // signed in (no organization yet)
-		wantPage(t, c.Get("/sessions"), 200, "Signed in with password and authenticator code")
+		apptest.WantPage(t, r, 401, "wrong")
+		apptest.WantRedirect(t, c.Post("/login/mfa", url.Values{"mfa_token": {m[1]}, "code": {totpCode(t, secret, s.Clock.Now())}}), "/dashboard")
+		apptest.WantRedirect(t, c.Get("/dashboard"), "/orgs/new") // signed in (no organization yet)
+		apptest.WantPage(t, c.Get("/sessions"), 200, "Signed in with password and authenticator code")
 		// The token is spent: another try goes back to the sign-in.
-		wantRedirect(t, c.Post("/login/mfa", url.Values{"mfa_token": {m[1]}, "code": {"123456"}}), "/login")
+		apptest.WantRedirect(t, c.Post("/login/mfa", url.Values{"mfa_token": {m[1]}, "code": {"123456"}}), "/login")
 	})
 }

@@ -24,9 +24,9 @@ const pw = "a long enough password"
 func signUp(t *testing.T, s *apptest.Server, name, email string) *apptest.WebClient {
 	t.Helper()
 	c := s.WebClient()
-	wantRedirect(t, c.Post("/register", url.Values{"name": {name}, "email": {email}, "password": {pw}}), "/verify")
+	apptest.WantRedirect(t, c.Post("/register", url.Values{"name": {name}, "email": {email}, "password": {pw}}), "/verify")
 	// The right code signs the new user in.
-	wantRedirect(t, c.Post("/verify", url.Values{"email": {email}, "otp": {s.LastCode(email)}}), "/dashboard")
+	apptest.WantRedirect(t, c.Post("/verify", url.Values{"email": {email}, "otp": {s.LastCode(email)}}), "/dashboard")
 	return c
 }
 
@@ -34,42 +34,14 @@ func signUp(t *testing.T, s *apptest.Server, name, email string) *apptest.WebCli
 func owner(t *testing.T, s *apptest.Server, email string, projects ...string) (*apptest.WebClient, map[string]string) {
 	t.Helper()
 	c := signUp(t, s, "Olivia Owner", email)
-	wantRedirect(t, c.Post("/orgs", url.Values{"name": {"Acme Video"}}), "/dashboard")
+	apptest.WantRedirect(t, c.Post("/orgs", url.Values{"name": {"Acme Video"}}), "/dashboard")
 	ids := map[string]string{}
 	for _, p := range projects {
 		r := c.Post("/projects", url.Values{"name": {p}})
-		wantRedirect(t, r, "/projects/")
+		apptest.WantRedirect(t, r, "/projects/")
 		ids[p] = strings.TrimPrefix(r.Location, "/projects/")
 	}
 	return c, ids
-}
-
-func wantRedirect(t *testing.T, r *apptest.WebResponse, prefix string) {
-	t.Helper()
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, prefix) {
-		t.Fatalf("status %d to %q, want 303 to %s…: %.600s", r.Status, r.Location, prefix, r.Body)
-	}
-}
-
-func wantPage(t *testing.T, r *apptest.WebResponse, status int, texts ...string) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("status %d, want %d: %.2000s", r.Status, status, r.Body)
-	}
-	for _, s := range texts {
-		if !strings.Contains(r.Body, s) {
-			t.Fatalf("page does not contain %q:\n%s", s, r.Body)
-		}
-	}
-}
-
-func wantNot(t *testing.T, r *apptest.WebResponse, texts ...string) {
-	t.Helper()
-	for _, s := range texts {
-		if strings.Contains(r.Body, s) {
-			t.Fatalf("page contains %q:\n%s", s, r.Body)
-		}
-	}
 }
 
 // userID reads the signed-in user's id through the API, with the cookie's
@@ -88,7 +60,7 @@ func TestHomeSendsBrowsersToTheirDashboard(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		anon := s.WebClient()
-		wantRedirect(t, anon.Get("/"), "/login")
+		apptest.WantRedirect(t, anon.Get("/"), "/login")
 		// API clients still get the welcome JSON.
 		for _, accept := range []string{"", "application/json", "*/*"} {
 			r := anon.Get("/", map[string]string{"Accept": accept}) // "" sends none
@@ -96,7 +68,7 @@ func TestHomeSendsBrowsersToTheirDashboard(t *testing.T) {
 				t.Fatalf("Accept %q: %d %s", accept, r.Status, r.Body)
 			}
 		}
-		wantRedirect(t, anon.Get("/members"), "/login?next=%2Fmembers")
+		apptest.WantRedirect(t, anon.Get("/members"), "/login?next=%2Fmembers")
 		// Dashboard pages are not API routes (the OpenAPI test compares those).
 		api := map[string]bool{}
 		for _, p := range s.API.Routes() {
@@ -113,17 +85,17 @@ func TestHomeSendsBrowsersToTheirDashboard(t *testing.T) {
 		}
 
 		c := signUp(t, s, "Ada", "ada@example.com")
-		wantRedirect(t, c.Get("/"), "/dashboard")
-		wantRedirect(t, c.Get("/dashboard"), "/orgs/new")
-		wantPage(t, c.Get("/orgs/new"), 200, "Create an organization")
-		wantRedirect(t, c.Post("/orgs", url.Values{"name": {"Acme Video"}}), "/dashboard")
-		wantPage(t, c.Get("/dashboard"), 200, "Organization Acme Video created. You are its owner.", "No projects yet", "Create your first project")
+		apptest.WantRedirect(t, c.Get("/"), "/dashboard")
+		apptest.WantRedirect(t, c.Get("/dashboard"), "/orgs/new")
+		apptest.WantPage(t, c.Get("/orgs/new"), 200, "Create an organization")
+		apptest.WantRedirect(t, c.Post("/orgs", url.Values{"name": {"Acme Video"}}), "/dashboard")
+		apptest.WantPage(t, c.Get("/dashboard"), 200, "Organization Acme Video created. You are its owner.", "No projects yet", "Create your first project")
 		// The flash shows once.
-		wantNot(t, c.Get("/dashboard"), "Organization Acme Video created")
+		apptest.WantNot(t, c.Get("/dashboard"), "Organization Acme Video created")
 		// Signed in, the sign-in page goes to the dashboard, or to next.
-		wantRedirect(t, c.Get("/login?next=%2Fmembers"), "/members")
-		wantRedirect(t, c.Get("/login?next=https%3A%2F%2Fevil.example%2F"), "/dashboard")
-		wantRedirect(t, c.Get("/login?next=%2F%2Fevil.example"), "/dashboard")
+		apptest.WantRedirect(t, c.Get("/login?next=%2Fmembers"), "/members")
+		apptest.WantRedirect(t, c.Get("/login?next=https%3A%2F%2Fevil.example%2F"), "/dashboard")
+		apptest.WantRedirect(t, c.Get("/login?next=%2F%2Fevil.example"), "/dashboard")
 	})
 }
 
@@ -149,7 +121,7 @@ func noInline(t *testing.T, path, body string) {
 func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
 	s := apptest.New(t, storetest.Engines(t)[0])
 	c, ids := owner(t, s, "olivia@example.com", "Marketing")
-	wantRedirect(t, c.Post("/members/invite", url.Values{"email": {"mia@example.com"}, "project": {ids["Marketing"]}, "mode." + ids["Marketing"]: {"full"}}), "/members")
+	apptest.WantRedirect(t, c.Post("/members/invite", url.Values{"email": {"mia@example.com"}, "project": {ids["Marketing"]}, "mode." + ids["Marketing"]: {"full"}}), "/members")
 	link := s.InvitationLink("mia@example.com")
 	anon := s.WebClient()
 	pages := map[string]*apptest.WebClient{
@@ -210,10 +182,10 @@ func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
 func TestCookies(t *testing.T) {
 	s := apptest.New(t, storetest.Engines(t)[0])
 	c := s.WebClient()
-	wantRedirect(t, c.Post("/register", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "password": {pw}}), "/verify")
-	wantRedirect(t, c.Post("/verify", url.Values{"email": {"ada@example.com"}, "otp": {s.LastCode("ada@example.com")}}), "/dashboard")
+	apptest.WantRedirect(t, c.Post("/register", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "password": {pw}}), "/verify")
+	apptest.WantRedirect(t, c.Post("/verify", url.Values{"email": {"ada@example.com"}, "otp": {s.LastCode("ada@example.com")}}), "/dashboard")
 	r := c.Post("/login", url.Values{"email": {"ada@example.com"}, "password": {pw}})
-	wantRedirect(t, r, "/dashboard")
+	apptest.WantRedirect(t, r, "/dashboard")
 	got := map[string]*http.Cookie{}
 	for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
 		got[ck.Name] = ck
@@ -237,11 +209,11 @@ func TestCookies(t *testing.T) {
 		t.Fatal("a token leaked into a URL or the logs")
 	}
 	// Sign out ends the session at once.
-	wantRedirect(t, c.Post("/logout", nil), "/login")
+	apptest.WantRedirect(t, c.Post("/logout", nil), "/login")
 	if r := s.Do(apptest.Req{Method: "GET", Path: "/v1/me", Token: got["gh_access"].Value}); r.Status != 401 {
 		t.Fatalf("token still works after sign-out: %d", r.Status)
 	}
-	wantRedirect(t, c.Get("/sessions"), "/login")
+	apptest.WantRedirect(t, c.Get("/sessions"), "/login")
 }
 
 func TestTransparentRefresh(t *testing.T) {
@@ -250,7 +222,7 @@ func TestTransparentRefresh(t *testing.T) {
 		c := signUp(t, s, "Ada", "ada@example.com")
 		before, refresh := c.Cookie("gh_access").Value, c.Cookie("gh_refresh").Value
 		s.Clock.Advance(20 * time.Minute) // the access token (15 minutes) has expired
-		wantPage(t, c.Get("/sessions"), 200, "This device")
+		apptest.WantPage(t, c.Get("/sessions"), 200, "This device")
 		after := c.Cookie("gh_access").Value
 		if after == before || c.Cookie("gh_refresh").Value == refresh {
 			t.Fatal("the tokens were not rotated")
@@ -273,10 +245,10 @@ func TestTransparentRefresh(t *testing.T) {
 				t.Fatalf("a concurrent refresh failed: %d", st)
 			}
 		}
-		wantPage(t, c.Get("/sessions"), 200)
+		apptest.WantPage(t, c.Get("/sessions"), 200)
 		// When the refresh token has expired too, the browser signs in again.
 		s.Clock.Advance(31 * 24 * time.Hour)
-		wantRedirect(t, c.Get("/sessions"), "/login?next=%2Fsessions")
+		apptest.WantRedirect(t, c.Get("/sessions"), "/login?next=%2Fsessions")
 		if ck := c.Cookie("gh_access"); ck != nil {
 			t.Fatal("stale cookies were not cleared")
 		}
@@ -294,7 +266,7 @@ func TestCrossOriginFormsAreRefused(t *testing.T) {
 			"foreign Origin alone": {"Sec-Fetch-Site": "", "Origin": "https://evil.example"},
 		} {
 			r := c.Post("/members/invite", invite, h)
-			wantPage(t, r, http.StatusForbidden, "This request was refused", "Nothing was changed")
+			apptest.WantPage(t, r, http.StatusForbidden, "This request was refused", "Nothing was changed")
 			noInline(t, name, r.Body)
 			if r.Header.Get("Content-Security-Policy") == "" {
 				t.Fatalf("%s: the refusal page has no CSP", name)
@@ -306,17 +278,17 @@ func TestCrossOriginFormsAreRefused(t *testing.T) {
 				}
 			}
 		}
-		wantPage(t, c.Get("/members"), 200, "No pending invitations")
+		apptest.WantPage(t, c.Get("/members"), 200, "No pending invitations")
 		if len(s.MailTo("mia@example.com")) != 0 {
 			t.Fatal("a refused form sent mail")
 		}
 		// Still signed in: the refused sign-out did nothing.
-		wantPage(t, c.Get("/sessions"), 200)
+		apptest.WantPage(t, c.Get("/sessions"), 200)
 		// The same form from the dashboard's own page works.
-		wantRedirect(t, c.Post("/members/invite", invite), "/members")
+		apptest.WantRedirect(t, c.Post("/members/invite", invite), "/members")
 		// So does a client that sends neither header (not a browser: no
 		// cookies of anyone's to ride on).
-		wantRedirect(t, c.Post("/projects", url.Values{"name": {"Training"}}, map[string]string{"Sec-Fetch-Site": "", "Origin": ""}), "/projects/")
+		apptest.WantRedirect(t, c.Post("/projects", url.Values{"name": {"Training"}}, map[string]string{"Sec-Fetch-Site": "", "Origin": ""}), "/projects/")
 		if strings.Contains(s.Logs.String(), "cross-origin request refused") == false {
 			t.Fatal("refusals are not logged")
 		}
@@ -328,44 +300,44 @@ func TestValidationMessagesKeepWhatWasTyped(t *testing.T) {
 		s := apptest.New(t, e)
 		anon := s.WebClient()
 		r := anon.Post("/register", url.Values{"name": {""}, "email": {"not-an-email"}, "password": {"short pw"}})
-		wantPage(t, r, 400, "Please correct the fields marked below.", "Name is required.",
+		apptest.WantPage(t, r, 400, "Please correct the fields marked below.", "Name is required.",
 			"Email must be an email address like name@example.com.", "Password must be at least 10 characters.",
 			`value="not-an-email"`, `aria-invalid="true" aria-describedby="f-email-err"`, `id="f-email-err"`)
-		wantNot(t, r, "short pw")
+		apptest.WantNot(t, r, "short pw")
 
 		signUp(t, s, "Ada", "ada@example.com")
 		r = anon.Post("/register", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "password": {pw}})
-		wantPage(t, r, 409, "An account with this email already exists.", `value="Ada"`)
+		apptest.WantPage(t, r, 409, "An account with this email already exists.", `value="Ada"`)
 		r = anon.Post("/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong password!"}})
-		wantPage(t, r, 401, "The email or password is wrong.", `value="ada@example.com"`)
-		wantNot(t, r, "wrong password!")
+		apptest.WantPage(t, r, 401, "The email or password is wrong.", `value="ada@example.com"`)
+		apptest.WantNot(t, r, "wrong password!")
 		r = anon.Post("/verify", url.Values{"email": {"ada@example.com"}, "otp": {"12"}})
-		wantPage(t, r, 400, "Code must be the 6-digit code from the email.", `value="12"`)
+		apptest.WantPage(t, r, 400, "Code must be the 6-digit code from the email.", `value="12"`)
 		r = anon.Post("/forgot-password/reset", url.Values{"email": {"ada@example.com"}, "otp": {"123456"}})
-		wantPage(t, r, 400, "Password is required.", `value="123456"`)
+		apptest.WantPage(t, r, 400, "Password is required.", `value="123456"`)
 
 		c, ids := owner(t, s, "olivia@example.com", "Marketing", "Training")
-		wantPage(t, c.Post("/orgs", url.Values{"name": {"  "}}), 400, "Name is required.")
-		wantPage(t, c.Post("/projects", url.Values{"name": {""}, "description": {"kept text"}}), 400, "Name is required.", `value="kept text"`)
+		apptest.WantPage(t, c.Post("/orgs", url.Values{"name": {"  "}}), 400, "Name is required.")
+		apptest.WantPage(t, c.Post("/projects", url.Values{"name": {""}, "description": {"kept text"}}), 400, "Name is required.", `value="kept text"`)
 		m := ids["Marketing"]
 		r = c.Post("/members/invite", url.Values{"email": {"mia@"}, "name": {"Mia"}, "project": {m}, "mode." + m: {"custom"}, "org.billing": {"on"}})
-		wantPage(t, r, 400, "Email must be an email address like name@example.com.",
+		apptest.WantPage(t, r, 400, "Email must be an email address like name@example.com.",
 			"Choose at least one right for this project, or untick it.",
 			`value="mia@"`, `value="Mia"`,
 			`id="p-`+m+`" name="project" value="`+m+`" checked`, `name="mode.`+m+`" value="custom" checked`, `id="org-billing" name="org.billing" value="on" checked`)
 		r = c.Post("/members/invite", url.Values{"email": {"mia@example.com"}})
-		wantPage(t, r, 400, "Give a role or at least one permission.")
+		apptest.WantPage(t, r, 400, "Give a role or at least one permission.")
 		r = c.Post("/members/invite", url.Values{"email": {"olivia@example.com"}, "org.api": {"on"}})
-		wantPage(t, r, 409, "This person is already a member of the organization.")
+		apptest.WantPage(t, r, 409, "This person is already a member of the organization.")
 		r = c.Post("/members/invite", url.Values{"email": {"mia@example.com"}, "expires_in_days": {"99"}, "org.api": {"on"}})
-		wantPage(t, r, 400, "Expiry must be from 1 to 30.")
+		apptest.WantPage(t, r, 400, "Expiry must be from 1 to 30.")
 		r = c.Post("/api-keys", url.Values{"name": {""}, "expires_on": {"yesterday"}})
-		wantPage(t, r, 400, "Expiry must be a date.")
+		apptest.WantPage(t, r, 400, "Expiry must be a date.")
 		r = c.Post("/api-keys", url.Values{"name": {""}, "org.api": {"on"}})
-		wantPage(t, r, 400, "Name is required.")
+		apptest.WantPage(t, r, 400, "Name is required.")
 		r = c.Get("/audit?from=notadate&action=Bad%20Action")
-		wantPage(t, r, 400, "From must be a date.", `value="Bad Action"`)
+		apptest.WantPage(t, r, 400, "From must be a date.", `value="Bad Action"`)
 		r = c.Get("/audit?action=Bad%20Action")
-		wantPage(t, r, 400, "Action must be an action like invitation.created")
+		apptest.WantPage(t, r, 400, "Action must be an action like invitation.created")
 	})
 }
