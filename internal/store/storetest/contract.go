@@ -41,6 +41,9 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Policy", func(t *testing.T) { runPolicy(t, e) })
 	t.Run("Idempotency", func(t *testing.T) { runIdempotency(t, e) })
 	t.Run("MFA", func(t *testing.T) { runMFA(t, e) })
+	t.Run("Memberships", func(t *testing.T) { runMemberships(t, e) })
+	t.Run("Roles", func(t *testing.T) { runRoles(t, e) })
+	t.Run("Invitations", func(t *testing.T) { runInvitations(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
