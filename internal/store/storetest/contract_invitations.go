@@ -51,7 +51,7 @@ func runInvitations(t *testing.T, e Engine) {
 	mustTx(t, s, func(tx *store.Conn) error {
 		return tx.CreateRole(ctx, org.ID, ada.ID, &gatehouse.Role{ID: roleID, Name: "editor", Grants: []gatehouse.Grant{}, CreatedAt: baseTime, UpdatedAt: baseTime})
 	})
-	mustJoin(t, s, org.ID, ada.ID, gatehouse.RoleOwner, nil, baseTime)
+	mustJoin(t, s, org.ID, ada.ID, gatehouse.RoleOwnerID, nil, baseTime)
 	mustJoin(t, s, org.ID, bob.ID, roleID, nil, baseTime)
 	folderGrant := []gatehouse.Grant{{EntityType: gatehouse.EntityProjects, EntityID: newID(), Name: gatehouse.ProjectCustom,
 		Permission: []gatehouse.AreaGrant{{Name: gatehouse.AreaFolders, Action: gatehouse.ActionCustom,

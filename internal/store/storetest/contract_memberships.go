@@ -42,7 +42,7 @@ func runMemberships(t *testing.T, e Engine) {
 	other := mustCreateOrg(t, s, "Other", ada.ID)
 	read := []gatehouse.Grant{{EntityType: gatehouse.EntityProjects, EntityID: "*", Name: gatehouse.ProjectFullAccess, Action: "read", Permission: []gatehouse.AreaGrant{}}}
 
-	mustJoin(t, s, org.ID, ada.ID, gatehouse.RoleOwner, nil, baseTime)
+	mustJoin(t, s, org.ID, ada.ID, gatehouse.RoleOwnerID, nil, baseTime)
 	mustJoin(t, s, org.ID, bob.ID, "", read, baseTime.Add(time.Second))
 	mustJoin(t, s, org.ID, cat.ID, "", nil, baseTime.Add(2*time.Second))
 	mustJoin(t, s, other.ID, bob.ID, gatehouse.RoleAdminID, nil, baseTime)
