@@ -121,7 +121,7 @@ func runMemberships(t *testing.T, e Engine) {
 			t.Fatalf("candidates = %v, %v", membershipUsers(got), err)
 		}
 		// An owner grant makes Cat one, and so does a custom role for Bob.
-		owner := []gatehouse.Grant{{EntityType: gatehouse.EntityOrganizations, EntityID: org.ID, Name: gatehouse.RoleOwner, Permission: []gatehouse.AreaGrant{}}}
+		owner := []gatehouse.Grant{{EntityType: gatehouse.EntityOrganizations, EntityID: org.ID, Name: gatehouse.OrgOwner, Permission: []gatehouse.AreaGrant{}}}
 		mustTx(t, s, func(tx *store.Conn) error {
 			if err := tx.UpdateMembership(ctx, &gatehouse.Membership{OrgID: org.ID, UserID: cat.ID, Grants: owner}, baseTime.Add(time.Minute)); err != nil {
 				return err
