@@ -22,7 +22,7 @@ type GrantRef struct {
 }
 
 // String renders the reference for the API's granted_by, e.g.
-// "admin.permissions[1]" or "direct.permissions[0]"; "" for none.
+// "role:admin.permissions[1]" or "direct.permissions[0]"; "" for none.
 func (r GrantRef) String() string {
 	if r.Source == "" && r.Index == 0 {
 		return ""
