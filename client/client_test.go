@@ -53,6 +53,7 @@ func newFixture(t *testing.T, e storetest.Engine) *fixture {
 }
 
 func TestClientCalls(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		f := newFixture(t, e)
 		ctx := context.Background()
@@ -133,6 +134,7 @@ func TestClientCalls(t *testing.T) {
 // The Checker reuses decisions until a signed webhook event drops them;
 // forged or stale deliveries change nothing.
 func TestCheckerWebhookInvalidation(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		f := newFixture(t, e)
 		ctx := context.Background()
@@ -215,6 +217,7 @@ func TestCheckerWebhookInvalidation(t *testing.T) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestRequirePermission(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		f := newFixture(t, e)
 		k, err := client.NewChecker(client.New(f.srv.URL, f.key), client.CheckerOptions{})

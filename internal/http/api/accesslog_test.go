@@ -36,6 +36,7 @@ func unloggedMetric(t *testing.T, srv *apptest.Server, route string) int {
 }
 
 func TestAccessLogModes(t *testing.T) {
+	t.Parallel()
 	const check = "/v1/members/permissions/check"
 	e := storetest.Engines(t)[0] // the log does not depend on the engine
 	run := func(t *testing.T, mode middleware.AccessLogMode, checks int) *apptest.Server {

@@ -76,6 +76,7 @@ func wantBroken(t *testing.T, v map[string]any, seq int64, reason string) {
 // SHA-256 (all an attacker without the key can do) is caught; a checkpoint
 // catches a wiped or truncated chain and a rewrite by a key holder.
 func TestAuditSealed(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OKHeadAndCheckpoint", func(t *testing.T) {
 			w := newSealWorld(t, e)
@@ -169,6 +170,7 @@ func TestAuditSealed(t *testing.T) {
 // id) verify after the carry-over, new events are sealed after them, and a
 // rewrite of the carried-over prefix is caught by its sealed end.
 func TestAuditCarryOver(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		legacy := func(t *testing.T) *sealWorld {
 			w := newSealWorld(t, e)
@@ -221,6 +223,7 @@ func TestAuditCarryOver(t *testing.T) {
 // TestAuditCheckpointLog: changed heads are logged as audit.checkpoint,
 // unchanged ones are not logged again.
 func TestAuditCheckpointLog(t *testing.T) {
+	t.Parallel()
 	w := newSealWorld(t, storetest.SQLite())
 	ctx := context.Background()
 	n, err := w.srv.Main.LogAuditCheckpoints(ctx)

@@ -72,14 +72,14 @@ func BenchmarkLoginFailure(b *testing.B) {
 			svc := service.New(srv.Store, service.Config{BaseURL: srv.Config.BaseURL, Key: srv.Key, Now: srv.Clock.Now,
 				Hasher: secret.NewHasher(secret.DefaultArgon2, 4)})
 			ctx := context.Background()
-			if _, err := svc.Auth.Register(ctx, gatehouse.Actor{}, service.RegisterInput{Name: "Ada", Email: "ada@example.com", Password: auPW}); err != nil {
+			if _, err := svc.Auth.Register(ctx, gatehouse.Actor{}, service.RegisterInput{Name: "Ada", Email: "ada@example.com", Password: apptest.TestPassword}); err != nil {
 				b.Fatal(err)
 			}
 			if _, err := svc.Auth.VerifyEmail(ctx, gatehouse.Actor{}, "ada@example.com", srv.LastCode("ada@example.com")); err != nil {
 				b.Fatal(err)
 			}
 			for _, tc := range []struct{ name, email, pw string }{
-				{"unknown_email", "nobody@example.com", auPW},
+				{"unknown_email", "nobody@example.com", apptest.TestPassword},
 				{"wrong_password", "ada@example.com", "not the password"},
 			} {
 				b.Run(tc.name, func(b *testing.B) {

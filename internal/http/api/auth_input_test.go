@@ -18,6 +18,7 @@ import (
 )
 
 func TestAuthAPIAccessCheck(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -67,6 +68,7 @@ func TestAuthAPIAccessCheck(t *testing.T) {
 // TestAuthMail checks that every code goes out through the outbox and that
 // the mail holds the code and no other secret.
 func TestAuthMail(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -93,7 +95,7 @@ func TestAuthMail(t *testing.T) {
 				if !strings.Contains(m.HTML, code) {
 					t.Fatalf("mail %d HTML lacks the code", i)
 				}
-				for _, s := range []string{auPW, a.Access, a.Refresh, resetToken, "gh_", apptest.SHA256Hex(a.Access)} {
+				for _, s := range []string{apptest.TestPassword, a.Access, a.Refresh, resetToken, "gh_", apptest.SHA256Hex(a.Access)} {
 					if strings.Contains(m.Subject+m.Text+m.HTML, s) {
 						t.Fatalf("mail %d holds a secret %q", i, s)
 					}
@@ -107,6 +109,7 @@ func TestAuthMail(t *testing.T) {
 // value of every table (and on SQLite the raw database files, -wal
 // included) looking for any password, token, code or reset token in clear.
 func TestAuthSecretsAtRest(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -119,17 +122,17 @@ func TestAuthSecretsAtRest(t *testing.T) {
 						strings.TrimPrefix(t.Access, service.AccessTokenPrefix), strings.TrimPrefix(t.Refresh, service.RefreshTokenPrefix))
 				}
 			}
-			secrets = append(secrets, auPW, newPW)
+			secrets = append(secrets, apptest.TestPassword, newPW)
 
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", email, "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", email, "password", apptest.TestPassword))
 			c := srv.LastCode(email)
 			codes = append(codes, c)
 			srv.Must(200, apptest.Post("/v1/auth/verify-email", "email", email, "otp", c))
-			a := srv.SignIn(email, auPW)
+			a := srv.SignIn(email, apptest.TestPassword)
 			apptest.WarmToken(t, srv, a.Access)
 			b := srv.RefreshTokens(a.Refresh)
 			apptest.TokenAlive(t, srv, b.Access, true)
-			c2 := srv.SignIn(email, auPW)
+			c2 := srv.SignIn(email, apptest.TestPassword)
 			addTokens(a, b, c2)
 
 			srv.Clock.Advance(time.Minute)
@@ -204,6 +207,7 @@ func TestAuthSecretsAtRest(t *testing.T) {
 // memory, yet every way of ending a session takes effect on the very next
 // request.
 func TestAuthSessionCache(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OKServedFromMemory", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -250,7 +254,7 @@ func TestAuthSessionCache(t *testing.T) {
 				apptest.RefreshRefused(t, srv, victim.Body["previous_refresh"].(string))
 			}},
 			{"ErrPasswordChanged", func(t *testing.T, srv *apptest.Server, victim, other *apptest.AuthTokens) {
-				srv.Must(204, apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: other.Access, Body: apptest.Fields("current_password", auPW, "new_password", "a brand new password")})
+				srv.Must(204, apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: other.Access, Body: apptest.Fields("current_password", apptest.TestPassword, "new_password", "a brand new password")})
 			}},
 			{"ErrPasswordReset", func(t *testing.T, srv *apptest.Server, _, _ *apptest.AuthTokens) {
 				srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", "ada@example.com"))
@@ -263,7 +267,7 @@ func TestAuthSessionCache(t *testing.T) {
 				first := srv.SignUpTokens("Ada", "ada@example.com", "")
 				victim := srv.RefreshTokens(first.Refresh)
 				victim.Body["previous_refresh"] = first.Refresh
-				other := srv.SignIn("ada@example.com", auPW)
+				other := srv.SignIn("ada@example.com", apptest.TestPassword)
 				apptest.WarmToken(t, srv, victim.Access)
 				tc.end(t, srv, victim, other)
 				apptest.TokenAlive(t, srv, victim.Access, false)
@@ -346,6 +350,7 @@ var (
 // TestAuthBadInput sends every auth endpoint bad input: each answer must be
 // a 4xx problem+json, never a 500.
 func TestAuthBadInput(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("Err", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -358,7 +363,7 @@ func TestAuthBadInput(t *testing.T) {
 				bad          map[string][]any
 			}
 			endpoints := []endpoint{
-				{"POST", "/v1/auth/register", false, map[string]any{"name": "Eve", "email": "eve@example.com", "password": auPW},
+				{"POST", "/v1/auth/register", false, map[string]any{"name": "Eve", "email": "eve@example.com", "password": apptest.TestPassword},
 					[]string{"name", "email", "password"}, map[string][]any{"email": auBadEmails, "password": auBadPasswords,
 						"name": {"   ", strings.Repeat("n", 101), "two\nlines", "nul\x00"}}},
 				{"POST", "/v1/auth/verify-email", false, map[string]any{"email": "ada@example.com", "otp": "123456"},
@@ -394,7 +399,7 @@ func TestAuthBadInput(t *testing.T) {
 						if resp.Status == http.StatusTooManyRequests {
 							// Throttles are fine answers too; start afresh and retry once.
 							srv.Clock.Advance(time.Hour)
-							token = srv.SignIn("ada@example.com", auPW).Access
+							token = srv.SignIn("ada@example.com", apptest.TestPassword).Access
 							if ep.authed {
 								r.Token = token
 							}
@@ -428,7 +433,7 @@ func TestAuthBadInput(t *testing.T) {
 				apptest.Problem(t, &apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, 413)
 			})
 			// Nothing above harmed the account.
-			srv.SignIn("ada@example.com", auPW)
+			srv.SignIn("ada@example.com", apptest.TestPassword)
 		})
 		t.Run("ErrHeaders", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -436,12 +441,12 @@ func TestAuthBadInput(t *testing.T) {
 			// A user agent that is not UTF-8 is stored with the session and
 			// the audit events; it must not break the request.
 			h := map[string]string{"User-Agent": "Bad\xff\xfeAgent/1.0"}
-			resp := srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: apptest.Fields("email", "ada@example.com", "password", auPW), Header: h})
+			resp := srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: apptest.Fields("email", "ada@example.com", "password", apptest.TestPassword), Header: h})
 			if resp.Status != 200 {
 				t.Fatalf("login: %d %s", resp.Status, resp.Body)
 			}
 			tok := resp.JSON(t)["access_token"].(string)
-			resp = srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/register", Body: apptest.Fields("name", "Eve", "email", "eve@example.com", "password", auPW), Header: h})
+			resp = srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/register", Body: apptest.Fields("name", "Eve", "email", "eve@example.com", "password", apptest.TestPassword), Header: h})
 			if resp.Status != 201 {
 				t.Fatalf("register: %d %s", resp.Status, resp.Body)
 			}

@@ -21,7 +21,7 @@ func TestAuthLogin(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			b := srv.SignIn("ada@example.com", auPW)
+			b := srv.SignIn("ada@example.com", apptest.TestPassword)
 			// 256-bit HMACs under the secret key; the refresh token names its
 			// session and generation.
 			tokenRe := regexp.MustCompile(`^(gh_at_|gh_rt_[0-9a-f-]{36}\.0\.)[0-9a-f]{64}$`)
@@ -52,10 +52,10 @@ func TestAuthLogin(t *testing.T) {
 			var first *apptest.Response
 			var firstBody map[string]any
 			for _, tc := range []struct{ name, email, pw string }{
-				{"unknown email", "nobody@example.com", auPW},
+				{"unknown email", "nobody@example.com", apptest.TestPassword},
 				{"wrong password", "ada@example.com", "not the password"},
 				{"wrong password, other case", "ADA@example.com", "not the password"},
-				{"account without password", "pat@example.com", auPW},
+				{"account without password", "pat@example.com", apptest.TestPassword},
 			} {
 				resp := srv.Do(apptest.Post("/v1/auth/login", "email", tc.email, "password", tc.pw))
 				apptest.ProblemCode(t, resp, 401, "invalid_credentials")
@@ -73,8 +73,8 @@ func TestAuthLogin(t *testing.T) {
 		})
 		t.Run("ErrUnverified", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
-			apptest.ProblemCode(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW)), 403, "email_not_verified")
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", apptest.TestPassword))
+			apptest.ProblemCode(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", apptest.TestPassword)), 403, "email_not_verified")
 			// Without the right password, nothing is revealed about the account.
 			apptest.LoginRefused(t, srv, "ada@example.com", "not the password")
 		})
@@ -98,7 +98,7 @@ func testLoginFailuresHash(t *testing.T, e storetest.Engine) {
 		Hasher: secret.NewHasher(secret.Argon2Params{Memory: mem, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, 2)})
 	ctx := context.Background()
 	actor := gatehouse.Actor{IP: "192.0.2.1"}
-	if _, err := svc.Auth.Register(ctx, actor, service.RegisterInput{Name: "Ada", Email: "ada@example.com", Password: auPW}); err != nil {
+	if _, err := svc.Auth.Register(ctx, actor, service.RegisterInput{Name: "Ada", Email: "ada@example.com", Password: apptest.TestPassword}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Auth.VerifyEmail(ctx, actor, "ada@example.com", srv.LastCode("ada@example.com")); err != nil {
@@ -113,7 +113,7 @@ func testLoginFailuresHash(t *testing.T, e storetest.Engine) {
 		return after.TotalAlloc - before.TotalAlloc, err
 	}
 	for _, tc := range []struct{ name, email, pw string }{
-		{"unknown email", "nobody@example.com", auPW},
+		{"unknown email", "nobody@example.com", apptest.TestPassword},
 		{"wrong password", "ada@example.com", "not the password"},
 	} {
 		n, err := login(tc.email, tc.pw)
@@ -125,11 +125,11 @@ func testLoginFailuresHash(t *testing.T, e storetest.Engine) {
 		}
 	}
 	for range 4 {
-		if _, err := login("nobody@example.com", auPW); gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
+		if _, err := login("nobody@example.com", apptest.TestPassword); gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
 			t.Fatal(err)
 		}
 	}
-	n, err := login("nobody@example.com", auPW)
+	n, err := login("nobody@example.com", apptest.TestPassword)
 	if gatehouse.ErrorCode(err) != gatehouse.ERATELIMITED {
 		t.Fatalf("sixth failure: %v, want rate limited", err)
 	}
@@ -150,23 +150,23 @@ func TestAuthLoginThrottle(t *testing.T) {
 				}
 			}
 			// Even the right password waits now.
-			wait := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
+			wait := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", apptest.TestPassword)))
 			if wait > time.Minute {
 				t.Fatalf("Retry-After %v, want at most a minute", wait)
 			}
 			// Another account from the same address is not affected.
-			srv.SignIn("bob@example.com", auPW)
+			srv.SignIn("bob@example.com", apptest.TestPassword)
 			srv.Clock.Advance(wait)
-			srv.SignIn("ada@example.com", auPW)
+			srv.SignIn("ada@example.com", apptest.TestPassword)
 			// Success from this address starts its count again; the next
 			// run of failures backs off for longer each time.
 			for range 5 {
 				apptest.LoginRefused(t, srv, "ada@example.com", "wrong again")
 			}
-			first := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
+			first := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", apptest.TestPassword)))
 			srv.Clock.Advance(first)
 			apptest.LoginRefused(t, srv, "ada@example.com", "wrong once more")
-			if second := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW))); second < 2*first-time.Second {
+			if second := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", apptest.TestPassword))); second < 2*first-time.Second {
 				t.Fatalf("backoff %v after %v: not doubling", second, first)
 			}
 		})
@@ -174,17 +174,17 @@ func TestAuthLoginThrottle(t *testing.T) {
 			srv := apptest.New(t, e)
 			srv.SignUpTokens("Ada", "ada@example.com", "")
 			for i := range 20 {
-				apptest.LoginRefused(t, srv, fmt.Sprintf("nobody%d@example.com", i), auPW)
+				apptest.LoginRefused(t, srv, fmt.Sprintf("nobody%d@example.com", i), apptest.TestPassword)
 			}
-			wait := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW)))
+			wait := apptest.RetryAfter(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", apptest.TestPassword)))
 			srv.Clock.Advance(wait)
-			srv.SignIn("ada@example.com", auPW)
+			srv.SignIn("ada@example.com", apptest.TestPassword)
 		})
 		t.Run("OKSuccessesNotCounted", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			srv.SignUpTokens("Ada", "ada@example.com", "")
 			for range 25 {
-				srv.SignIn("ada@example.com", auPW)
+				srv.SignIn("ada@example.com", apptest.TestPassword)
 			}
 		})
 	})

@@ -12,6 +12,7 @@ import (
 )
 
 func TestAuthForgotPassword(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		resetToken := func(t *testing.T, srv *apptest.Server, email string) string {
 			t.Helper()
@@ -29,7 +30,7 @@ func TestAuthForgotPassword(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			b := srv.SignIn("ada@example.com", auPW)
+			b := srv.SignIn("ada@example.com", apptest.TestPassword)
 			apptest.WarmToken(t, srv, a.Access)
 			apptest.WarmToken(t, srv, b.Access)
 			tok := resetToken(t, srv, "Ada@Example.com")
@@ -41,7 +42,7 @@ func TestAuthForgotPassword(t *testing.T) {
 			apptest.TokenAlive(t, srv, b.Access, false)
 			apptest.RefreshRefused(t, srv, a.Refresh)
 			apptest.RefreshRefused(t, srv, b.Refresh)
-			apptest.LoginRefused(t, srv, "ada@example.com", auPW)
+			apptest.LoginRefused(t, srv, "ada@example.com", apptest.TestPassword)
 			srv.SignIn("ada@example.com", "a brand new password")
 			// The reset token was single use.
 			apptest.Problem(t, set(srv, tok, "yet another password"), 400)
@@ -64,7 +65,7 @@ func TestAuthForgotPassword(t *testing.T) {
 		})
 		t.Run("OKUnverifiedAccount", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", apptest.TestPassword))
 			tok := resetToken(t, srv, "ada@example.com")
 			srv.Must(204, apptest.Post("/v1/auth/forgot-password/set", "reset_token", tok, "password", "a brand new password"))
 			// The reset code proved the mailbox.
@@ -77,7 +78,7 @@ func TestAuthForgotPassword(t *testing.T) {
 			srv.Clock.Advance(service.ResetTokenTTL)
 			apptest.Problem(t, set(srv, tok, "a brand new password"), 400)
 			// Nothing changed: the password and the session still work.
-			srv.SignIn("ada@example.com", auPW)
+			srv.SignIn("ada@example.com", apptest.TestPassword)
 			srv.RefreshTokens(a.Refresh)
 		})
 		t.Run("OKResetTokenJustBeforeExpiry", func(t *testing.T) {
@@ -105,7 +106,7 @@ func TestAuthForgotPassword(t *testing.T) {
 					t.Fatalf("errors do not name reset_token: %v", p)
 				}
 			}
-			srv.SignIn("ada@example.com", auPW)
+			srv.SignIn("ada@example.com", apptest.TestPassword)
 		})
 		t.Run("ErrWrongCode", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -121,6 +122,7 @@ func TestAuthForgotPassword(t *testing.T) {
 }
 
 func TestAuthSetPassword(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -140,7 +142,7 @@ func TestAuthSetPassword(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: a.Access, Body: apptest.Fields("password", "a chosen password")}), 409, "password_already_set")
-			srv.SignIn("ada@example.com", auPW)
+			srv.SignIn("ada@example.com", apptest.TestPassword)
 			p := srv.PasswordlessUser("Pat", "pat@example.com")
 			srv.Must(204, apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: apptest.Fields("password", "a chosen password")})
 			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/set-password", Token: p.Access, Body: apptest.Fields("password", "another chosen one")}), 409, "password_already_set")
@@ -161,6 +163,7 @@ func TestAuthSetPassword(t *testing.T) {
 }
 
 func TestAuthChangePassword(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		change := func(srv *apptest.Server, token, current, next string) *apptest.Response {
 			return srv.Do(apptest.Req{Method: "PUT", Path: "/v1/auth/password", Token: token, Body: apptest.Fields("current_password", current, "new_password", next)})
@@ -168,26 +171,26 @@ func TestAuthChangePassword(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			b := srv.SignIn("ada@example.com", auPW)
+			b := srv.SignIn("ada@example.com", apptest.TestPassword)
 			apptest.WarmToken(t, srv, a.Access)
 			apptest.WarmToken(t, srv, b.Access)
-			if resp := change(srv, a.Access, auPW, "a brand new password"); resp.Status != 204 {
+			if resp := change(srv, a.Access, apptest.TestPassword, "a brand new password"); resp.Status != 204 {
 				t.Fatalf("change: %d %s", resp.Status, resp.Body)
 			}
 			apptest.TokenAlive(t, srv, b.Access, false) // other sessions end at once
 			apptest.RefreshRefused(t, srv, b.Refresh)
 			apptest.TokenAlive(t, srv, a.Access, true) // this one stays
 			srv.RefreshTokens(a.Refresh)
-			apptest.LoginRefused(t, srv, "ada@example.com", auPW)
+			apptest.LoginRefused(t, srv, "ada@example.com", apptest.TestPassword)
 			srv.SignIn("ada@example.com", "a brand new password")
 		})
 		t.Run("ErrWrongCurrent", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			b := srv.SignIn("ada@example.com", auPW)
+			b := srv.SignIn("ada@example.com", apptest.TestPassword)
 			apptest.ProblemCode(t, change(srv, a.Access, "not the password", "a brand new password"), 403, "wrong_password")
 			apptest.TokenAlive(t, srv, b.Access, true)
-			srv.SignIn("ada@example.com", auPW)
+			srv.SignIn("ada@example.com", apptest.TestPassword)
 		})
 		t.Run("ErrThrottled", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -195,9 +198,9 @@ func TestAuthChangePassword(t *testing.T) {
 			for range 5 {
 				apptest.ProblemCode(t, change(srv, a.Access, "not the password", "a brand new password"), 403, "wrong_password")
 			}
-			wait := apptest.RetryAfter(t, change(srv, a.Access, auPW, "a brand new password"))
+			wait := apptest.RetryAfter(t, change(srv, a.Access, apptest.TestPassword, "a brand new password"))
 			srv.Clock.Advance(wait)
-			apptest.Status(t, 204, change(srv, a.Access, auPW, "a brand new password"))
+			apptest.Status(t, 204, change(srv, a.Access, apptest.TestPassword, "a brand new password"))
 		})
 		t.Run("ErrPasswordless", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -209,10 +212,10 @@ func TestAuthChangePassword(t *testing.T) {
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			for _, tc := range []struct{ name, current, next, field string }{
 				{"no current", "", "a brand new password", "current_password"},
-				{"no new", auPW, "", "new_password"},
-				{"short new", auPW, "short", "new_password"},
-				{"long new", auPW, strings.Repeat("x", 129), "new_password"},
-				{"common new", auPW, "1q2w3e4r5t", "new_password"},
+				{"no new", apptest.TestPassword, "", "new_password"},
+				{"short new", apptest.TestPassword, "short", "new_password"},
+				{"long new", apptest.TestPassword, strings.Repeat("x", 129), "new_password"},
+				{"common new", apptest.TestPassword, "1q2w3e4r5t", "new_password"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					p := apptest.Problem(t, change(srv, a.Access, tc.current, tc.next), 400)
@@ -221,19 +224,20 @@ func TestAuthChangePassword(t *testing.T) {
 					}
 				})
 			}
-			srv.SignIn("ada@example.com", auPW)
+			srv.SignIn("ada@example.com", apptest.TestPassword)
 		})
 	})
 }
 
 func TestAuthAccountExists(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		exists := func(srv *apptest.Server, email string) *apptest.Response {
 			return srv.Do(apptest.Post("/v1/auth/account-exists", "email", email))
 		}
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", apptest.TestPassword))
 			for email, want := range map[string]bool{"ada@example.com": true, " ADA@Example.com ": true, "nobody@example.com": false} {
 				if out := apptest.Status(t, 200, exists(srv, email)); out["exists"] != want {
 					t.Fatalf("%q: %v, want exists %v", email, out, want)

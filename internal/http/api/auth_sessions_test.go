@@ -12,6 +12,7 @@ import (
 )
 
 func TestAuthRefresh(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -33,7 +34,7 @@ func TestAuthRefresh(t *testing.T) {
 		t.Run("ErrReuseEndsSession", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			other := srv.SignIn("ada@example.com", auPW)
+			other := srv.SignIn("ada@example.com", apptest.TestPassword)
 			b := srv.RefreshTokens(a.Refresh)
 			apptest.WarmToken(t, srv, b.Access)
 			srv.Clock.Advance(service.RefreshGrace + time.Second)
@@ -78,11 +79,12 @@ func TestAuthRefresh(t *testing.T) {
 }
 
 func TestAuthLogout(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			other := srv.SignIn("ada@example.com", auPW)
+			other := srv.SignIn("ada@example.com", apptest.TestPassword)
 			apptest.WarmToken(t, srv, a.Access)
 			if resp := srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/logout", Token: a.Access}); resp.Status != 204 {
 				t.Fatalf("logout: %d %s", resp.Status, resp.Body)
@@ -105,12 +107,13 @@ func TestAuthLogout(t *testing.T) {
 }
 
 func TestAuthSessions(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			srv.Clock.Advance(time.Minute)
-			b := srv.SignIn("ada@example.com", auPW, map[string]string{"User-Agent": "Phone/1.0"})
+			b := srv.SignIn("ada@example.com", apptest.TestPassword, map[string]string{"User-Agent": "Phone/1.0"})
 			srv.Clock.Advance(time.Minute)
 			apptest.TokenAlive(t, srv, b.Access, true)
 
@@ -158,7 +161,7 @@ func TestAuthSessions(t *testing.T) {
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
 			for range 2 {
 				srv.Clock.Advance(time.Second)
-				srv.SignIn("ada@example.com", auPW)
+				srv.SignIn("ada@example.com", apptest.TestPassword)
 			}
 			p1 := srv.Must(200, apptest.GetAs("/v1/auth/sessions?limit=2", a.Access))
 			cursor, _ := p1["next_cursor"].(string)
@@ -173,7 +176,7 @@ func TestAuthSessions(t *testing.T) {
 		t.Run("OKDeleteOther", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			b := srv.SignIn("ada@example.com", auPW)
+			b := srv.SignIn("ada@example.com", apptest.TestPassword)
 			apptest.WarmToken(t, srv, b.Access)
 			srv.Must(204, apptest.Req{Method: "DELETE", Path: "/v1/auth/sessions/" + b.SessionID, Token: a.Access})
 			apptest.TokenAlive(t, srv, b.Access, false)

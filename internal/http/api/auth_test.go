@@ -13,19 +13,18 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
-const auPW = apptest.TestPassword
-
 // TestAuthStory walks register → verify → login → refresh → logout.
 func TestAuthStory(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			out := srv.Must(201, apptest.Post("/v1/auth/register", "name", " Ada Lovelace ", "email", "  Ada@Example.COM \t", "password", auPW))
+			out := srv.Must(201, apptest.Post("/v1/auth/register", "name", " Ada Lovelace ", "email", "  Ada@Example.COM \t", "password", apptest.TestPassword))
 			u := out["user"].(map[string]any)
 			if u["email"] != "Ada@Example.COM" || u["name"] != "Ada Lovelace" || u["email_verified"] != false || u["has_password"] != true || u["id"] == "" {
 				t.Fatalf("registered user: %v", u)
 			}
-			apptest.ProblemCode(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", auPW)), 403, "email_not_verified")
+			apptest.ProblemCode(t, srv.Do(apptest.Post("/v1/auth/login", "email", "ada@example.com", "password", apptest.TestPassword)), 403, "email_not_verified")
 
 			code := srv.LastCode("ada@example.com")
 			v := srv.Must(200, apptest.Post("/v1/auth/verify-email", "email", "ADA@example.com ", "otp", code))
@@ -33,7 +32,7 @@ func TestAuthStory(t *testing.T) {
 				t.Fatalf("verified user: %v", vu)
 			}
 
-			tok := srv.SignIn(" ada@EXAMPLE.com", auPW)
+			tok := srv.SignIn(" ada@EXAMPLE.com", apptest.TestPassword)
 			if tok.Body["token_type"] != "Bearer" || tok.Body["expires_in"] != float64(900) || tok.User["id"] != u["id"] || tok.User["email_verified"] != true {
 				t.Fatalf("login: %v", tok.Body)
 			}
@@ -55,16 +54,17 @@ func TestAuthStory(t *testing.T) {
 			apptest.TokenAlive(t, srv, rot.Access, false)
 			apptest.RefreshRefused(t, srv, rot.Refresh)
 			// The account itself still works.
-			srv.SignIn("ada@example.com", auPW)
+			srv.SignIn("ada@example.com", apptest.TestPassword)
 		})
 	})
 }
 
 func TestAuthRegister(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			out := srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			out := srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", apptest.TestPassword))
 			id := out["user"].(map[string]any)["id"].(string)
 
 			var hash string
@@ -98,13 +98,13 @@ func TestAuthRegister(t *testing.T) {
 		})
 		t.Run("ErrEmailTaken", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", apptest.TestPassword))
 			for _, email := range []string{"ada@example.com", "ADA@Example.Com", "  ada@example.com  "} {
 				apptest.ProblemCode(t, srv.Do(apptest.Post("/v1/auth/register", "name", "Eve", "email", email, "password", "another long password")), 409, "email_taken")
 			}
 			// The first account is untouched.
 			srv.Must(200, apptest.Post("/v1/auth/verify-email", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))
-			srv.SignIn("ada@example.com", auPW)
+			srv.SignIn("ada@example.com", apptest.TestPassword)
 			apptest.LoginRefused(t, srv, "ada@example.com", "another long password")
 		})
 		t.Run("ErrEmailTakenConcurrently", func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestAuthRegister(t *testing.T) {
 					if i%2 == 1 {
 						email = "RACE@example.com"
 					}
-					statuses[i] = srv.Do(apptest.Post("/v1/auth/register", "name", "R", "email", email, "password", auPW)).Status
+					statuses[i] = srv.Do(apptest.Post("/v1/auth/register", "name", "R", "email", email, "password", apptest.TestPassword)).Status
 				})
 			}
 			wg.Wait()
@@ -157,16 +157,17 @@ func TestAuthRegister(t *testing.T) {
 				t.Fatalf("refused registrations queued mail: %v", ms)
 			}
 			// Nothing was created: the address is still free.
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", apptest.TestPassword))
 		})
 	})
 }
 
 func TestAuthOTP(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		register := func(t *testing.T, srv *apptest.Server, email string) string {
 			t.Helper()
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", email, "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", email, "password", apptest.TestPassword))
 			return srv.LastCode(email)
 		}
 		verify := func(srv *apptest.Server, email, code string) *apptest.Response {
@@ -268,13 +269,14 @@ func TestAuthOTP(t *testing.T) {
 }
 
 func TestAuthResendOTP(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		resend := func(srv *apptest.Server, email, purpose string) *apptest.Response {
 			return srv.Do(apptest.Post("/v1/auth/resend-otp", "email", email, "purpose", purpose))
 		}
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", apptest.TestPassword))
 			srv.Clock.Advance(time.Minute)
 			apptest.Status(t, 202, resend(srv, "ADA@example.com", "verify_email"))
 			if n := len(srv.MailTo("ada@example.com")); n != 2 {
@@ -284,7 +286,7 @@ func TestAuthResendOTP(t *testing.T) {
 		})
 		t.Run("OKOncePerMinuteSilently", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", apptest.TestPassword))
 			// Held back, but answered as sent: a refusal would tell that a
 			// code went out lately (at sign-up).
 			apptest.Status(t, 202, resend(srv, "ada@example.com", "verify_email"))
@@ -301,7 +303,7 @@ func TestAuthResendOTP(t *testing.T) {
 		})
 		t.Run("OKFivePerHourSilently", func(t *testing.T) {
 			srv := apptest.New(t, e)
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", apptest.TestPassword))
 			for range 5 {
 				srv.Clock.Advance(time.Minute)
 				apptest.Status(t, 202, resend(srv, "ada@example.com", "verify_email"))

@@ -19,6 +19,7 @@ func bulkResults(t *testing.T, out map[string]any) []map[string]any {
 }
 
 func TestInvitationsBulk(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv

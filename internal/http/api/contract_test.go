@@ -15,6 +15,7 @@ import (
 // upper-case id in a path or in X-Organization-Id finds the object, and
 // answers carry lower case.
 func TestContractUUIDCase(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		owner, _ := srv.Signup("Owner", "owner@example.com")
@@ -32,6 +33,7 @@ func TestContractUUIDCase(t *testing.T) {
 // TestContractPersonName: the document refuses the names the server
 // refuses (empty, blank, several lines).
 func TestContractPersonName(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	s := doc.Components.Schemas["PersonName"].Value
 	for _, bad := range []string{"", "   ", "Ada\nLovelace", strings.Repeat("a", 101)} {
@@ -49,6 +51,7 @@ func TestContractPersonName(t *testing.T) {
 // TestContractAuditNameAfterRename: after a rename, the next event names
 // the actor by the new name (the cached session is invalidated).
 func TestContractAuditNameAfterRename(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		owner, _ := srv.Signup("Old Name", "owner@example.com")
@@ -65,6 +68,7 @@ func TestContractAuditNameAfterRename(t *testing.T) {
 // TestContractDialect404s: empty ids answer in each dialect's own shape, and
 // a dot-dot static path gets the dashboard's 404 page.
 func TestContractDialect404s(t *testing.T) {
+	t.Parallel()
 	srv := apptest.New(t, storetest.SQLite())
 	owner, _ := srv.Signup("Owner", "owner@example.com")
 	org := srv.CreateOrg(owner, "Acme")
@@ -93,6 +97,7 @@ func TestContractDialect404s(t *testing.T) {
 // TestContractOneMediaType: each documented answer has one media type
 // (images aside), which generated clients need to decode it.
 func TestContractOneMediaType(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -118,6 +123,7 @@ func TestContractOneMediaType(t *testing.T) {
 // validating client refuses what the server refuses, and accepts what it
 // accepts; each case is also sent to the server.
 func TestContractGrantRules(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	schema := doc.Components.Schemas["GrantInput"].Value
 	srv := apptest.New(t, storetest.SQLite())

@@ -33,6 +33,7 @@ func serveFrom(h http.Handler, peer, path string, header map[string]string) *htt
 var requestIDField = regexp.MustCompile(`"request_id":"[^"]*"`)
 
 func TestDevMailboxLoopbackOnly(t *testing.T) {
+	t.Parallel()
 	srv := apptest.New(t, storetest.SQLite())
 	fdRegister(t, srv, "someone@example.com")
 	h := srv.Handler()
@@ -102,6 +103,7 @@ func nonLoopbackIP(t *testing.T) string {
 }
 
 func TestLoopbackPeer(t *testing.T) {
+	t.Parallel()
 	for addr, want := range map[string]bool{
 		"127.0.0.1:1": true, "[::1]:80": true, "127.0.0.2:9": true,
 		"10.0.0.1:1": false, "[::ffff:10.0.0.1]:1": false, "localhost:80": false, "127.0.0.1": false, "": false, "garbage": false,
@@ -113,6 +115,7 @@ func TestLoopbackPeer(t *testing.T) {
 }
 
 func TestDevMailboxOff(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e, apptest.Options{Config: func(c *app.Config) { c.DevMailbox = "false" }})
 		fdRegister(t, srv, "quiet@example.com")
@@ -138,6 +141,7 @@ func grepLines(s, word string) string {
 
 // With no base URL set, links in emails point at the port listened on.
 func TestBaseURLFromListenedPort(t *testing.T) {
+	t.Parallel()
 	srv := apptest.New(t, storetest.SQLite(), apptest.Options{Listen: true, Config: func(c *app.Config) {
 		c.BaseURL, c.Addr = "", "127.0.0.1:0"
 	}})

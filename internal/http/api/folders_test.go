@@ -11,6 +11,7 @@ import (
 )
 
 func TestFolderCRUD(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)
@@ -174,6 +175,7 @@ func TestFolderCRUD(t *testing.T) {
 }
 
 func TestFolderSiblingNames(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)
@@ -212,6 +214,7 @@ func TestFolderSiblingNames(t *testing.T) {
 }
 
 func TestFolderDelete(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)
@@ -256,6 +259,7 @@ func TestFolderDelete(t *testing.T) {
 }
 
 func TestFolderMove(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)
@@ -354,6 +358,7 @@ func TestFolderMove(t *testing.T) {
 // TestFolderGrantFollowsMove: a grant on folder A covers whatever is moved
 // under A, and stops covering it once it moves out.
 func TestFolderGrantFollowsMove(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)
@@ -398,6 +403,7 @@ func TestFolderGrantFollowsMove(t *testing.T) {
 // TestFolderMemberRightsChange: a member's cached rights follow changes to
 // their grants and to the role they hold, at once, in one process.
 func TestFolderMemberRightsChange(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)
@@ -430,6 +436,7 @@ func TestFolderMemberRightsChange(t *testing.T) {
 // same time, again and again: at most one of each pair may succeed, so the
 // tree never holds a cycle.
 func TestFolderMoveConcurrentCycle(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)

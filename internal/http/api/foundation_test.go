@@ -14,15 +14,14 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
-const fdPassword = "a long enough password"
-
 func fdRegister(t *testing.T, srv *apptest.Server, email string) {
 	t.Helper()
 	srv.Must(201, apptest.Req{Method: "POST", Path: "/v1/auth/register",
-		Body: map[string]string{"name": "Test User", "email": email, "password": fdPassword}})
+		Body: map[string]string{"name": "Test User", "email": email, "password": apptest.TestPassword}})
 }
 
 func TestFoundationWelcome(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		t.Run("OK", func(t *testing.T) {
@@ -42,6 +41,7 @@ func TestFoundationWelcome(t *testing.T) {
 }
 
 func TestFoundationHealth(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -80,6 +80,7 @@ func TestFoundationHealth(t *testing.T) {
 }
 
 func TestFoundationRouting(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -116,6 +117,7 @@ func TestFoundationRouting(t *testing.T) {
 }
 
 func TestFoundationJSONBodies(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		const path = "/v1/auth/register"
@@ -148,7 +150,7 @@ func TestFoundationJSONBodies(t *testing.T) {
 		})
 		t.Run("ErrUnknownField", func(t *testing.T) {
 			p := apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path,
-				Body: map[string]any{"name": "A", "email": "a@example.com", "password": fdPassword, "is_admin": true}}), 400, "invalid")
+				Body: map[string]any{"name": "A", "email": "a@example.com", "password": apptest.TestPassword, "is_admin": true}}), 400, "invalid")
 			errs, _ := p["errors"].([]any)
 			if len(errs) != 1 || errs[0].(map[string]any)["field"] != "is_admin" {
 				t.Fatalf("errors = %v", p["errors"])
@@ -165,7 +167,7 @@ func TestFoundationJSONBodies(t *testing.T) {
 			apptest.ProblemCode(t, apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path, Body: `{} {}`, ContentType: "application/json"}), 400, "invalid")
 		})
 		t.Run("OKPlusJSON", func(t *testing.T) {
-			b, _ := json.Marshal(map[string]string{"name": "Plus", "email": "plus@example.com", "password": fdPassword})
+			b, _ := json.Marshal(map[string]string{"name": "Plus", "email": "plus@example.com", "password": apptest.TestPassword})
 			resp := apptest.DoRequestID(t, srv, apptest.Req{Method: "POST", Path: path, Body: b, ContentType: "application/vnd.api+json"})
 			if resp.Status != 201 {
 				t.Fatalf("status = %d: %s", resp.Status, resp.Body)
@@ -182,6 +184,7 @@ func TestFoundationJSONBodies(t *testing.T) {
 }
 
 func TestFoundationMetrics(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		const sessionID = "0190f4b2-7c1e-7a3b-9d2e-5ec2e7000001"
@@ -234,6 +237,7 @@ func TestFoundationMetrics(t *testing.T) {
 }
 
 func TestFoundationDevMailbox(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		t.Run("OKEmpty", func(t *testing.T) {
@@ -313,6 +317,7 @@ func TestFoundationDevMailbox(t *testing.T) {
 }
 
 func TestFoundationDevMailboxWithSMTP(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e, apptest.Options{SMTPURL: "smtp://127.0.0.1:1"})
 		t.Run("ErrNotServed", func(t *testing.T) {
@@ -329,6 +334,7 @@ func TestFoundationDevMailboxWithSMTP(t *testing.T) {
 }
 
 func TestFoundationRequestIDHeader(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		t.Run("OK", func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 )
 
 func TestInvitationsShow(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -59,6 +60,7 @@ func TestInvitationsShow(t *testing.T) {
 }
 
 func TestInvitationsShowRateLimit(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		show := func() *apptest.Response {
@@ -91,6 +93,7 @@ func TestInvitationsShowRateLimit(t *testing.T) {
 }
 
 func TestInvitationsAccept(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -227,6 +230,7 @@ func TestInvitationsAccept(t *testing.T) {
 }
 
 func TestInvitationsAcceptRace(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -291,6 +295,7 @@ func TestInvitationsAcceptRace(t *testing.T) {
 }
 
 func TestInvitationsReject(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -332,6 +337,7 @@ func TestInvitationsReject(t *testing.T) {
 }
 
 func TestInvitationsMine(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -408,6 +414,7 @@ func TestInvitationsMine(t *testing.T) {
 // TestInvitationsTokenSecrecy: the link's token appears in the email and
 // nowhere else — no response body, log line, audit event or stored value.
 func TestInvitationsTokenSecrecy(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv

@@ -11,6 +11,7 @@ import (
 )
 
 func TestInvitationsExpiry(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -73,6 +74,7 @@ func TestInvitationsExpiry(t *testing.T) {
 // TestInvitationsInviterLosesRights: an invitation whose inviter no longer
 // holds what it grants is revoked, with an audit event.
 func TestInvitationsInviterLosesRights(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv

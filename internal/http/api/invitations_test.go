@@ -14,6 +14,7 @@ import (
 )
 
 func TestInvitationsSeedBody(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -122,6 +123,7 @@ func TestInvitationsSeedBody(t *testing.T) {
 }
 
 func TestInvitationsCreateRefused(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -238,6 +240,7 @@ func TestInvitationsCreateRefused(t *testing.T) {
 }
 
 func TestInvitationsDuplicates(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -295,6 +298,7 @@ func TestInvitationsDuplicates(t *testing.T) {
 }
 
 func TestInvitationsDailyLimit(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -338,6 +342,7 @@ func TestInvitationsDailyLimit(t *testing.T) {
 // Managing.
 
 func TestInvitationsListAndGet(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -433,6 +438,7 @@ func TestInvitationsListAndGet(t *testing.T) {
 }
 
 func TestInvitationsRevoke(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -503,6 +509,7 @@ func TestInvitationsRevoke(t *testing.T) {
 }
 
 func TestInvitationsResend(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv

@@ -22,6 +22,7 @@ func linkToken(t *testing.T, link map[string]any) string {
 }
 
 func TestInviteLinks(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv

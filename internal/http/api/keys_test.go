@@ -13,6 +13,7 @@ import (
 )
 
 func TestAPIKeys(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		owner, _ := srv.Signup("Owner", "owner@example.com")
@@ -156,6 +157,7 @@ func TestAPIKeys(t *testing.T) {
 // TestAPIKeyCappedByCreator: a key never does more than its creator can do
 // now, at creation and at use.
 func TestAPIKeyCappedByCreator(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		owner, _ := srv.Signup("Owner", "owner@example.com")

@@ -397,6 +397,7 @@ func (w *lpWorld) folderProject(f string) (string, bool) {
 // compares each look-up (and the access review) with the checks it
 // replaces, on both engines.
 func TestLookupsProperty(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		for seed := range uint64(4) {
 			t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/csv"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -105,7 +106,7 @@ func TestLookupsAPI(t *testing.T) {
 							want[f] = by
 						}
 					}
-					if !mapsEqual(got, want) {
+					if !maps.Equal(got, want) {
 						t.Errorf("member %s %s: lookup %v, checks %v", m, action, got, want)
 					}
 				}
@@ -289,18 +290,6 @@ func TestLookupsAPI(t *testing.T) {
 			}
 		})
 	})
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // lkDo sends a request in the world's organization and validates the

@@ -42,6 +42,7 @@ func meFetch(t *testing.T, srv *apptest.Server, url any) *apptest.Response {
 }
 
 func TestMe(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -138,6 +139,7 @@ func TestMe(t *testing.T) {
 }
 
 func TestMeAvatar(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)

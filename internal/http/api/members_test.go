@@ -34,6 +34,7 @@ func mbRoleName(m map[string]any) string {
 }
 
 func TestMembersList(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -141,6 +142,7 @@ func TestMembersList(t *testing.T) {
 }
 
 func TestMembersUpdatePermissions(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -249,6 +251,7 @@ func TestMembersUpdatePermissions(t *testing.T) {
 }
 
 func TestMembersRemove(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -330,6 +333,7 @@ func TestMembersRemove(t *testing.T) {
 }
 
 func TestMembersCheck(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		viewer, vicID := w.member("Vic Viewer", "vic@example.com", apptest.Role("viewer"))

@@ -9,6 +9,7 @@ import (
 )
 
 func TestMFAPolicy(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		owner, ownerSecret, _ := mfaUser(t, srv, "owner@example.com")

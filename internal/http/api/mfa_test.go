@@ -67,6 +67,7 @@ func mfaVerify(srv *apptest.Server, token, code string) *apptest.Response {
 }
 
 func TestMFATOTP(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("FailEnrollment", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -206,6 +207,7 @@ func TestMFATOTP(t *testing.T) {
 // TestMFARaces: one mfa_token, or one code across two tokens, opens at most
 // one session however many requests race (PostgreSQL especially).
 func TestMFARaces(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		_, secret, _ := mfaUser(t, srv, "ada@example.com")

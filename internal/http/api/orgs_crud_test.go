@@ -12,6 +12,7 @@ import (
 )
 
 func TestOrgCreateListGetUpdate(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		ctx := context.Background()
@@ -124,6 +125,7 @@ func TestOrgCreateListGetUpdate(t *testing.T) {
 }
 
 func TestOrgSwitch(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)
@@ -176,6 +178,7 @@ func TestOrgSwitch(t *testing.T) {
 // TestOrgCrossTenant: another organization's ids, by path or by header,
 // answer 404 and never 403, for every kind of member.
 func TestOrgCrossTenant(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)
@@ -218,6 +221,7 @@ func TestOrgCrossTenant(t *testing.T) {
 }
 
 func TestOrgDelete(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		ctx := context.Background()

@@ -276,6 +276,7 @@ func opActions() map[string]opAction {
 // organization's owner, acting there) → the status each must get. Every
 // success that changes something leaves its audit event.
 func TestOrgProjectFolderRights(t *testing.T) {
+	t.Parallel()
 	rows := []struct {
 		action                                 string
 		owner, admin, viewer, custom, outsider int

@@ -19,14 +19,15 @@ func answer(r *apptest.Response) string {
 
 // Whether an address is registered shows in no answer of the code flows.
 func TestOTPAnswersAlike(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
-		srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", auPW))
+		srv.Must(201, apptest.Post("/v1/auth/register", "name", "Ada", "email", "ada@example.com", "password", apptest.TestPassword))
 		srv.SignUpTokens("Bob", "bob@example.com", "")
 		srv.Clock.Advance(2 * time.Minute)
 
 		t.Run("OKResendRightAfterRegistration", func(t *testing.T) {
-			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Cy", "email", "cy@example.com", "password", auPW))
+			srv.Must(201, apptest.Post("/v1/auth/register", "name", "Cy", "email", "cy@example.com", "password", apptest.TestPassword))
 			for _, purpose := range []string{"verify_email", "reset_password"} {
 				reg := srv.Do(apptest.Post("/v1/auth/resend-otp", "email", "cy@example.com", "purpose", purpose))
 				unk := srv.Do(apptest.Post("/v1/auth/resend-otp", "email", "nobody@example.com", "purpose", purpose))

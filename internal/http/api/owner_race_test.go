@@ -20,6 +20,7 @@ import (
 // per-organization lock, PostgreSQL's READ COMMITTED lets both count two
 // owners before either has written.
 func TestOwnerRaces(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		aTok, aUser := srv.Signup("Ann Owner", "ann@example.com")
@@ -116,6 +117,7 @@ func TestOwnerRaces(t *testing.T) {
 // same per-organization lock: twenty invitations sent at once against a
 // budget of five leave exactly five sent, on both engines, several times.
 func TestInvitationBudgetRace(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		owner, _ := srv.Signup("Ann Owner", "ann@example.com")

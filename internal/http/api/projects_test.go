@@ -14,6 +14,7 @@ import (
 )
 
 func TestProjectCRUD(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		ctx := context.Background()
@@ -127,6 +128,7 @@ func TestProjectCRUD(t *testing.T) {
 }
 
 func TestProjectSettings(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)
@@ -209,6 +211,7 @@ func TestProjectSettings(t *testing.T) {
 // lists, parsed as printed, and checks through the API that they allow
 // what they say and nothing more.
 func TestProjectSeedExamples(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		w := opNewWorld(t, srv)

@@ -25,6 +25,7 @@ func rlCheckRole(t *testing.T, r map[string]any) {
 }
 
 func TestRolesList(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		viewer, _ := w.member("Vic Viewer", "vic@example.com", apptest.Role("viewer"))
@@ -78,6 +79,7 @@ func TestRolesList(t *testing.T) {
 }
 
 func TestRolesCreate(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -147,6 +149,7 @@ func TestRolesCreate(t *testing.T) {
 }
 
 func TestRolesUpdate(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv
@@ -239,6 +242,7 @@ func TestRolesUpdate(t *testing.T) {
 }
 
 func TestRolesDelete(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv

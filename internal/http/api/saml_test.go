@@ -55,6 +55,7 @@ func (x *samlSetup) flow(t *testing.T, user, password string) (*apptest.Response
 var samlSigRe = regexp.MustCompile(`(?s)<ds:Signature.*?</ds:Signature>`)
 
 func TestSAMLSignInRefusals(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		x := newSAMLSetup(t, e)
 		s := x.s
@@ -128,6 +129,7 @@ func TestSAMLSignInRefusals(t *testing.T) {
 }
 
 func TestSAMLSignIn(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		x := newSAMLSetup(t, e)
 		s := x.s

@@ -174,6 +174,7 @@ func googleUser(sub, email string, verified bool) *mockoidc.MockUser {
 }
 
 func TestSocialSignInRefusals(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		google := newFakeGoogle(t)
 		s := socialServer(t, e, google, nil)
@@ -330,6 +331,7 @@ func TestSocialSignInRefusals(t *testing.T) {
 }
 
 func TestSocialSignIn(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		google := newFakeGoogle(t)
 		gh := newFakeGitHub(t)

@@ -51,6 +51,7 @@ func newSSOSetup(t *testing.T, e storetest.Engine) *ssoSetup {
 }
 
 func TestSSOConnectionsRefusals(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		x := newSSOSetup(t, e)
 		s := x.s
@@ -117,6 +118,7 @@ func TestSSOConnectionsRefusals(t *testing.T) {
 }
 
 func TestSSOOIDCSignIn(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		x := newSSOSetup(t, e)
 		s := x.s

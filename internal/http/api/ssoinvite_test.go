@@ -11,6 +11,7 @@ import (
 )
 
 func TestSSOInvitations(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		x := newSSOSetup(t, e)
 		s := x.s
@@ -101,6 +102,7 @@ func TestSSOInvitations(t *testing.T) {
 }
 
 func TestEnforcedSSOStopsSocialSignIn(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		google := newFakeGoogle(t)
 		s := socialServer(t, e, google, nil)

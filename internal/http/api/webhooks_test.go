@@ -13,6 +13,7 @@ import (
 // Every webhook operation, its answers and problems checked against the
 // OpenAPI document.
 func TestWebhooksAPI(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e, apptest.Options{WebhooksAllowPrivate: true})
 		calls := 0

@@ -13,6 +13,7 @@ import (
 // The right verification code signs the new user in: no "Welcome back"
 // sign-in page after sign-up.
 func TestVerifySignsIn(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, storetest.SQLite())
 	c := s.WebClient()
 	apptest.WantRedirect(t, c.Post("/register", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "password": {pw}}), "/verify")
@@ -29,6 +30,7 @@ func TestVerifySignsIn(t *testing.T) {
 // A user with pending invitations sees them where they would otherwise
 // only be asked to create an organization, and accepts or declines there.
 func TestPendingInvitationsOnNewOrgPage(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, storetest.SQLite())
 	a := s.SignUpTokens("Olivia", "olivia@acme.test", "")
 	acme := s.CreateOrg(a.Access, "Acme Video")
@@ -62,6 +64,7 @@ func TestPendingInvitationsOnNewOrgPage(t *testing.T) {
 
 // A member removed while working is told, not dropped silently.
 func TestRemovedMemberIsTold(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, storetest.SQLite())
 	a := s.SignUpTokens("Olivia", "olivia@acme.test", "")
 	acme := s.CreateOrg(a.Access, "Acme Video")
@@ -100,6 +103,7 @@ func regexpAll(s, pattern string) []string {
 // The New folder form offers only the places the member may write to, and
 // a refusal names the folder and project, never an id.
 func TestNewFolderOffersWritablePlacesOnly(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, storetest.SQLite())
 	a := s.SignUpTokens("Olivia", "olivia@acme.test", "")
 	org := s.CreateOrg(a.Access, "Acme Video")

@@ -36,6 +36,7 @@ var mfaTokenField = regexp.MustCompile(`name="mfa_token" value="(gh_mfa_[^"]+)"`
 // TestLoginSecondFactor: a dashboard sign-in of an account with an
 // authenticator app asks for its code before any session.
 func TestLoginSecondFactor(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		a := s.SignUpTokens("Ada", "ada@example.com", pw)

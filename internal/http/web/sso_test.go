@@ -13,6 +13,7 @@ import (
 // whose link starts the connection's flow (a link, since the CSP's
 // form-action 'self' would stop a form from ending at the IdP).
 func TestSSOLoginPage(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, sqliteEngine(t))
 	owner, _ := s.Signup("Owner", "owner@acme.test")
 	org := s.CreateOrg(owner, "Acme")

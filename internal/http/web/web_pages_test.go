@@ -15,6 +15,7 @@ import (
 var cancelRe = regexp.MustCompile(`/members/invitations/([0-9a-f-]{36})/cancel`)
 
 func TestInvitationLinkPages(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		c, ids := owner(t, s, "olivia@example.com", "Marketing", "Training")
@@ -126,6 +127,7 @@ func TestInvitationLinkPages(t *testing.T) {
 }
 
 func TestMembersTab(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		c, ids := owner(t, s, "olivia@example.com", "Marketing", "Training")
@@ -190,6 +192,7 @@ func TestMembersTab(t *testing.T) {
 }
 
 func TestOrganizationsProjectsKeysAndSessions(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, storetest.Engines(t)[0])
 	c, ids := owner(t, s, "olivia@example.com", "Marketing")
 	m := ids["Marketing"]
@@ -272,6 +275,7 @@ func TestOrganizationsProjectsKeysAndSessions(t *testing.T) {
 }
 
 func TestForgotPassword(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, storetest.Engines(t)[0])
 	signUp(t, s, "Ada", "ada@example.com")
 	c := s.WebClient()
@@ -296,6 +300,7 @@ func TestForgotPassword(t *testing.T) {
 // A browser asking for a page that does not exist gets an HTML page; an
 // API client still gets a problem document.
 func TestWebNotFound(t *testing.T) {
+	t.Parallel()
 	srv := apptest.New(t, storetest.SQLite())
 	page := srv.Do(apptest.Req{Method: "GET", Path: "/no/such/page", Header: map[string]string{"Accept": "text/html,application/xhtml+xml"}})
 	if page.Status != 404 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(page.Body), "Page not found") {

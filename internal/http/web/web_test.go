@@ -57,6 +57,7 @@ func userID(t *testing.T, s *apptest.Server, c *apptest.WebClient) string {
 }
 
 func TestHomeSendsBrowsersToTheirDashboard(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		anon := s.WebClient()
@@ -119,6 +120,7 @@ func noInline(t *testing.T, path, body string) {
 }
 
 func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, storetest.Engines(t)[0])
 	c, ids := owner(t, s, "olivia@example.com", "Marketing")
 	apptest.WantRedirect(t, c.Post("/members/invite", url.Values{"email": {"mia@example.com"}, "project": {ids["Marketing"]}, "mode." + ids["Marketing"]: {"full"}}), "/members")
@@ -180,6 +182,7 @@ func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
 }
 
 func TestCookies(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, storetest.Engines(t)[0])
 	c := s.WebClient()
 	apptest.WantRedirect(t, c.Post("/register", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "password": {pw}}), "/verify")
@@ -217,6 +220,7 @@ func TestCookies(t *testing.T) {
 }
 
 func TestTransparentRefresh(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		c := signUp(t, s, "Ada", "ada@example.com")
@@ -256,6 +260,7 @@ func TestTransparentRefresh(t *testing.T) {
 }
 
 func TestCrossOriginFormsAreRefused(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		c, ids := owner(t, s, "olivia@example.com", "Marketing")
@@ -296,6 +301,7 @@ func TestCrossOriginFormsAreRefused(t *testing.T) {
 }
 
 func TestValidationMessagesKeepWhatWasTyped(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		anon := s.WebClient()

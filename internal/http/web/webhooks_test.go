@@ -17,6 +17,7 @@ import (
 // The dashboard's Webhooks page: create (the secret shown once), see a
 // failed delivery in the log, resend it, disable the endpoint.
 func TestWebhooksPage(t *testing.T) {
+	t.Parallel()
 	srv := apptest.New(t, storetest.SQLite(), apptest.Options{WebhooksAllowPrivate: true})
 	fail := true
 	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
