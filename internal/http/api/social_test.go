@@ -174,7 +174,6 @@ func googleUser(sub, email string, verified bool) *mockoidc.MockUser {
 }
 
 func TestSocialSignInRefusals(t *testing.T) {
-	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		google := newFakeGoogle(t)
 		s := socialServer(t, e, google, nil)
@@ -331,7 +330,6 @@ func TestSocialSignInRefusals(t *testing.T) {
 }
 
 func TestSocialSignIn(t *testing.T) {
-	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		google := newFakeGoogle(t)
 		gh := newFakeGitHub(t)
