@@ -133,6 +133,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "POST /members/{user}/edit", h.inOrg(h.editMember))
 	h.handle(mux, "GET /members/{user}/remove", h.inOrg(h.removeMemberPage))
 	h.handle(mux, "POST /members/{user}/remove", h.inOrg(h.removeMember))
+	h.handle(mux, "GET /members/{user}/check", h.inOrg(h.checkAccessPage))
+	h.registerRoles(mux)
 
 	h.handle(mux, "GET /invitations/{token}", h.acceptPage)
 	h.handle(mux, "POST /invitations/{token}/accept", h.acceptInvitation)
