@@ -122,6 +122,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "POST /projects", h.inOrg(h.createProject))
 	h.handle(mux, "GET /projects/{id}", h.inOrg(h.projectPage))
 	h.handle(mux, "POST /projects/{id}/folders", h.inOrg(h.createFolder))
+	h.registerFolders(mux)
 
 	h.handle(mux, "GET /members", h.inOrg(h.membersPage))
 	h.handle(mux, "GET /members/invite", h.inOrg(h.invitePage))
