@@ -148,7 +148,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "POST /api-keys", h.inOrg(h.createKey))
 	h.handle(mux, "POST /api-keys/{id}/revoke", h.inOrg(h.revokeKey))
 	h.registerWebhooks(mux)
-	h.handle(mux, "GET /audit", h.inOrg(h.auditPage))
+	h.registerAudit(mux)
 	h.handle(mux, "GET /access", h.inOrg(h.accessPage))
 	h.handle(mux, "GET /access/review.csv", h.inOrg(h.accessReview))
 	h.handle(mux, "GET /sessions", h.authed(h.sessionsPage))
