@@ -66,12 +66,15 @@ type eventNamer struct {
 	folders  map[string]*gatehouse.Folder
 	roles    map[string]string
 	keys     map[string]string
+	// seen holds the names the page's own events recorded, by target id:
+	// the last name of something deleted since.
+	seen map[string]string
 }
 
 func (s *Audits) newNamer(ctx context.Context, orgID string, evs []*gatehouse.AuditEvent) (*eventNamer, error) {
 	conn := s.store.R()
 	n := &eventNamer{b: s.base, conn: conn, orgID: orgID, users: map[string]string{}, folders: map[string]*gatehouse.Folder{},
-		roles: map[string]string{}, keys: map[string]string{}}
+		roles: map[string]string{}, keys: map[string]string{}, seen: map[string]string{}}
 	ms, err := conn.OrgMemberships(ctx, orgID)
 	if err != nil {
 		return nil, err
@@ -99,6 +102,15 @@ func (s *Audits) newNamer(ctx context.Context, orgID string, evs []*gatehouse.Au
 	var projectIDs, folderIDs []string
 	for _, e := range evs {
 		sum := summaryOf(e)
+		if _, ok := n.seen[e.TargetID]; !ok && e.TargetID != "" {
+			name, _ := sum["name"].(string)
+			if after, ok := pairOf(sum["name"])[1].(string); ok {
+				name = after
+			}
+			if name != "" {
+				n.seen[e.TargetID] = name
+			}
+		}
 		switch e.TargetType {
 		case "project":
 			projectIDs = append(projectIDs, e.TargetID)
@@ -298,6 +310,9 @@ func (n *eventNamer) place(parent, project any) string {
 	if p, _ := parent.(string); p != "" {
 		if f, ok := n.folders[p]; ok {
 			return "folder " + f.Name
+		}
+		if name, ok := n.seen[p]; ok {
+			return "folder " + name + " (deleted)"
 		}
 		return "a deleted folder"
 	}

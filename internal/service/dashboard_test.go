@@ -166,6 +166,21 @@ func TestAuditStories(t *testing.T) {
 			if _, err := w.svc.Folders.Move(ctx, owner, w.pj, []string{w.folder}, ""); err != nil {
 				t.Fatal(err)
 			}
+			// A folder made and deleted here: the page still names it.
+			tmp, err := w.svc.Folders.Create(ctx, owner, w.pj, "Temp", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			owner = w.caller(t, w.user) // rights compiled against the tree with Temp
+			if _, err := w.svc.Folders.Move(ctx, owner, w.pj, []string{w.folder}, tmp.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.svc.Folders.Move(ctx, owner, w.pj, []string{w.folder}, ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.svc.Folders.Delete(ctx, owner, w.pj, tmp.ID, false); err != nil {
+				t.Fatal(err)
+			}
 			page, err := w.svc.Audits.List(ctx, owner, gatehouse.AuditFilter{Page: gatehouse.PageRequest{Limit: 10}})
 			if err != nil {
 				t.Fatal(err)
@@ -185,6 +200,9 @@ func TestAuditStories(t *testing.T) {
 				"Other: role no role → viewer; Organization billing read → read, write; lost Full access to project p0",
 				"Campaigns: name f3 → Campaigns",
 				"Folder Campaigns moved: place folder f2 → the top level",
+				"Folder Campaigns moved: place folder Temp (deleted) → the top level",
+				"Folder Temp created in the top level of p0",
+				"Folder Temp deleted",
 			} {
 				if !slices.Contains(all, want) {
 					t.Errorf("no story %q in %q", want, all)

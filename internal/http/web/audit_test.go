@@ -23,7 +23,7 @@ func TestAuditPage(t *testing.T) {
 			{EntityType: "projects", EntityID: m, Name: "full-access", Permission: []gatehouse.AreaGrant{}}})
 		r := c.Post("/members/"+mia.UserID+"/edit", url.Values{"org.billing": {"on"}, "orgaction.billing": {"read+write"}})
 		wantRedirect(t, r, "/members")
-		wantRedirect(t, c.Post("/projects/"+m+"/edit", url.Values{"name": {"Brand"}}), "/projects/")
+		wantRedirect(t, c.Post("/projects/"+m+"/edit", url.Values{"project_name": {"Brand"}}), "/projects/")
 
 		// Events in words, targets by name with a link, before and after.
 		r = c.Get("/audit")
@@ -44,7 +44,7 @@ func TestAuditPage(t *testing.T) {
 
 		// Paging with the API's cursors.
 		for i := range 55 {
-			wantRedirect(t, c.Post("/projects/"+m+"/edit", url.Values{"name": {"Brand " + strings.Repeat("x", i%3+1) + string(rune('a'+i%26))}}), "/projects/")
+			wantRedirect(t, c.Post("/projects/"+m+"/edit", url.Values{"project_name": {"Brand " + strings.Repeat("x", i%3+1) + string(rune('a'+i%26))}}), "/projects/")
 		}
 		r = c.Get("/audit?action=project.")
 		wantPage(t, r, 200, `id="older-events"`)

@@ -81,7 +81,7 @@ func find(nodes []*service.TreeNode, id string) (*service.TreeNode, bool) {
 func (h *Handler) editProject(rc *reqCtx) {
 	r := rc.r
 	id := r.PathValue("id")
-	name, desc := r.PostFormValue("name"), r.PostFormValue("description")
+	name, desc := r.PostFormValue("project_name"), r.PostFormValue("project_description")
 	pr, err := h.svc.Projects.Update(r.Context(), rc.Caller, id, service.ProjectInput{Name: &name, Description: &desc})
 	if err != nil {
 		if e := gatehouse.AsError(err); len(e.Fields) == 0 {
@@ -278,7 +278,11 @@ func (h *Handler) bulkMoveFolders(rc *reqCtx) {
 		h.showProject(rc, f, statusOf(e.Code))
 		return
 	}
-	rc.done("/projects/"+url.PathEscape(pid), strconv.Itoa(len(moved))+" folders moved.")
+	msg := strconv.Itoa(len(moved)) + " folders moved."
+	if len(moved) == 1 {
+		msg = "1 folder moved."
+	}
+	rc.done("/projects/"+url.PathEscape(pid), msg)
 }
 
 type folderDeleteData struct {

@@ -59,9 +59,9 @@ func TestProjectAndFolderPages(t *testing.T) {
 		for range 101 {
 			long = "a" + long[:100]
 		}
-		r = c.Post(base+"/edit", url.Values{"name": {long}, "description": {"Videos"}})
+		r = c.Post(base+"/edit", url.Values{"project_name": {long}, "project_description": {"Videos"}})
 		wantPage(t, r, http.StatusBadRequest, "Name must be at most 100 characters.", `value="Videos"`)
-		r = c.Post(base+"/edit", url.Values{"name": {"Brand"}, "description": {"Videos"}})
+		r = c.Post(base+"/edit", url.Values{"project_name": {"Brand"}, "project_description": {"Videos"}})
 		wantRedirect(t, r, base)
 		wantPage(t, c.Follow(r), 200, "Project Brand saved.", "<h1>Brand</h1>")
 
@@ -79,7 +79,7 @@ func TestProjectAndFolderPages(t *testing.T) {
 		wantPage(t, mc.Post(base+"/folders/"+keep+"/delete", nil), http.StatusForbidden)
 		wantPage(t, mc.Get(base+"/delete"), http.StatusForbidden, "full access to every project")
 		wantPage(t, mc.Post(base+"/delete", nil), http.StatusForbidden)
-		wantPage(t, mc.Post(base+"/edit", url.Values{"name": {"Mine"}}), http.StatusForbidden)
+		wantPage(t, mc.Post(base+"/edit", url.Values{"project_name": {"Mine"}}), http.StatusForbidden)
 		wantPage(t, mc.Get("/projects/"+ids["Training"]+"/delete"), http.StatusForbidden)
 		// Another organization's folder is 404.
 		other, _ := owner(t, s, "oscar@example.com")
