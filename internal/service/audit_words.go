@@ -69,12 +69,16 @@ type eventNamer struct {
 	// seen holds the names the page's own events recorded, by target id:
 	// the last name of something deleted since.
 	seen map[string]string
+	// former are users no longer members; orgName is read once.
+	former  map[string]string
+	orgName *string
 }
 
 func (s *Audits) newNamer(ctx context.Context, orgID string, evs []*gatehouse.AuditEvent) (*eventNamer, error) {
 	conn := s.store.R()
 	n := &eventNamer{b: s.base, conn: conn, orgID: orgID, users: map[string]string{}, folders: map[string]*gatehouse.Folder{},
-		roles: map[string]string{}, keys: map[string]string{}, seen: map[string]string{}}
+		roles: map[string]string{}, keys: map[string]string{}, seen: map[string]string{},
+		former: map[string]string{}}
 	ms, err := conn.OrgMemberships(ctx, orgID)
 	if err != nil {
 		return nil, err
@@ -191,10 +195,14 @@ func (n *eventNamer) target(ctx context.Context, e *gatehouse.AuditEvent, sum ma
 	case "member", "user":
 		t.Name, t.Exists = n.users[e.TargetID]
 		if !t.Exists && authz.IsUUID(e.TargetID) {
-			if u, err := n.conn.UserByID(ctx, e.TargetID); err == nil {
-				t.Name = u.Name
-				n.users[e.TargetID] = u.Name
+			name, ok := n.former[e.TargetID]
+			if !ok {
+				if u, err := n.conn.UserByID(ctx, e.TargetID); err == nil {
+					name = u.Name
+				}
+				n.former[e.TargetID] = name
 			}
+			t.Name = name
 		}
 	case "role":
 		t.Name, t.Exists = n.roles[e.TargetID]
@@ -208,8 +216,15 @@ func (n *eventNamer) target(ctx context.Context, e *gatehouse.AuditEvent, sum ma
 			}
 		}
 	case "organization":
-		if o, err := n.conn.OrgByID(ctx, n.orgID); err == nil && e.TargetID == n.orgID {
-			t.Name, t.Exists = o.Name, true
+		if n.orgName == nil {
+			name := ""
+			if o, err := n.conn.OrgByID(ctx, n.orgID); err == nil {
+				name = o.Name
+			}
+			n.orgName = &name
+		}
+		if e.TargetID == n.orgID && *n.orgName != "" {
+			t.Name, t.Exists = *n.orgName, true
 		}
 	case "webhook_endpoint":
 		t.Name = str("url")
