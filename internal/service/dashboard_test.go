@@ -73,6 +73,11 @@ func TestRoleImpact(t *testing.T) {
 					t.Errorf("a member with their own billing grant loses billing: %q", m.Lost)
 				}
 			}
+			// Both holders are listed under the role.
+			holders, err := w.svc.Roles.Holders(ctx, admin)
+			if err != nil || len(holders[role.ID]) != 2 || len(holders) != 1 {
+				t.Fatalf("holders = %+v, %v", holders, err)
+			}
 			// Nothing was written.
 			if r, err := w.svc.Roles.Get(ctx, admin, role.ID); err != nil || len(r.Grants) != 3 {
 				t.Fatalf("the role changed: %+v, %v", r, err)
@@ -93,7 +98,10 @@ func TestRoleImpact(t *testing.T) {
 			wantCode(t, err, gatehouse.ENOTFOUND, "")
 			_, err = w.svc.Roles.Impact(ctx, admin, role.ID, RoleInput{Name: "Bad Name", GrantsSet: true})
 			wantCode(t, err, gatehouse.EINVALID, "")
-			_, err = w.svc.Roles.Impact(ctx, w.caller(t, w.addMember(t, gatehouse.RoleViewerID, nil)), role.ID, edit)
+			viewer := w.caller(t, w.addMember(t, gatehouse.RoleViewerID, nil))
+			_, err = w.svc.Roles.Impact(ctx, viewer, role.ID, edit)
+			wantCode(t, err, gatehouse.EFORBIDDEN, "")
+			_, err = w.svc.Roles.Holders(ctx, viewer)
 			wantCode(t, err, gatehouse.EFORBIDDEN, "")
 			// Another organization's role is not found.
 			other := newRuleWorld(t, e, gatehouse.RoleAdminID)

@@ -246,3 +246,26 @@ func diffRights(before, after *authz.Set, n *rightNamer) (lost, gained []string)
 	}
 	return lost, gained
 }
+
+// Holders lists, per custom role of the organization, the members holding
+// it (sorted by name): members read. Built-in roles are left out.
+func (s *Roles) Holders(ctx context.Context, c *Caller) (map[string][]MemberRef, error) {
+	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Read); err != nil {
+		return nil, err
+	}
+	ms, err := s.store.R().OrgMemberships(ctx, c.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]MemberRef{}
+	for _, m := range ms {
+		if _, builtin := gatehouse.BuiltinRole(m.RoleID); m.RoleID == "" || builtin {
+			continue
+		}
+		out[m.RoleID] = append(out[m.RoleID], MemberRef{UserID: m.UserID, Name: m.UserName, Email: m.UserEmail})
+	}
+	for _, refs := range out {
+		sort.Slice(refs, func(i, j int) bool { return strings.ToLower(refs[i].Name) < strings.ToLower(refs[j].Name) })
+	}
+	return out, nil
+}

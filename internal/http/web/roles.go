@@ -30,6 +30,7 @@ type roleView struct {
 	BuiltIn            bool
 	Access             []string
 	CanEdit, CanDelete bool
+	Holders            []service.MemberRef // custom roles: the members holding it
 }
 
 type rolesData struct {
@@ -68,6 +69,11 @@ func (h *Handler) rolesPage(rc *reqCtx) {
 		h.failPage(rc.w, rc.r, rc, err)
 		return
 	}
+	holders, err := h.svc.Roles.Holders(rc.r.Context(), rc.Caller)
+	if err != nil {
+		h.failPage(rc.w, rc.r, rc, err)
+		return
+	}
 	d := rolesData{}
 	d.CanCreate, _ = rc.Caller.Rights.Check(authz.Organization(), gatehouse.OrgMembers, authz.Write)
 	for _, r := range roles {
@@ -76,6 +82,7 @@ func (h *Handler) rolesPage(rc *reqCtx) {
 			h.failPage(rc.w, rc.r, rc, err)
 			return
 		}
+		v.Holders = holders[r.ID]
 		if r.BuiltIn {
 			d.BuiltIn = append(d.BuiltIn, v)
 		} else {
@@ -235,6 +242,12 @@ func (h *Handler) deleteRolePage(rc *reqCtx) {
 	if !ok {
 		return
 	}
+	holders, err := h.svc.Roles.Holders(rc.r.Context(), rc.Caller)
+	if err != nil {
+		h.failPage(rc.w, rc.r, rc, err)
+		return
+	}
+	v.Holders = holders[v.ID]
 	p := rc.page("Delete role "+v.Name, "roles")
 	p.Data = v
 	h.render(rc.w, rc.r, "role-delete", p)

@@ -72,10 +72,21 @@ func TestRolesPages(t *testing.T) {
 		wantNot(t, r, "Full access to project Marketing")
 
 		// Deleting a role in use is refused with the reason.
-		wantPage(t, c.Get("/roles/"+role+"/delete"), 200, "Delete role editor?")
+		wantPage(t, c.Get("/roles"), 200, "2 members<small>Max, Mia Member</small>")
+		wantPage(t, c.Get("/roles/"+role+"/delete"), 200, "Delete role editor?", "2 members hold this role:</strong> Max, Mia Member")
 		r = c.Post("/roles/"+role+"/delete", nil)
 		wantRedirect(t, r, "/roles/"+role+"/delete")
 		wantPage(t, c.Follow(r), 200, "Members or pending invitations hold this role")
+
+		// A role nobody holds is deleted.
+		wantRedirect(t, c.Post("/roles", url.Values{"name": {"spare"}, "org.api": {"on"}}), "/roles")
+		spare := roleIDRe.FindAllStringSubmatch(c.Get("/roles").Body, -1)
+		last := spare[len(spare)-1][1]
+		wantPage(t, c.Get("/roles/"+last+"/delete"), 200, "Delete role spare?", "Nobody holds it.")
+		r = c.Post("/roles/"+last+"/delete", nil)
+		wantRedirect(t, r, "/roles")
+		wantPage(t, c.Follow(r), 200, "Role spare deleted.")
+		wantPage(t, c.Get("/roles/"+last), http.StatusNotFound)
 
 		// Built-in roles are read-only: no buttons, and a 403 page when typed.
 		wantNot(t, c.Get("/roles"), "/roles/"+gatehouse.RoleViewerID)
