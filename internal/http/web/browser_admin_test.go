@@ -109,7 +109,7 @@ func TestBrowserAdministration(t *testing.T) {
 	owner.see("Not allowed.", "nothing gives delete")
 	owner.pick("#f-action", "write")
 	owner.submit("#check")
-	owner.see("Allowed.", "Mia Member may write folders in folder Campaigns", "Role editor", "on this project",
+	owner.see("Allowed.", "Mia Member may write folders in folder Campaigns", "Role editor", "on project Marketing",
 		"Folders of project Marketing: read, write")
 	owner.shot("33-check-access", true)
 	// Wrong input: an organization area on a folder is said beside the field.

@@ -115,13 +115,18 @@ func (h *Handler) checkAccessPage(rc *reqCtx) {
 		d.Asked = true
 		sq := service.SubjectQuery{Name: area, Action: action}
 		kind, id, _ := strings.Cut(target, ":")
+		project := ""
 		switch kind {
 		case "organization":
 			sq.EntityType, d.TargetLabel = gatehouse.EntityOrganizations, "the organization "+rc.Org.Name
 		case "project":
 			sq.EntityType, sq.EntityID, d.TargetLabel = gatehouse.EntityProjects, id, "project "+names[id]
+			project = names[id]
 		case "folder":
 			sq.EntityType, sq.EntityID, d.TargetLabel = "folders", id, "folder "+folders[id]
+			if p, ok := tree.Project(id); ok {
+				project = names[p]
+			}
 		}
 		ex, err := h.svc.Lookups.Explain(ctx, rc.Caller, m.UserID, sq)
 		if err != nil {
@@ -131,7 +136,7 @@ func (h *Handler) checkAccessPage(rc *reqCtx) {
 			d.What = action + " " + areaWords(area) + " in " + d.TargetLabel
 			e := &explainer{folders: folders}
 			for _, v := range ex.Via {
-				d.WhyLines = append(d.WhyLines, whyLine{Source: sourceWords(v.Reason), Scope: e.scopeWords(v.Reason), Words: capitalize(v.Words),
+				d.WhyLines = append(d.WhyLines, whyLine{Source: sourceWords(v.Reason), Scope: e.scopeWords(v.Reason, project), Words: capitalize(v.Words),
 					Action: strings.ReplaceAll(v.Action, "+", ", ")})
 			}
 		}
@@ -186,7 +191,7 @@ func sourceWords(r service.Reason) string {
 }
 
 // scopeWords says where a grant applies.
-func (e *explainer) scopeWords(r service.Reason) string {
+func (e *explainer) scopeWords(r service.Reason, project string) string {
 	switch r.Scope {
 	case "owner":
 		return "as owner of the organization"
@@ -195,6 +200,9 @@ func (e *explainer) scopeWords(r service.Reason) string {
 	case "all_projects":
 		return "on every project"
 	case "project":
+		if project != "" {
+			return "on project " + project
+		}
 		return "on this project"
 	case "folder":
 		name := e.folders[r.FolderID]
