@@ -167,6 +167,12 @@ type projectData struct {
 	// (TopLevel) and the folders they may write to.
 	TopLevel bool
 	Parents  []folderRow
+	// Nodes is the tree with what the caller may do to each folder;
+	// CanEdit (settings write), CanDelete (full access to every project)
+	// and BulkMove (some folder may move) gate the project's buttons.
+	Nodes              []folderNode
+	CanEdit, CanDelete bool
+	BulkMove           bool
 }
 
 // can reports whether the caller may add folders in res.
@@ -200,6 +206,15 @@ func (h *Handler) showProject(rc *reqCtx, f *form, status int) {
 		if can(rc.Caller, authz.Folder(f.ID)) {
 			d.Parents = append(d.Parents, f)
 		}
+	}
+	d.Nodes = folderNodes(rc.Caller, tree, f)
+	d.CanEdit, d.CanDelete = mayEditProject(rc.Caller, pr.ID), p.Can.Project
+	for _, fr := range flatten(tree, 0, nil) {
+		d.BulkMove = d.BulkMove || mayFolder(rc.Caller, fr.ID, authz.Delete)
+	}
+	if f.Get("edit") == "" {
+		f.Values.Set("project_name", pr.Name)
+		f.Values.Set("project_description", pr.Description)
 	}
 	p.Data = d
 	h.renderStatus(rc.w, rc.r, status, "project", p)

@@ -249,6 +249,8 @@ var funcs = template.FuncMap{
 	},
 	"expiryChoices": func() []string { return expiryChoices },
 	"auditTargets":  func() []string { return auditTargets },
+	"projectTree":   projectTree,
+	"subtree":       subtree,
 }
 
 type invTableView struct {

@@ -122,6 +122,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "POST /projects", h.inOrg(h.createProject))
 	h.handle(mux, "GET /projects/{id}", h.inOrg(h.projectPage))
 	h.handle(mux, "POST /projects/{id}/folders", h.inOrg(h.createFolder))
+	h.registerFolders(mux)
 
 	h.handle(mux, "GET /members", h.inOrg(h.membersPage))
 	h.handle(mux, "GET /members/invite", h.inOrg(h.invitePage))
@@ -133,6 +134,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "POST /members/{user}/edit", h.inOrg(h.editMember))
 	h.handle(mux, "GET /members/{user}/remove", h.inOrg(h.removeMemberPage))
 	h.handle(mux, "POST /members/{user}/remove", h.inOrg(h.removeMember))
+	h.handle(mux, "GET /members/{user}/check", h.inOrg(h.checkAccessPage))
+	h.registerRoles(mux)
 
 	h.handle(mux, "GET /invitations/{token}", h.acceptPage)
 	h.handle(mux, "POST /invitations/{token}/accept", h.acceptInvitation)
@@ -145,7 +148,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "POST /api-keys", h.inOrg(h.createKey))
 	h.handle(mux, "POST /api-keys/{id}/revoke", h.inOrg(h.revokeKey))
 	h.registerWebhooks(mux)
-	h.handle(mux, "GET /audit", h.inOrg(h.auditPage))
+	h.registerAudit(mux)
 	h.handle(mux, "GET /access", h.inOrg(h.accessPage))
 	h.handle(mux, "GET /access/review.csv", h.inOrg(h.accessReview))
 	h.handle(mux, "GET /sessions", h.authed(h.sessionsPage))

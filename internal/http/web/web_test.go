@@ -131,6 +131,17 @@ func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
 		"/dashboard": c, "/projects/" + ids["Marketing"]: c, "/members": c, "/members/invite": c, "/members/invitations": c,
 		"/api-keys": c, "/audit": c, "/sessions": c, "/orgs/new": c,
 	}
+	// Roles, folders, Check access and the audit log's verification.
+	org, m := orgOf(t, s, c), ids["Marketing"]
+	f := s.CreateFolder(c.Cookie("gh_access").Value, org, m, "Campaigns", "")
+	s.CreateFolder(c.Cookie("gh_access").Value, org, m, "Launch", f)
+	wantRedirect(t, c.Post("/roles", url.Values{"name": {"editor"}, "project": {m}, "mode." + m: {"full"}}), "/roles")
+	role := roleIDRe.FindStringSubmatch(c.Get("/roles").Body)[1]
+	for _, p := range []string{"/roles", "/roles/new", "/roles/" + role, "/roles/" + role + "/delete", "/audit/verify",
+		"/members/" + userID(t, s, c) + "/check?target=folder:" + f + "&area=folders&action=write",
+		"/projects/" + m + "/delete", "/projects/" + m + "/folders/" + f + "/move", "/projects/" + m + "/folders/" + f + "/delete"} {
+		pages[p] = c
+	}
 	for path, cl := range pages {
 		r := cl.Get(path)
 		if r.Status != 200 {

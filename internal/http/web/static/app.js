@@ -39,6 +39,10 @@
     });
   });
 
+  // A reviewed role edit: bring what saving changes into view.
+  var impact = document.getElementById("impact");
+  if (impact) { impact.focus(); }
+
   // Ticking a project chooses "Full access" unless a mode is chosen.
   document.querySelectorAll(".project-head input[type=checkbox]").forEach(function (cb) {
     cb.addEventListener("change", function () {
