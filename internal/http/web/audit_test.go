@@ -22,41 +22,41 @@ func TestAuditPage(t *testing.T) {
 			{EntityType: "organizations", EntityID: org, Name: "billing", Action: "read", Permission: []gatehouse.AreaGrant{}},
 			{EntityType: "projects", EntityID: m, Name: "full-access", Permission: []gatehouse.AreaGrant{}}})
 		r := c.Post("/members/"+mia.UserID+"/edit", url.Values{"org.billing": {"on"}, "orgaction.billing": {"read+write"}})
-		wantRedirect(t, r, "/members")
-		wantRedirect(t, c.Post("/projects/"+m+"/edit", url.Values{"project_name": {"Brand"}}), "/projects/")
+		apptest.WantRedirect(t, r, "/members")
+		apptest.WantRedirect(t, c.Post("/projects/"+m+"/edit", url.Values{"project_name": {"Brand"}}), "/projects/")
 
 		// Events in words, targets by name with a link, before and after.
 		r = c.Get("/audit")
-		wantPage(t, r, 200, "Mia Member: Organization billing read → read, write; lost Full access to project Brand",
+		apptest.WantPage(t, r, 200, "Mia Member: Organization billing read → read, write; lost Full access to project Brand",
 			`<a href="/access?member=`+mia.UserID+`">Mia Member</a>`, "Brand: name Marketing → Brand", `<a href="/projects/`+m+`">Brand</a>`,
 			"Before and after", `<td class="before">Marketing</td><td class="after">Brand</td>`, "Project Brand created", "Olivia Owner",
 			`id="verify-chain"`, `id="export-audit"`)
-		wantNot(t, r, "items", ">"+mia.UserID+"<")
+		apptest.WantNot(t, r, "items", ">"+mia.UserID+"<")
 
 		// Filters by person and kind keep what was chosen.
 		r = c.Get("/audit?action=project.")
-		wantPage(t, r, 200, "Brand: name Marketing → Brand", `<option value="project." selected>Projects</option>`)
-		wantNot(t, r, "Mia Member: Organization billing")
+		apptest.WantPage(t, r, 200, "Brand: name Marketing → Brand", `<option value="project." selected>Projects</option>`)
+		apptest.WantNot(t, r, "Mia Member: Organization billing")
 		me := userID(t, s, c)
-		wantPage(t, c.Get("/audit?actor="+me), 200, `<option value="`+me+`" selected>Olivia Owner</option>`, "Project Brand created")
-		wantPage(t, c.Get("/audit?actor=0190f1d2-0000-7000-8000-000000000000"), 200, "No events match", "clear the filters")
-		wantPage(t, c.Get("/audit?from=2026-13-01"), http.StatusBadRequest, "From must be a date.")
+		apptest.WantPage(t, c.Get("/audit?actor="+me), 200, `<option value="`+me+`" selected>Olivia Owner</option>`, "Project Brand created")
+		apptest.WantPage(t, c.Get("/audit?actor=0190f1d2-0000-7000-8000-000000000000"), 200, "No events match", "clear the filters")
+		apptest.WantPage(t, c.Get("/audit?from=2026-13-01"), http.StatusBadRequest, "From must be a date.")
 
 		// Paging with the API's cursors.
 		for i := range 55 {
-			wantRedirect(t, c.Post("/projects/"+m+"/edit", url.Values{"project_name": {"Brand " + strings.Repeat("x", i%3+1) + string(rune('a'+i%26))}}), "/projects/")
+			apptest.WantRedirect(t, c.Post("/projects/"+m+"/edit", url.Values{"project_name": {"Brand " + strings.Repeat("x", i%3+1) + string(rune('a'+i%26))}}), "/projects/")
 		}
 		r = c.Get("/audit?action=project.")
-		wantPage(t, r, 200, `id="older-events"`)
+		apptest.WantPage(t, r, 200, `id="older-events"`)
 		next := r.Body[strings.Index(r.Body, `id="older-events"`)-400:]
 		cur := next[strings.Index(next, "/audit?")+len("/audit?"):]
 		cur = strings.ReplaceAll(cur[:strings.Index(cur, `"`)], "&amp;", "&")
 		r = c.Get("/audit?" + cur)
-		wantPage(t, r, 200, "project.created", "← Newest events")
-		wantNot(t, r, `id="older-events"`)
+		apptest.WantPage(t, r, 200, "project.created", "← Newest events")
+		apptest.WantNot(t, r, `id="older-events"`)
 
 		// Verify chain.
-		wantPage(t, c.Get("/audit/verify"), 200, "The chain is intact.", `id="verify-result"`)
+		apptest.WantPage(t, c.Get("/audit/verify"), 200, "The chain is intact.", `id="verify-result"`)
 
 		// Export (NDJSON) for owners.
 		r = c.Get("/audit/export.ndjson?action=member.")
@@ -78,15 +78,15 @@ func TestAuditPage(t *testing.T) {
 			{EntityType: "organizations", EntityID: org, Name: "audit", Action: "read", Permission: []gatehouse.AreaGrant{}}})
 		ac := signIn(t, s, aud.Email)
 		r = ac.Get("/audit")
-		wantPage(t, r, 200, "Mia Member", `id="verify-chain"`)
-		wantNot(t, r, `id="export-audit"`)
-		wantPage(t, ac.Get("/audit/export.ndjson"), http.StatusForbidden, "Only an owner")
-		wantPage(t, ac.Get("/audit/verify"), 200, "The chain is intact.")
+		apptest.WantPage(t, r, 200, "Mia Member", `id="verify-chain"`)
+		apptest.WantNot(t, r, `id="export-audit"`)
+		apptest.WantPage(t, ac.Get("/audit/export.ndjson"), http.StatusForbidden, "Only an owner")
+		apptest.WantPage(t, ac.Get("/audit/verify"), 200, "The chain is intact.")
 		// Without audit read: 403 everywhere, no link.
 		mc := signIn(t, s, mia.Email)
-		wantNot(t, mc.Get("/dashboard"), `href="/audit"`)
+		apptest.WantNot(t, mc.Get("/dashboard"), `href="/audit"`)
 		for _, p := range []string{"/audit", "/audit/verify", "/audit/export.ndjson"} {
-			wantPage(t, mc.Get(p), http.StatusForbidden)
+			apptest.WantPage(t, mc.Get(p), http.StatusForbidden)
 		}
 	})
 }

@@ -23,36 +23,36 @@ func TestProjectAndFolderPages(t *testing.T) {
 		base := "/projects/" + m
 
 		r := c.Get(base)
-		wantPage(t, r, 200, `id="delete-project"`, `id="project-settings"`, base+"/folders/"+camp+"/move", base+"/folders/"+launch+"/delete",
+		apptest.WantPage(t, r, 200, `id="delete-project"`, `id="project-settings"`, base+"/folders/"+camp+"/move", base+"/folders/"+launch+"/delete",
 			`action="`+base+`/folders/`+raw+`/rename"`, `id="bulk-move"`, `value="Marketing"`)
 
 		// Rename: an empty name is refused beside that folder's field.
 		r = c.Post(base+"/folders/"+raw+"/rename", url.Values{"new_name": {"  "}})
-		wantPage(t, r, http.StatusBadRequest, "Name is required.", `id="rn-`+raw+`-err"`)
+		apptest.WantPage(t, r, http.StatusBadRequest, "Name is required.", `id="rn-`+raw+`-err"`)
 		r = c.Post(base+"/folders/"+raw+"/rename", url.Values{"new_name": {"Footage"}})
-		wantRedirect(t, r, base)
-		wantPage(t, c.Follow(r), 200, "Folder renamed to Footage.")
+		apptest.WantRedirect(t, r, base)
+		apptest.WantPage(t, c.Follow(r), 200, "Folder renamed to Footage.")
 
 		// Move: into its own subfolder is refused on the move page; then to the top level.
-		wantPage(t, c.Get(base+"/folders/"+camp+"/move"), 200, "Move folder Campaigns", "Its 1 subfolder moves with it", "Footage")
-		wantNot(t, c.Get(base+"/folders/"+camp+"/move"), `<option value="`+launch+`"`)
+		apptest.WantPage(t, c.Get(base+"/folders/"+camp+"/move"), 200, "Move folder Campaigns", "Its 1 subfolder moves with it", "Footage")
+		apptest.WantNot(t, c.Get(base+"/folders/"+camp+"/move"), `<option value="`+launch+`"`)
 		r = c.Post(base+"/folders/"+camp+"/move", url.Values{"parent_id": {launch}})
-		wantPage(t, r, http.StatusConflict, "A folder cannot move into itself or its own subfolders.")
+		apptest.WantPage(t, r, http.StatusConflict, "A folder cannot move into itself or its own subfolders.")
 		r = c.Post(base+"/folders/"+launch+"/move", url.Values{"parent_id": {""}})
-		wantRedirect(t, r, base)
+		apptest.WantRedirect(t, r, base)
 		// Bulk move: nothing ticked; then two folders into Footage.
-		wantPage(t, c.Post(base+"/folders/move", url.Values{"parent_id": {raw}}), http.StatusBadRequest, "Tick the folders to move first.")
+		apptest.WantPage(t, c.Post(base+"/folders/move", url.Values{"parent_id": {raw}}), http.StatusBadRequest, "Tick the folders to move first.")
 		r = c.Post(base+"/folders/move", url.Values{"folder_id": {camp, raw}, "parent_id": {raw}})
-		wantPage(t, r, http.StatusConflict, "The folders were not moved")
+		apptest.WantPage(t, r, http.StatusConflict, "The folders were not moved")
 		r = c.Post(base+"/folders/move", url.Values{"folder_id": {camp, launch}, "parent_id": {raw}})
-		wantRedirect(t, r, base)
-		wantPage(t, c.Follow(r), 200, "2 folders moved.")
+		apptest.WantRedirect(t, r, base)
+		apptest.WantPage(t, c.Follow(r), 200, "2 folders moved.")
 
 		// Delete shows what the folder holds.
-		wantPage(t, c.Get(base+"/folders/"+raw+"/delete"), 200, "Delete folder Footage?", "It holds 2 subfolders", "Campaigns", "2026 launch")
+		apptest.WantPage(t, c.Get(base+"/folders/"+raw+"/delete"), 200, "Delete folder Footage?", "It holds 2 subfolders", "Campaigns", "2026 launch")
 		r = c.Post(base+"/folders/"+raw+"/delete", nil)
-		wantRedirect(t, r, base)
-		wantPage(t, c.Follow(r), 200, "Folder Footage and 2 subfolders deleted.", "No folders yet")
+		apptest.WantRedirect(t, r, base)
+		apptest.WantPage(t, c.Follow(r), 200, "Folder Footage and 2 subfolders deleted.", "No folders yet")
 
 		// Project settings: a too long name is said beside it, then renamed.
 		long := string(make([]byte, 101))
@@ -60,10 +60,10 @@ func TestProjectAndFolderPages(t *testing.T) {
 			long = "a" + long[:100]
 		}
 		r = c.Post(base+"/edit", url.Values{"project_name": {long}, "project_description": {"Videos"}})
-		wantPage(t, r, http.StatusBadRequest, "Name must be at most 100 characters.", `value="Videos"`)
+		apptest.WantPage(t, r, http.StatusBadRequest, "Name must be at most 100 characters.", `value="Videos"`)
 		r = c.Post(base+"/edit", url.Values{"project_name": {"Brand"}, "project_description": {"Videos"}})
-		wantRedirect(t, r, base)
-		wantPage(t, c.Follow(r), 200, "Project Brand saved.", "<h1>Brand</h1>")
+		apptest.WantRedirect(t, r, base)
+		apptest.WantPage(t, c.Follow(r), 200, "Project Brand saved.", "<h1>Brand</h1>")
 
 		// A member with folder read and write on one folder: rename only,
 		// no move, delete, settings or project delete; typed URLs are 403.
@@ -72,25 +72,25 @@ func TestProjectAndFolderPages(t *testing.T) {
 			Permission: []gatehouse.AreaGrant{{Name: "folders", Action: "custom", Folders: []gatehouse.FolderGrant{{FolderID: keep, Action: "read+write"}}}}}})
 		mc := signIn(t, s, mia.Email)
 		r = mc.Get(base)
-		wantPage(t, r, 200, "Keep", `/folders/`+keep+`/rename`)
-		wantNot(t, r, `id="delete-project"`, `id="project-settings"`, "/folders/"+keep+"/move", "/folders/"+keep+"/delete", `id="bulk-move"`)
-		wantPage(t, mc.Get(base+"/folders/"+keep+"/delete"), http.StatusForbidden, "needs delete permission")
-		wantPage(t, mc.Get(base+"/folders/"+keep+"/move"), http.StatusForbidden)
-		wantPage(t, mc.Post(base+"/folders/"+keep+"/delete", nil), http.StatusForbidden)
-		wantPage(t, mc.Get(base+"/delete"), http.StatusForbidden, "full access to every project")
-		wantPage(t, mc.Post(base+"/delete", nil), http.StatusForbidden)
-		wantPage(t, mc.Post(base+"/edit", url.Values{"project_name": {"Mine"}}), http.StatusForbidden)
-		wantPage(t, mc.Get("/projects/"+ids["Training"]+"/delete"), http.StatusForbidden)
+		apptest.WantPage(t, r, 200, "Keep", `/folders/`+keep+`/rename`)
+		apptest.WantNot(t, r, `id="delete-project"`, `id="project-settings"`, "/folders/"+keep+"/move", "/folders/"+keep+"/delete", `id="bulk-move"`)
+		apptest.WantPage(t, mc.Get(base+"/folders/"+keep+"/delete"), http.StatusForbidden, "needs delete permission")
+		apptest.WantPage(t, mc.Get(base+"/folders/"+keep+"/move"), http.StatusForbidden)
+		apptest.WantPage(t, mc.Post(base+"/folders/"+keep+"/delete", nil), http.StatusForbidden)
+		apptest.WantPage(t, mc.Get(base+"/delete"), http.StatusForbidden, "full access to every project")
+		apptest.WantPage(t, mc.Post(base+"/delete", nil), http.StatusForbidden)
+		apptest.WantPage(t, mc.Post(base+"/edit", url.Values{"project_name": {"Mine"}}), http.StatusForbidden)
+		apptest.WantPage(t, mc.Get("/projects/"+ids["Training"]+"/delete"), http.StatusForbidden)
 		// Another organization's folder is 404.
 		other, _ := owner(t, s, "oscar@example.com")
-		wantPage(t, other.Get(base+"/folders/"+keep+"/delete"), http.StatusNotFound)
+		apptest.WantPage(t, other.Get(base+"/folders/"+keep+"/delete"), http.StatusNotFound)
 
 		// The owner deletes the project, after a page naming its folders.
-		wantPage(t, c.Get(base+"/delete"), 200, "Delete project Brand?", "It holds 1 folder", "Keep")
+		apptest.WantPage(t, c.Get(base+"/delete"), 200, "Delete project Brand?", "It holds 1 folder", "Keep")
 		r = c.Post(base+"/delete", nil)
-		wantRedirect(t, r, "/dashboard")
+		apptest.WantRedirect(t, r, "/dashboard")
 		r = c.Follow(r)
-		wantPage(t, r, 200, "Project Brand and its folders were deleted.", "Training")
-		wantPage(t, c.Get(base), http.StatusNotFound)
+		apptest.WantPage(t, r, 200, "Project Brand and its folders were deleted.", "Training")
+		apptest.WantPage(t, c.Get(base), http.StatusNotFound)
 	})
 }

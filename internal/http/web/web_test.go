@@ -135,7 +135,7 @@ func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
 	org, m := orgOf(t, s, c), ids["Marketing"]
 	f := s.CreateFolder(c.Cookie("gh_access").Value, org, m, "Campaigns", "")
 	s.CreateFolder(c.Cookie("gh_access").Value, org, m, "Launch", f)
-	wantRedirect(t, c.Post("/roles", url.Values{"name": {"editor"}, "project": {m}, "mode." + m: {"full"}}), "/roles")
+	apptest.WantRedirect(t, c.Post("/roles", url.Values{"name": {"editor"}, "project": {m}, "mode." + m: {"full"}}), "/roles")
 	role := roleIDRe.FindStringSubmatch(c.Get("/roles").Body)[1]
 	for _, p := range []string{"/roles", "/roles/new", "/roles/" + role, "/roles/" + role + "/delete", "/audit/verify",
 		"/members/" + userID(t, s, c) + "/check?target=folder:" + f + "&area=folders&action=write",
