@@ -216,12 +216,12 @@ func (s *Invitations) sendMail(ctx context.Context, tx *store.Conn, c *Caller, o
 	if u, err := tx.UserByID(ctx, inv.CreatedBy); err == nil {
 		inviter = u.Name
 	}
-	m, err := mailer.Compose("invitation", inv.Email, map[string]any{
-		"Name": inv.Name, "InviterName": inviter, "OrgName": org.Name, "Access": access,
-		"Link": s.cfg.BaseURL + "/invitations/" + token, "ExpiresAt": inv.ExpiresAt.Format("2 January 2006 at 15:04 MST"),
-	})
+	m, err := s.invitationMessage(ctx, tx, inv.OrgID, inv.Email, inv.Name, mailer.InvitationVars{ // email_templates.go
+		InviterName: inviter, OrganizationName: org.Name, AccessSummary: accessSummary(access),
+		AcceptURL: s.cfg.BaseURL + "/invitations/" + token, ExpiresAt: inv.ExpiresAt.Format("2 January 2006 at 15:04 MST"),
+	}, access)
 	if err != nil {
-		return gatehouse.Internal(err)
+		return err
 	}
 	m.Kind, m.RefID = "invitation", inv.ID
 	return s.mail(ctx, tx, m)

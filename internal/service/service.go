@@ -62,6 +62,8 @@ type Services struct {
 	Cache  *cache.Shared
 	Social *Social
 	SSO    *SSO
+	// EmailTemplates holds organizations' own invitation mail.
+	EmailTemplates *EmailTemplates
 }
 
 // New builds the services over one store.
@@ -123,6 +125,8 @@ func New(st *store.Store, cfg Config) *Services {
 		Cache:       base.cache,
 		Social:      &Social{base: base, auth: auth, providers: cfg.Providers},
 		SSO:         newSSO(base, auth),
+
+		EmailTemplates: newEmailTemplates(base),
 	}
 }
 
