@@ -198,8 +198,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Services = service.New(m.Store, service.Config{
 		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake,
 		WebhooksQueued: m.Webhooks.Wake, WebhooksAllowPrivate: m.Config.WebhooksAllowPrivate,
-		CacheSize: m.Config.CacheSize,
-		Providers: m.providers(),
+		CacheSize:              m.Config.CacheSize,
+		Providers:              m.providers(),
+		AllowedRedirectOrigins: SplitKeys(m.Config.AllowedRedirectOrigins),
 	})
 	m.Registry.MustRegister(cache.NewCollector(m.Services.Cache))
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,

@@ -39,6 +39,9 @@ type Config struct {
 	// Providers are the configured social sign-in providers by name
 	// ("google", "github"); a missing one is off.
 	Providers map[string]sso.Provider
+	// AllowedRedirectOrigins are the origins ("https://app.example.com")
+	// a redirect_url may go to (GATEHOUSE_ALLOWED_REDIRECT_ORIGINS).
+	AllowedRedirectOrigins []string
 }
 
 // DefaultCacheSize is GATEHOUSE_CACHE_SIZE's default.

@@ -25,6 +25,7 @@ type bulkRowJSON struct {
 	Permissions    []gatehouse.Grant `json:"permissions"`
 	Authentication string            `json:"authentication"`
 	ExpiresInDays  *int              `json:"expires_in_days"`
+	RedirectURL    string            `json:"redirect_url"`
 }
 
 // handleBulkInvitations takes {"invitations":[…]} or text/csv (email,name,role;
@@ -48,7 +49,7 @@ func (s *Server) handleBulkInvitations(w http.ResponseWriter, r *http.Request, c
 		}
 		for _, row := range in.Invitations {
 			rows = append(rows, service.InviteInput{Email: row.Email, Name: row.Name, Role: row.Role, Grants: row.Permissions,
-				Authentication: row.Authentication, ExpiresInDays: row.ExpiresInDays})
+				Authentication: row.Authentication, ExpiresInDays: row.ExpiresInDays, RedirectURL: row.RedirectURL})
 		}
 	}
 	res, err := s.Services.Invitations.CreateBulk(r.Context(), c, rows)
