@@ -110,6 +110,9 @@ var fieldLabels = map[string]string{
 	"expires_in_days": "Expiry", "expires_at": "Expiry", "permissions": "Access", "role": "Role",
 	"parent_id": "Parent folder", "reset_token": "Code", "from": "From", "to": "To", "action": "Action",
 	"authentication": "Sign-in method",
+	// Email templates, invite links and bulk invitations (emailtemplates.go, invitelinks.go).
+	"subject": "Subject", "text": "Text", "html": "HTML", "max_uses": "Uses", "allowed_domains": "Allowed domains",
+	"redirect_url": "Redirect URL", "emails": "Emails", "csv": "CSV file",
 }
 
 // fieldAliases map a service's field to the form's input.
@@ -248,7 +251,15 @@ var funcs = template.FuncMap{
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
 	"expiryChoices": func() []string { return expiryChoices },
-	"auditTargets":  func() []string { return auditTargets },
+	"inc":           func(i int) int { return i + 1 },
+	// An invite link's state in words, and its badge (invitelinks.go).
+	"linkState": func(s string) string {
+		return map[string]string{"active": "Active", "revoked": "Revoked", "expired": "Expired", "used_up": "Used up"}[s]
+	},
+	"linkBadge": func(s string) string {
+		return map[string]string{"active": "accepted", "revoked": "revoked", "expired": "expired", "used_up": "failed"}[s]
+	},
+	"auditTargets": func() []string { return auditTargets },
 }
 
 type invTableView struct {
