@@ -151,7 +151,7 @@ func (h *Handler) joined(w http.ResponseWriter, r *http.Request, p *gatehouse.Pr
 		h.cfg.Log.WarnContext(r.Context(), "web: switch after accept", "err", err)
 	}
 	if res != nil && res.RedirectURL != "" {
-		redirect(w, r, res.RedirectURL)
+		h.continueTo(w, r, pv.OrgName, res.RedirectURL)
 		return
 	}
 	h.setFlash(w, "success", "Welcome to "+pv.OrgName+"! You joined as "+pv.Invitation.Email+".")
@@ -293,4 +293,19 @@ func (h *Handler) acceptSignOut(w http.ResponseWriter, r *http.Request) {
 	}
 	h.clearSession(w)
 	redirect(w, r, "/invitations/"+url.PathEscape(r.PathValue("token")))
+}
+
+// continueTo welcomes a new member and sends the browser on to the
+// redirect_url (whose origin the service checked against
+// GATEHOUSE_ALLOWED_REDIRECT_ORIGINS), with a link for when it does not go.
+func (h *Handler) continueTo(w http.ResponseWriter, r *http.Request, orgName, to string) {
+	host := to
+	if u, err := url.Parse(to); err == nil {
+		host = u.Host
+	}
+	h.renderStatus(w, r, http.StatusOK, "message", &page{Title: "Welcome to " + orgName, Layout: "auth", Continue: to, Data: messageData{
+		Heading: "Welcome to " + orgName + "!",
+		Text:    "You joined. Taking you on to " + host + "…",
+		Link:    to, LinkText: "Continue to " + host,
+	}})
 }

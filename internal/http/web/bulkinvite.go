@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
@@ -117,6 +118,9 @@ func (h *Handler) showBulkResults(rc *reqCtx, rows []service.InviteInput, res []
 			e := gatehouse.AsError(row.Err)
 			out.Status = statusOf(e.Code)
 			out.Message = e.Message
+			if first, ok := e.Extra["duplicate_of"].(int); ok && e.Reason == "duplicate_in_request" {
+				out.Message = "Already on row " + strconv.Itoa(first+1) + " of this list."
+			}
 			if len(e.Fields) > 0 {
 				f := e.Fields[0]
 				label := f.Field

@@ -226,7 +226,7 @@ func (h *Handler) joinInviteLink(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Log.WarnContext(r.Context(), "web: switch after join", "err", err)
 	}
 	if res.RedirectURL != "" {
-		redirect(w, r, res.RedirectURL)
+		h.continueTo(w, r, pv.OrgName, res.RedirectURL)
 		return
 	}
 	h.setFlash(w, "success", "Welcome to "+pv.OrgName+"! You joined as "+res.User.Email+".")

@@ -30,6 +30,10 @@ type page struct {
 	Data       any
 	// Social lists the configured sign-in providers ("google", "github").
 	Social []string
+	// Continue, when set, sends the browser on to this (already checked)
+	// URL with a meta refresh: a redirect answering a form post may not
+	// leave the origin under the CSP's form-action 'self'.
+	Continue string
 }
 
 // caps says which parts of the sidebar the caller may open.
