@@ -88,6 +88,9 @@ type Invitation struct {
 	UpdatedAt      time.Time
 	ExpiresAt      time.Time
 	SentAt         time.Time
+	// RedirectURL is where the browser goes after accepting ("" for the
+	// organization's default).
+	RedirectURL string
 }
 
 // EffectiveStatus is the status as of now: a pending invitation past its

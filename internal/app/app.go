@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/web"
 	"github.com/gatehouse/gatehouse/internal/janitor"
+	"github.com/gatehouse/gatehouse/internal/loop"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/service"
@@ -55,6 +56,10 @@ type Main struct {
 
 	metricsServer   *http.Server
 	metricsListener net.Listener
+
+	// reminders sends due invitation reminders, every janitor interval
+	// (each claimed by one conditional UPDATE, so processes never both send).
+	reminders loop.Loop
 }
 
 // metricsMux serves /metrics (and nothing else) on the metrics listener.
@@ -107,6 +112,21 @@ func (m *Main) startBackground() {
 			}
 		}
 	}()
+}
+
+// startReminders runs the invitation reminders' loop.
+func (m *Main) startReminders() {
+	every := m.Config.JanitorInterval
+	if every <= 0 {
+		every = janitor.DefaultInterval
+	}
+	m.reminders.Start(every, func(ctx context.Context) error {
+		n, err := m.Services.Invitations.SendDueReminders(ctx)
+		if n > 0 {
+			m.Log.Info("invitation reminders sent", "count", n)
+		}
+		return err
+	}, func(err error) { m.Log.Warn("invitation reminders", "err", err) })
 }
 
 // SetMemoryLimit gives the Go runtime a soft memory limit of the cache size
@@ -198,8 +218,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Services = service.New(m.Store, service.Config{
 		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake,
 		WebhooksQueued: m.Webhooks.Wake, WebhooksAllowPrivate: m.Config.WebhooksAllowPrivate,
-		CacheSize: m.Config.CacheSize,
-		Providers: m.providers(),
+		CacheSize:              m.Config.CacheSize,
+		Providers:              m.providers(),
+		AllowedRedirectOrigins: SplitKeys(m.Config.AllowedRedirectOrigins),
 	})
 	m.Registry.MustRegister(cache.NewCollector(m.Services.Cache))
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,
@@ -281,6 +302,7 @@ func (m *Main) Start() error {
 	}
 	m.Webhooks.Start()
 	m.Janitor.Start()
+	m.startReminders()
 	m.startBackground()
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -357,6 +379,7 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Janitor != nil {
 		m.Janitor.Stop()
 	}
+	m.reminders.Stop()
 	if m.stopBackground != nil {
 		m.stopBackground()
 	}

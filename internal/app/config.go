@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/service"
 )
 
 // Config is Gatehouse's configuration.
@@ -58,6 +59,9 @@ type Config struct {
 	GoogleClientID, GoogleClientSecret, GoogleIssuer string
 	GitHubClientID, GitHubClientSecret               string
 	GitHubURL, GitHubAPIURL                          string
+	// AllowedRedirectOrigins are the origins a redirect_url (after an
+	// invitation is accepted) may go to, normalized and comma-separated.
+	AllowedRedirectOrigins string
 }
 
 // DevMailboxOn reports whether the development mailbox serves mail: never
@@ -243,6 +247,18 @@ var settings = []setting{
 	}},
 	{"GATEHOUSE_GITHUB_URL", "github-url", "https://github.com", "GitHub web URL (/login/oauth/authorize, /login/oauth/access_token)", func(c *Config, v string) error {
 		return setURL(&c.GitHubURL, v)
+	}},
+	{"GATEHOUSE_ALLOWED_REDIRECT_ORIGINS", "allowed-redirect-origins", "", "origins, comma-separated (https://app.example.com,http://localhost:3000), where browsers may be sent after accepting an invitation (redirect_url); unset allows none", func(c *Config, v string) error {
+		var origins []string
+		for _, o := range SplitKeys(v) {
+			origin, err := service.ParseOrigin(o)
+			if err != nil {
+				return err
+			}
+			origins = append(origins, origin)
+		}
+		c.AllowedRedirectOrigins = strings.Join(origins, ",")
+		return nil
 	}},
 	{"GATEHOUSE_GITHUB_API_URL", "github-api-url", "https://api.github.com", "GitHub API URL (/user, /user/emails)", func(c *Config, v string) error {
 		return setURL(&c.GitHubAPIURL, v)

@@ -142,6 +142,11 @@ func TestLoadConfig(t *testing.T) {
 			{name: "PostgresWithoutSMTP", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse", "GATEHOUSE_SECRET_KEY": testSecret}, wantVar: "GATEHOUSE_SMTP_URL"},
 			{name: "PostgresDevMailboxFalse", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse", "GATEHOUSE_SECRET_KEY": testSecret, "GATEHOUSE_DEV_MAILBOX": "false"}, wantVar: "GATEHOUSE_SMTP_URL"},
 			{name: "DevMailboxNotABool", env: map[string]string{"GATEHOUSE_DEV_MAILBOX": "yes please"}, wantVar: "GATEHOUSE_DEV_MAILBOX"},
+			{name: "RedirectOriginWithPath", env: map[string]string{"GATEHOUSE_ALLOWED_REDIRECT_ORIGINS": "https://app.example.com/welcome"}, wantVar: "GATEHOUSE_ALLOWED_REDIRECT_ORIGINS"},
+			{name: "RedirectOriginScheme", env: map[string]string{"GATEHOUSE_ALLOWED_REDIRECT_ORIGINS": "https://ok.example.com,javascript://x"}, wantVar: "GATEHOUSE_ALLOWED_REDIRECT_ORIGINS"},
+			{name: "RedirectOriginNoScheme", env: map[string]string{"GATEHOUSE_ALLOWED_REDIRECT_ORIGINS": "app.example.com"}, wantVar: "GATEHOUSE_ALLOWED_REDIRECT_ORIGINS"},
+			{name: "RedirectOriginCredentials", env: map[string]string{"GATEHOUSE_ALLOWED_REDIRECT_ORIGINS": "https://u:p@app.example.com"}, wantVar: "GATEHOUSE_ALLOWED_REDIRECT_ORIGINS"},
+			{name: "RedirectOriginQuery", args: []string{"-allowed-redirect-origins", "https://app.example.com?x=1"}, wantVar: "GATEHOUSE_ALLOWED_REDIRECT_ORIGINS"},
 			{name: "PostgresWithoutSecretKey", env: map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://gh@localhost:5432/gatehouse"}, wantVar: "GATEHOUSE_SECRET_KEY"},
 		}
 		for _, tt := range tests {
@@ -160,6 +165,17 @@ func TestLoadConfig(t *testing.T) {
 					t.Fatalf("error echoes the secret: %q", err)
 				}
 			})
+		}
+	})
+
+	t.Run("OKRedirectOrigins", func(t *testing.T) {
+		c, err := LoadConfig(nil, env(map[string]string{
+			"GATEHOUSE_ALLOWED_REDIRECT_ORIGINS": " HTTPS://App.Example.com:443/ , http://localhost:3000,https://[::1]:8443"}), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AllowedRedirectOrigins != "https://app.example.com,http://localhost:3000,https://[::1]:8443" {
+			t.Fatalf("origins %q", c.AllowedRedirectOrigins)
 		}
 	})
 

@@ -42,6 +42,9 @@ type InviteInput struct {
 	Grants         []gatehouse.Grant
 	Authentication string
 	ExpiresInDays  *int
+	// RedirectURL is where the browser goes after accepting ("" for the
+	// organization's); only to an allowed origin (redirects.go).
+	RedirectURL string
 }
 
 // InvitationView is an invitation with what the API shows beside it.
@@ -124,9 +127,13 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 	if err := fields(eerr, nerr, aerr, xerr, rerr); err != nil {
 		return nil, err
 	}
+	redirect, err := s.redirectAllowed("redirect_url", in.RedirectURL) // redirects.go
+	if err != nil {
+		return nil, err
+	}
 	var view *InvitationView
 	var token string
-	err := s.store.Tx(ctx, func(tx *store.Conn) error {
+	err = s.store.Tx(ctx, func(tx *store.Conn) error {
 		// The organization's lock first: the daily invitation budget is a
 		// count that must not change between reading and using it.
 		if err := tx.LockOrg(ctx, c.OrgID); err != nil {
@@ -141,7 +148,8 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 				return err
 			}
 		}
-		if days, err = s.checkInvitePolicy(ctx, tx, c, PolicyOf(org), email, in.ExpiresInDays); err != nil { // policy.go
+		policy := PolicyOf(org)
+		if days, err = s.checkInvitePolicy(ctx, tx, c, policy, email, in.ExpiresInDays); err != nil { // policy.go
 			return err
 		}
 		role, err := c.MayGrant(ctx, tx, in.Role, in.Grants, "grant this access")
@@ -187,8 +195,12 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 			Authentication: in.Authentication, Status: gatehouse.InvitationPending, TokenHash: secret.HashToken(token),
 			ValidDays: days, CreatedBy: c.Principal.UserID, UpdatedBy: c.Principal.UserID,
 			CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Duration(days) * 24 * time.Hour), SentAt: now,
+			RedirectURL: redirect,
 		}
 		if err := tx.CreateInvitation(ctx, inv); err != nil {
+			return err
+		}
+		if err := keepReminder(ctx, tx, policy, inv, token); err != nil { // reminders.go
 			return err
 		}
 		if err := tx.BumpInvitationQuota(ctx, c.OrgID, now); err != nil {
@@ -216,12 +228,12 @@ func (s *Invitations) sendMail(ctx context.Context, tx *store.Conn, c *Caller, o
 	if u, err := tx.UserByID(ctx, inv.CreatedBy); err == nil {
 		inviter = u.Name
 	}
-	m, err := mailer.Compose("invitation", inv.Email, map[string]any{
-		"Name": inv.Name, "InviterName": inviter, "OrgName": org.Name, "Access": access,
-		"Link": s.cfg.BaseURL + "/invitations/" + token, "ExpiresAt": inv.ExpiresAt.Format("2 January 2006 at 15:04 MST"),
-	})
+	m, err := s.invitationMessage(ctx, tx, inv.OrgID, inv.Email, inv.Name, mailer.InvitationVars{ // email_templates.go
+		InviterName: inviter, OrganizationName: org.Name, AccessSummary: accessSummary(access),
+		AcceptURL: s.cfg.BaseURL + "/invitations/" + token, ExpiresAt: inv.ExpiresAt.Format("2 January 2006 at 15:04 MST"),
+	}, access)
 	if err != nil {
-		return gatehouse.Internal(err)
+		return err
 	}
 	m.Kind, m.RefID = "invitation", inv.ID
 	return s.mail(ctx, tx, m)
@@ -351,6 +363,9 @@ func (s *Invitations) Resend(ctx context.Context, c *Caller, id string) (*Invita
 			if err == nil {
 				err = notPending(inv, now, "resent")
 			}
+			return err
+		}
+		if err := keepReminder(ctx, tx, PolicyOf(org), inv, token); err != nil { // reminders.go
 			return err
 		}
 		if err := s.sendMail(ctx, tx, c, org, inv, role, token); err != nil {

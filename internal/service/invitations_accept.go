@@ -24,6 +24,9 @@ type AcceptResult struct {
 	Role       *gatehouse.Role // the membership's role, nil for none
 	User       *gatehouse.User
 	Tokens     *gatehouse.Tokens
+	// RedirectURL is where the browser goes now ("" for the dashboard):
+	// the invitation's, else the organization's (redirects.go).
+	RedirectURL string
 }
 
 // Accept joins the link's organization. Signed in, the account's verified
@@ -203,6 +206,11 @@ func (s *Invitations) accept(ctx context.Context, actor gatehouse.Actor, p *gate
 		}
 		m.UserName, m.UserEmail = u.Name, u.Email
 		res.Membership, res.User = m, u
+		org, err := tx.OrgByID(ctx, inv.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		res.RedirectURL = s.landing(inv.RedirectURL, PolicyOf(org))
 		if inv.RoleID != "" {
 			if res.Role, err = s.access.role(ctx, inv.OrgID, inv.RoleID); err != nil {
 				return nil, err

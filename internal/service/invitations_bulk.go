@@ -6,7 +6,11 @@ package service
 
 import (
 	"context"
+	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
@@ -85,4 +89,49 @@ func underRow(err error, i int) error {
 		c.Fields[j] = f
 	}
 	return &c
+}
+
+// ParseInvitationsCSV reads email,name,role rows (a first line starting
+// with "email" is a header; blank lines are skipped), for the API's
+// text/csv body and the dashboard's upload. A read error is kept as the
+// cause, so a caller can tell a body that was too large.
+func ParseInvitationsCSV(body io.Reader) ([]InviteInput, error) {
+	cr := csv.NewReader(body)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	var rows []InviteInput
+	for line := 1; ; line++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Message: fmt.Sprintf("The CSV is malformed: %v.", err), Cause: err}
+			}
+			return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Message: "The CSV could not be read.", Cause: err}
+		}
+		if line == 1 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "email") {
+			continue // the header
+		}
+		if len(rec) > 3 {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "CSV line %d has %d columns; expected email,name,role.", line, len(rec))
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		row := InviteInput{Email: strings.TrimSpace(rec[0])}
+		if len(rec) > 1 {
+			row.Name = strings.TrimSpace(rec[1])
+		}
+		if len(rec) > 2 {
+			row.Role = strings.TrimSpace(rec[2])
+		}
+		rows = append(rows, row)
+		if len(rows) > MaxBulkInvitations {
+			return nil, fields(&gatehouse.FieldError{Field: "invitations", Message: fmt.Sprintf("must list from 1 to %d invitations", MaxBulkInvitations)})
+		}
+	}
+	return rows, nil
 }

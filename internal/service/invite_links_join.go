@@ -103,6 +103,7 @@ func (s *Invitations) JoinLink(ctx context.Context, actor gatehouse.Actor, p *ga
 		}
 		m.UserName, m.UserEmail = u.Name, u.Email
 		res.Membership, res.User = m, u
+		res.RedirectURL = s.landing("", pol) // redirects.go
 		if l.RoleID != "" {
 			if res.Role, err = s.access.role(ctx, l.OrgID, l.RoleID); err != nil {
 				return nil, err

@@ -29,6 +29,12 @@ type Policy struct {
 	MaxExpiryDays     int      `json:"max_expiry_days"`
 	SeatLimit         *int     `json:"seat_limit"`
 	WhoCanInvite      string   `json:"who_can_invite"`
+	// RedirectURL is where browsers land after accepting an invitation
+	// without a redirect_url of its own ("" for none); redirects.go.
+	RedirectURL string `json:"redirect_url"`
+	// RemindAfterDays sends one reminder of a still pending invitation
+	// that many days after it was sent (nil: none); reminders.go.
+	RemindAfterDays *int `json:"remind_after_days"`
 }
 
 // PolicyOf reads an organization's policy from its settings, with the
@@ -67,6 +73,9 @@ type PolicyPatch struct {
 	SeatLimit         *int
 	ClearSeatLimit    bool
 	WhoCanInvite      *string
+	RedirectURL       *string // "" removes it
+	RemindAfterDays   *int
+	ClearRemind       bool
 }
 
 // MaxAllowedDomains bounds allowed_domains.
@@ -148,6 +157,14 @@ func (s *Orgs) UpdatePolicy(ctx context.Context, c *Caller, in PolicyPatch) (Pol
 		if err := fields(ferrs...); err != nil {
 			return err
 		}
+		if in.RedirectURL != nil {
+			if p.RedirectURL, err = s.redirectAllowed("redirect_url", *in.RedirectURL); err != nil {
+				return err
+			}
+		}
+		if err := s.patchRemind(ctx, tx, c.OrgID, &p, in); err != nil { // reminders.go
+			return err
+		}
 		settings := map[string]any{}
 		if len(o.Settings) > 0 {
 			if err := json.Unmarshal(o.Settings, &settings); err != nil {
@@ -160,6 +177,8 @@ func (s *Orgs) UpdatePolicy(ctx context.Context, c *Caller, in PolicyPatch) (Pol
 		settings["max_expiry_days"] = p.MaxExpiryDays
 		settings["seat_limit"] = p.SeatLimit
 		settings["who_can_invite"] = p.WhoCanInvite
+		settings["redirect_url"] = p.RedirectURL
+		settings["remind_after_days"] = p.RemindAfterDays
 		if o.Settings, err = json.Marshal(settings); err != nil {
 			return gatehouse.Internal(err)
 		}

@@ -39,6 +39,9 @@ type Config struct {
 	// Providers are the configured social sign-in providers by name
 	// ("google", "github"); a missing one is off.
 	Providers map[string]sso.Provider
+	// AllowedRedirectOrigins are the origins ("https://app.example.com")
+	// a redirect_url may go to (GATEHOUSE_ALLOWED_REDIRECT_ORIGINS).
+	AllowedRedirectOrigins []string
 }
 
 // DefaultCacheSize is GATEHOUSE_CACHE_SIZE's default.
@@ -62,6 +65,8 @@ type Services struct {
 	Cache  *cache.Shared
 	Social *Social
 	SSO    *SSO
+	// EmailTemplates holds organizations' own invitation mail.
+	EmailTemplates *EmailTemplates
 }
 
 // New builds the services over one store.
@@ -123,6 +128,8 @@ func New(st *store.Store, cfg Config) *Services {
 		Cache:       base.cache,
 		Social:      &Social{base: base, auth: auth, providers: cfg.Providers},
 		SSO:         newSSO(base, auth),
+
+		EmailTemplates: newEmailTemplates(base),
 	}
 }
 

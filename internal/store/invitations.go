@@ -10,14 +10,14 @@ import (
 )
 
 const invitationColumns = `id, org_id, email, name, COALESCE(role_id, ''), grants, authentication, status, token_hash, valid_days,
-	created_by, updated_by, COALESCE(accepted_by, ''), created_at, updated_at, expires_at, sent_at`
+	created_by, updated_by, COALESCE(accepted_by, ''), created_at, updated_at, expires_at, sent_at, redirect_url`
 
 func scanInvitation(row interface{ Scan(...any) error }) (*gatehouse.Invitation, error) {
 	var i gatehouse.Invitation
 	var grants string
 	var created, updated, expires, sent int64
 	if err := row.Scan(&i.ID, &i.OrgID, &i.Email, &i.Name, &i.RoleID, &grants, &i.Authentication, &i.Status, &i.TokenHash, &i.ValidDays,
-		&i.CreatedBy, &i.UpdatedBy, &i.AcceptedBy, &created, &updated, &expires, &sent); err != nil {
+		&i.CreatedBy, &i.UpdatedBy, &i.AcceptedBy, &created, &updated, &expires, &sent, &i.RedirectURL); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(grants), &i.Grants); err != nil {
@@ -35,10 +35,10 @@ func (c *Conn) CreateInvitation(ctx context.Context, i *gatehouse.Invitation) er
 		return gatehouse.Internal(err)
 	}
 	_, err = c.exec(ctx, `INSERT INTO invitations (id, org_id, email, email_norm, name, role_id, grants, authentication, status, token_hash,
-		valid_days, created_by, updated_by, created_at, updated_at, expires_at, sent_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		valid_days, created_by, updated_by, created_at, updated_at, expires_at, sent_at, redirect_url)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		i.ID, i.OrgID, i.Email, NormalizeEmail(i.Email), i.Name, nullStr(i.RoleID), grants, i.Authentication, i.Status, i.TokenHash,
-		i.ValidDays, i.CreatedBy, i.UpdatedBy, ts(i.CreatedAt), ts(i.UpdatedAt), ts(i.ExpiresAt), ts(i.SentAt))
+		i.ValidDays, i.CreatedBy, i.UpdatedBy, ts(i.CreatedAt), ts(i.UpdatedAt), ts(i.ExpiresAt), ts(i.SentAt), i.RedirectURL)
 	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 		return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "invitation_pending", Message: "A pending invitation for this email already exists.", Cause: err}
 	}

@@ -1,13 +1,10 @@
 package api
 
 import (
-	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"strings"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
@@ -25,6 +22,7 @@ type bulkRowJSON struct {
 	Permissions    []gatehouse.Grant `json:"permissions"`
 	Authentication string            `json:"authentication"`
 	ExpiresInDays  *int              `json:"expires_in_days"`
+	RedirectURL    string            `json:"redirect_url"`
 }
 
 // handleBulkInvitations takes {"invitations":[…]} or text/csv (email,name,role;
@@ -48,7 +46,7 @@ func (s *Server) handleBulkInvitations(w http.ResponseWriter, r *http.Request, c
 		}
 		for _, row := range in.Invitations {
 			rows = append(rows, service.InviteInput{Email: row.Email, Name: row.Name, Role: row.Role, Grants: row.Permissions,
-				Authentication: row.Authentication, ExpiresInDays: row.ExpiresInDays})
+				Authentication: row.Authentication, ExpiresInDays: row.ExpiresInDays, RedirectURL: row.RedirectURL})
 		}
 	}
 	res, err := s.Services.Invitations.CreateBulk(r.Context(), c, rows)
@@ -69,44 +67,13 @@ func (s *Server) handleBulkInvitations(w http.ResponseWriter, r *http.Request, c
 	respond.JSON(w, http.StatusOK, map[string]any{"results": out})
 }
 
-// parseBulkCSV reads email,name,role rows.
+// parseBulkCSV reads email,name,role rows (service.ParseInvitationsCSV),
+// a body over the limit being 413.
 func parseBulkCSV(body io.Reader) ([]service.InviteInput, error) {
-	cr := csv.NewReader(body)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	var rows []service.InviteInput
-	for line := 1; ; line++ {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, gatehouse.Errorf(gatehouse.ETOOLARGE, "The body is larger than 1 MiB.")
-		}
-		if err != nil {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "The CSV is malformed: %v.", err)
-		}
-		if line == 1 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "email") {
-			continue // the header
-		}
-		if len(rec) > 3 {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "CSV line %d has %d columns; expected email,name,role.", line, len(rec))
-		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		row := service.InviteInput{Email: strings.TrimSpace(rec[0])}
-		if len(rec) > 1 {
-			row.Name = strings.TrimSpace(rec[1])
-		}
-		if len(rec) > 2 {
-			row.Role = strings.TrimSpace(rec[2])
-		}
-		rows = append(rows, row)
-		if len(rows) > service.MaxBulkInvitations {
-			return nil, gatehouse.Invalid("The request has invalid fields.", gatehouse.FieldError{Field: "invitations", Message: fmt.Sprintf("must list from 1 to %d invitations", service.MaxBulkInvitations)})
-		}
+	rows, err := service.ParseInvitationsCSV(body)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, gatehouse.Errorf(gatehouse.ETOOLARGE, "The body is larger than 1 MiB.")
 	}
-	return rows, nil
+	return rows, err
 }

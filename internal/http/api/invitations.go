@@ -46,6 +46,7 @@ type invitationJSON struct {
 	UpdatedTime    time.Time         `json:"updated_time"`
 	ExpiresAt      time.Time         `json:"expires_at"`
 	EmailStatus    *string           `json:"email_status"`
+	RedirectURL    *string           `json:"redirect_url"`
 }
 
 func roleRef(r *gatehouse.Role) *roleRefJSON {
@@ -70,6 +71,10 @@ func toInvitationJSON(v *service.InvitationView) invitationJSON {
 		st := v.DeliveryStatus
 		out.EmailStatus = &st
 	}
+	if v.RedirectURL != "" {
+		u := v.RedirectURL
+		out.RedirectURL = &u // null otherwise: the organization's applies
+	}
 	return out
 }
 
@@ -81,12 +86,13 @@ func (s *Server) handleCreateInvitation(w http.ResponseWriter, r *http.Request, 
 		Permissions    []gatehouse.Grant `json:"permissions"`
 		Authentication string            `json:"authentication"`
 		ExpiresInDays  *int              `json:"expires_in_days"`
+		RedirectURL    string            `json:"redirect_url"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
 	v, err := s.Services.Invitations.Create(r.Context(), c, service.InviteInput{Email: in.Email, Name: in.Name, Role: in.Role,
-		Grants: in.Permissions, Authentication: in.Authentication, ExpiresInDays: in.ExpiresInDays})
+		Grants: in.Permissions, Authentication: in.Authentication, ExpiresInDays: in.ExpiresInDays, RedirectURL: in.RedirectURL})
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -186,6 +192,10 @@ func (s *Server) acceptResponse(w http.ResponseWriter, r *http.Request, res *ser
 	m := res.Membership
 	body := map[string]any{"membership": membershipJSON{OrganizationID: m.OrgID, UserID: m.UserID, Permissions: m.Grants, JoinedAt: m.CreatedAt,
 		Role: roleRef(res.Role)}, "user": s.userJSON(res.User)}
+	body["redirect_url"] = nil
+	if res.RedirectURL != "" {
+		body["redirect_url"] = res.RedirectURL
+	}
 	if res.Tokens != nil {
 		body["session"] = s.tokensJSON(res.Tokens, res.User)
 		respond.JSON(w, http.StatusCreated, body)

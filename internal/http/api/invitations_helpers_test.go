@@ -133,7 +133,7 @@ func ivSeedBodies(w *ivWorld, customEmail string) (live, custom string) {
 }
 
 var ivInvitationFields = []string{"id", "organization_id", "email", "name", "role", "permissions", "authentication", "status",
-	"created_by", "created_time", "updated_by", "updated_time", "expires_at", "email_status"}
+	"created_by", "created_time", "updated_by", "updated_time", "expires_at", "email_status", "redirect_url"}
 
 // ivCheckInvitation checks an invitation object's shape.
 func ivCheckInvitation(t *testing.T, inv map[string]any) {

@@ -31,12 +31,27 @@ func (s *Server) handleUpdatePolicy(w http.ResponseWriter, r *http.Request, c *s
 		MaxExpiryDays     *int            `json:"max_expiry_days"`
 		SeatLimit         json.RawMessage `json:"seat_limit"`
 		WhoCanInvite      *string         `json:"who_can_invite"`
+		RedirectURL       *string         `json:"redirect_url"`
+		RemindAfterDays   json.RawMessage `json:"remind_after_days"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
 	patch := service.PolicyPatch{AllowedDomains: in.AllowedDomains, InvitationsPerDay: in.InvitationsPerDay,
-		DefaultExpiryDays: in.DefaultExpiryDays, MaxExpiryDays: in.MaxExpiryDays, WhoCanInvite: in.WhoCanInvite}
+		DefaultExpiryDays: in.DefaultExpiryDays, MaxExpiryDays: in.MaxExpiryDays, WhoCanInvite: in.WhoCanInvite,
+		RedirectURL: in.RedirectURL}
+	switch {
+	case len(in.RemindAfterDays) == 0:
+	case string(in.RemindAfterDays) == "null":
+		patch.ClearRemind = true
+	default:
+		var n int
+		if err := json.Unmarshal(in.RemindAfterDays, &n); err != nil {
+			respond.Error(w, r, gatehouse.Invalid("The request has invalid fields.", gatehouse.FieldError{Field: "remind_after_days", Message: "must be a whole number or null"}))
+			return
+		}
+		patch.RemindAfterDays = &n
+	}
 	switch {
 	case len(in.SeatLimit) == 0:
 	case string(in.SeatLimit) == "null":

@@ -93,6 +93,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerMFAPolicy()
 	s.registerOrgs()
 	s.registerPolicy()
+	s.registerEmailTemplates()
 	s.registerBulk()
 	s.registerInviteLinks()
 	s.registerProjects()

@@ -144,9 +144,15 @@ func (h *Handler) isMember(r *http.Request, p *gatehouse.Principal, orgID string
 }
 
 // joined switches the new member to the organization and says welcome.
-func (h *Handler) joined(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal, pv *service.Preview) {
+// With a redirect_url (the invitation's or the organization's, its origin
+// allowed by GATEHOUSE_ALLOWED_REDIRECT_ORIGINS) the browser goes there.
+func (h *Handler) joined(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal, pv *service.Preview, res *service.AcceptResult) {
 	if _, err := h.svc.Orgs.Switch(r.Context(), middleware.Actor(r, p), p, pv.Invitation.OrgID); err != nil {
 		h.cfg.Log.WarnContext(r.Context(), "web: switch after accept", "err", err)
+	}
+	if res != nil && res.RedirectURL != "" {
+		h.continueTo(w, r, pv.OrgName, res.RedirectURL)
+		return
 	}
 	h.setFlash(w, "success", "Welcome to "+pv.OrgName+"! You joined as "+pv.Invitation.Email+".")
 	redirect(w, r, "/dashboard")
@@ -173,11 +179,12 @@ func (h *Handler) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := h.svc.Invitations.Accept(r.Context(), middleware.Actor(r, p), p, r.PathValue("token"), service.AcceptInput{}); err != nil {
+	res, err := h.svc.Invitations.Accept(r.Context(), middleware.Actor(r, p), p, r.PathValue("token"), service.AcceptInput{})
+	if err != nil {
 		h.acceptFailed(w, r, p, pv, newForm(nil), err)
 		return
 	}
-	h.joined(w, r, p, pv)
+	h.joined(w, r, p, pv, res)
 }
 
 // acceptSignIn signs in as the invitee (the email is the invitation's,
@@ -206,11 +213,12 @@ func (h *Handler) acceptSignIn(w http.ResponseWriter, r *http.Request) {
 		h.failPage(w, r, nil, err)
 		return
 	}
-	if _, err := h.svc.Invitations.Accept(r.Context(), middleware.Actor(r, p), p, r.PathValue("token"), service.AcceptInput{}); err != nil {
+	res, err := h.svc.Invitations.Accept(r.Context(), middleware.Actor(r, p), p, r.PathValue("token"), service.AcceptInput{})
+	if err != nil {
 		h.acceptFailed(w, r, p, pv, f, err)
 		return
 	}
-	h.joined(w, r, p, pv)
+	h.joined(w, r, p, pv, res)
 }
 
 // acceptRegister creates the invitee's account and accepts in one step.
@@ -249,7 +257,7 @@ func (h *Handler) acceptRegister(w http.ResponseWriter, r *http.Request) {
 		h.failPage(w, r, nil, err)
 		return
 	}
-	h.joined(w, r, p, pv)
+	h.joined(w, r, p, pv, res)
 }
 
 func (h *Handler) declineInvitation(w http.ResponseWriter, r *http.Request) {
@@ -285,4 +293,19 @@ func (h *Handler) acceptSignOut(w http.ResponseWriter, r *http.Request) {
 	}
 	h.clearSession(w)
 	redirect(w, r, "/invitations/"+url.PathEscape(r.PathValue("token")))
+}
+
+// continueTo welcomes a new member and sends the browser on to the
+// redirect_url (whose origin the service checked against
+// GATEHOUSE_ALLOWED_REDIRECT_ORIGINS), with a link for when it does not go.
+func (h *Handler) continueTo(w http.ResponseWriter, r *http.Request, orgName, to string) {
+	host := to
+	if u, err := url.Parse(to); err == nil {
+		host = u.Host
+	}
+	h.renderStatus(w, r, http.StatusOK, "message", &page{Title: "Welcome to " + orgName, Layout: "auth", Continue: to, Data: messageData{
+		Heading: "Welcome to " + orgName + "!",
+		Text:    "You joined. Taking you on to " + host + "…",
+		Link:    to, LinkText: "Continue to " + host,
+	}})
 }

@@ -196,6 +196,20 @@ func (h *Handler) invite(rc *reqCtx) {
 		}
 		in.ExpiresInDays = &n
 	}
+	// Many pasted addresses get the same access (bulkinvite.go).
+	addrs := splitAddresses(r.PostFormValue("emails"))
+	if len(addrs) > 0 && strings.TrimSpace(in.Email) != "" {
+		addrs = append([]string{strings.TrimSpace(in.Email)}, addrs...)
+	}
+	if len(addrs) > 0 {
+		if len(errs) > 0 {
+			f.Error = "Please correct the fields marked below."
+			h.showInvite(rc, f, st, errs, http.StatusBadRequest)
+			return
+		}
+		h.inviteMany(rc, f, st, in, addrs)
+		return
+	}
 	if len(errs) > 0 {
 		// Check the rest too, so every mistake shows at once.
 		if _, ferr := service.ValidateEmail("email", in.Email); ferr != nil {

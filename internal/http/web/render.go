@@ -30,6 +30,10 @@ type page struct {
 	Data       any
 	// Social lists the configured sign-in providers ("google", "github").
 	Social []string
+	// Continue, when set, sends the browser on to this (already checked)
+	// URL with a meta refresh: a redirect answering a form post may not
+	// leave the origin under the CSP's form-action 'self'.
+	Continue string
 }
 
 // caps says which parts of the sidebar the caller may open.
@@ -110,6 +114,9 @@ var fieldLabels = map[string]string{
 	"expires_in_days": "Expiry", "expires_at": "Expiry", "permissions": "Access", "role": "Role",
 	"parent_id": "Parent folder", "reset_token": "Code", "from": "From", "to": "To", "action": "Action",
 	"authentication": "Sign-in method",
+	// Email templates, invite links and bulk invitations (emailtemplates.go, invitelinks.go).
+	"subject": "Subject", "text": "Text", "html": "HTML", "max_uses": "Uses", "allowed_domains": "Allowed domains",
+	"redirect_url": "Redirect URL", "emails": "Emails", "csv": "CSV file",
 }
 
 // fieldAliases map a service's field to the form's input.
@@ -251,6 +258,14 @@ var funcs = template.FuncMap{
 	"auditTargets":  func() []string { return auditTargets },
 	"projectTree":   projectTree,
 	"subtree":       subtree,
+	"inc":           func(i int) int { return i + 1 },
+	// An invite link's state in words, and its badge (invitelinks.go).
+	"linkState": func(s string) string {
+		return map[string]string{"active": "Active", "revoked": "Revoked", "expired": "Expired", "used_up": "Used up"}[s]
+	},
+	"linkBadge": func(s string) string {
+		return map[string]string{"active": "accepted", "revoked": "revoked", "expired": "expired", "used_up": "failed"}[s]
+	},
 }
 
 type invTableView struct {

@@ -149,6 +149,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "POST /api-keys/{id}/revoke", h.inOrg(h.revokeKey))
 	h.registerWebhooks(mux)
 	h.registerAudit(mux)
+	h.registerInviteLinks(mux)    // invitelinks.go
+	h.registerEmailTemplates(mux) // emailtemplates.go
 	h.handle(mux, "GET /access", h.inOrg(h.accessPage))
 	h.handle(mux, "GET /access/review.csv", h.inOrg(h.accessReview))
 	h.handle(mux, "GET /sessions", h.authed(h.sessionsPage))
