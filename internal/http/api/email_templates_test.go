@@ -20,19 +20,19 @@ func TestEmailTemplates(t *testing.T) {
 		}
 
 		t.Run("ErrRights", func(t *testing.T) {
-			viewer, _ := w.member("Vera Viewer", "vera@example.com", ivRole("viewer"))
-			ivProblem(t, w.do("GET", path, viewer, nil), 403, "forbidden")
-			ivProblem(t, w.do("PUT", path, viewer, good), 403, "forbidden")
-			ivProblem(t, w.do("DELETE", path, viewer, nil), 403, "forbidden")
-			ivProblem(t, w.do("POST", path+"/preview", viewer, nil), 403, "forbidden")
-			ivProblem(t, w.do("POST", path+"/test", viewer, nil), 403, "forbidden")
+			viewer, _ := w.member("Vera Viewer", "vera@example.com", apptest.Role("viewer"))
+			apptest.ProblemCode(t, w.do("GET", path, viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("PUT", path, viewer, good), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("DELETE", path, viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("POST", path+"/preview", viewer, nil), 403, "forbidden")
+			apptest.ProblemCode(t, w.do("POST", path+"/test", viewer, nil), 403, "forbidden")
 			stranger, _ := srv.Signup("Sam Stranger", "sam@example.com")
-			ivProblem(t, srv.Do(apptest.Req{Method: "PUT", Path: path, Token: stranger, Body: good}), 404, "")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "PUT", Path: path, Token: stranger, Body: good}), 404, "")
 		})
 		t.Run("ErrUnknownVariable", func(t *testing.T) {
 			bad := map[string]any{"subject": "Hi", "text": "Your password: {{.Password}}"}
-			p := ivProblem(t, w.do("PUT", path, w.owner, bad), 422, "invalid_template")
-			ivField(t, p, "text")
+			p := apptest.ProblemCode(t, w.do("PUT", path, w.owner, bad), 422, "invalid_template")
+			apptest.ProblemField(t, p, "text")
 			if !strings.Contains(p["detail"].(string), ".Password") {
 				t.Fatalf("detail does not name the variable: %v", p["detail"])
 			}
@@ -45,16 +45,16 @@ func TestEmailTemplates(t *testing.T) {
 				{"subject": "Hi", "text": strings.Repeat("t", 20001)},
 				{"subject": "Hi"},
 			} {
-				ivProblem(t, w.do("PUT", path, w.owner, bad), 422, "invalid_template")
+				apptest.ProblemCode(t, w.do("PUT", path, w.owner, bad), 422, "invalid_template")
 			}
-			ivProblem(t, w.do("PUT", path, w.owner, `{"subject": 1}`), 400, "invalid")
-			ivProblem(t, w.do("PUT", path, w.owner, `{"subject": "a", "text": "b", "extra": 1}`), 400, "invalid")
+			apptest.ProblemCode(t, w.do("PUT", path, w.owner, `{"subject": 1}`), 400, "invalid")
+			apptest.ProblemCode(t, w.do("PUT", path, w.owner, `{"subject": "a", "text": "b", "extra": 1}`), 400, "invalid")
 			// Nothing was saved: the built-in template is still in use.
 			got := w.must(t, 200, "GET", path, w.owner, nil)
 			if got["custom"] != false || !strings.Contains(got["subject"].(string), "{{.OrganizationName}}") {
 				t.Fatalf("after refusals: %v", got)
 			}
-			ivProblem(t, w.do("POST", path+"/preview", w.owner, map[string]any{"template": map[string]any{"subject": "x", "text": "{{.Nope}}"}}), 422, "invalid_template")
+			apptest.ProblemCode(t, w.do("POST", path+"/preview", w.owner, map[string]any{"template": map[string]any{"subject": "x", "text": "{{.Nope}}"}}), 422, "invalid_template")
 		})
 		t.Run("SaveSendDelete", func(t *testing.T) {
 			saved := w.must(t, 200, "PUT", path, w.owner, good)
@@ -64,7 +64,7 @@ func TestEmailTemplates(t *testing.T) {
 			if len(srv.AuditEvents(w.org, "organization.email_template_updated")) != 1 {
 				t.Fatal("no audit event")
 			}
-			w.invite(t, "tina@example.com", ivRole("viewer"))
+			w.invite(t, "tina@example.com", apptest.Role("viewer"))
 			m := srv.MailTo("tina@example.com")[0]
 			if m.Subject != "Join Acme Video, from "+ivOwnerName || !strings.Contains(m.Text, ivOwnerName+" asks you in (") ||
 				!strings.Contains(m.Text, "http://gatehouse.test/invitations/") || !strings.Contains(m.HTML, `<p>Acme Video</p>`) {
@@ -96,11 +96,11 @@ func TestEmailTemplates(t *testing.T) {
 				t.Fatal("no test mail")
 			}
 			// Back to the default.
-			ivStatus(t, 204, w.do("DELETE", path, w.owner, nil))
+			apptest.Status(t, 204, w.do("DELETE", path, w.owner, nil))
 			if len(srv.AuditEvents(w.org, "organization.email_template_deleted")) != 1 {
 				t.Fatal("no delete audit event")
 			}
-			w.invite(t, "uma@example.com", ivRole("viewer"))
+			w.invite(t, "uma@example.com", apptest.Role("viewer"))
 			if m := srv.MailTo("uma@example.com")[0]; !strings.Contains(m.Subject, "invited you to Acme Video") {
 				t.Fatalf("after delete: %q", m.Subject)
 			}

@@ -62,7 +62,7 @@ func TestIdempotencyAcrossProcesses(t *testing.T) {
 			if got := len(a.MailTo(email)); got != 1 {
 				t.Fatalf("round %d: %d invitation mails under one key (codes %v)", round, got, codes)
 			}
-			list := ivStatus(t, 200, b.Do(apptest.Req{Method: "GET", Path: "/v1/members/invitations?email=" + email, Token: owner, Header: apptest.OrgHeader(org)}))
+			list := apptest.Status(t, 200, b.Do(apptest.Req{Method: "GET", Path: "/v1/members/invitations?email=" + email, Token: owner, Header: apptest.OrgHeader(org)}))
 			if len(list["data"].([]any)) != 1 {
 				t.Fatalf("round %d: list %v", round, list)
 			}

@@ -48,15 +48,15 @@ func TestRedirectURL(t *testing.T) {
 		t.Run("ErrForeignOriginRefused", func(t *testing.T) {
 			for i, u := range foreign {
 				email := "foreign" + string(rune('a'+i)) + "@example.com"
-				p := ivProblem(t, do("POST", "/v1/members/invitations", map[string]any{"email": email, "role": "viewer", "redirect_url": u}), 422, "redirect_not_allowed")
-				ivField(t, p, "redirect_url")
+				p := apptest.ProblemCode(t, do("POST", "/v1/members/invitations", map[string]any{"email": email, "role": "viewer", "redirect_url": u}), 422, "redirect_not_allowed")
+				apptest.ProblemField(t, p, "redirect_url")
 				if len(srv.MailTo(email)) != 0 {
 					t.Fatalf("%s: invitation mailed", u)
 				}
-				ivField(t, ivProblem(t, do("PATCH", policy, map[string]any{"redirect_url": u}), 422, "redirect_not_allowed"), "redirect_url")
+				apptest.ProblemField(t, apptest.ProblemCode(t, do("PATCH", policy, map[string]any{"redirect_url": u}), 422, "redirect_not_allowed"), "redirect_url")
 			}
 			// In a bulk request only the row is refused.
-			res := ivStatus(t, 200, do("POST", "/v1/members/invitations/bulk", map[string]any{"invitations": []any{
+			res := apptest.Status(t, 200, do("POST", "/v1/members/invitations/bulk", map[string]any{"invitations": []any{
 				map[string]any{"email": "bulk1@example.com", "role": "viewer", "redirect_url": foreign[0]},
 				map[string]any{"email": "bulk2@example.com", "role": "viewer", "redirect_url": "https://app.example.com/bulk"},
 			}}))["results"].([]any)
@@ -76,11 +76,11 @@ func TestRedirectURL(t *testing.T) {
 			plain := apptest.New(t, e)
 			tok, _ := plain.Signup("Pat Plain", "pat@example.com")
 			o := plain.CreateOrg(tok, "Plain Co")
-			ivProblem(t, plain.Do(apptest.Req{Method: "POST", Path: "/v1/members/invitations", Token: tok, Header: apptest.OrgHeader(o),
+			apptest.ProblemCode(t, plain.Do(apptest.Req{Method: "POST", Path: "/v1/members/invitations", Token: tok, Header: apptest.OrgHeader(o),
 				Body: map[string]any{"email": "x@example.com", "role": "viewer", "redirect_url": "https://app.example.com/"}}), 422, "redirect_not_allowed")
 		})
 		t.Run("AcceptLandsThere", func(t *testing.T) {
-			inv := ivStatus(t, 201, do("POST", "/v1/members/invitations", map[string]any{"email": "ann@example.com", "role": "viewer",
+			inv := apptest.Status(t, 201, do("POST", "/v1/members/invitations", map[string]any{"email": "ann@example.com", "role": "viewer",
 				"redirect_url": "https://APP.example.com:443/welcome?x=1#top"}))
 			if inv["redirect_url"] != "https://APP.example.com:443/welcome?x=1#top" {
 				t.Fatalf("invitation %v", inv)
@@ -91,8 +91,8 @@ func TestRedirectURL(t *testing.T) {
 				t.Fatalf("accept answer %v", out["redirect_url"])
 			}
 			// Without one of its own, the organization's applies; without either, none.
-			ivStatus(t, 201, do("POST", "/v1/members/invitations", map[string]any{"email": "bob@example.com", "role": "viewer"}))
-			p := ivStatus(t, 200, do("PATCH", policy, map[string]any{"redirect_url": "http://localhost:3000/home"}))
+			apptest.Status(t, 201, do("POST", "/v1/members/invitations", map[string]any{"email": "bob@example.com", "role": "viewer"}))
+			p := apptest.Status(t, 200, do("PATCH", policy, map[string]any{"redirect_url": "http://localhost:3000/home"}))
 			if p["redirect_url"] != "http://localhost:3000/home" {
 				t.Fatalf("policy %v", p)
 			}
@@ -101,8 +101,8 @@ func TestRedirectURL(t *testing.T) {
 			if out["redirect_url"] != "http://localhost:3000/home" {
 				t.Fatalf("accept answer %v", out["redirect_url"])
 			}
-			ivStatus(t, 200, do("PATCH", policy, map[string]any{"redirect_url": ""}))
-			ivStatus(t, 201, do("POST", "/v1/members/invitations", map[string]any{"email": "cy@example.com", "role": "viewer"}))
+			apptest.Status(t, 200, do("PATCH", policy, map[string]any{"redirect_url": ""}))
+			apptest.Status(t, 201, do("POST", "/v1/members/invitations", map[string]any{"email": "cy@example.com", "role": "viewer"}))
 			out = srv.Must(201, apptest.Req{Method: "POST", Path: "/v1/invitations/" + srv.LastInvitationToken("cy@example.com") + "/accept",
 				Body: map[string]any{"name": "Cy", "password": "a long enough password"}})
 			if v, ok := out["redirect_url"]; !ok || v != nil {

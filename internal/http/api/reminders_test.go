@@ -86,17 +86,17 @@ func TestInvitationReminders(t *testing.T) {
 			return out
 		}
 
-		ivStatus(t, 400, do(a, "PATCH", policy, map[string]any{"remind_after_days": 0}))
-		ivStatus(t, 400, do(a, "PATCH", policy, map[string]any{"remind_after_days": 31}))
-		ivStatus(t, 400, do(a, "PATCH", policy, map[string]any{"remind_after_days": "soon"}))
-		p := ivStatus(t, 200, do(a, "PATCH", policy, map[string]any{"remind_after_days": 2}))
+		apptest.Status(t, 400, do(a, "PATCH", policy, map[string]any{"remind_after_days": 0}))
+		apptest.Status(t, 400, do(a, "PATCH", policy, map[string]any{"remind_after_days": 31}))
+		apptest.Status(t, 400, do(a, "PATCH", policy, map[string]any{"remind_after_days": "soon"}))
+		p := apptest.Status(t, 200, do(a, "PATCH", policy, map[string]any{"remind_after_days": 2}))
 		if p["remind_after_days"] != float64(2) {
 			t.Fatalf("policy %v", p)
 		}
-		ivStatus(t, 201, do(a, "POST", "/v1/members/invitations", map[string]any{"email": "rita@example.com", "role": "viewer"}))
-		ivStatus(t, 201, do(b, "POST", "/v1/members/invitations", map[string]any{"email": "exp@example.com", "role": "viewer", "expires_in_days": 1}))
-		ivStatus(t, 201, do(a, "POST", "/v1/members/invitations", map[string]any{"email": "acc@example.com", "role": "viewer"}))
-		ivStatus(t, 201, do(a, "POST", "/v1/members/invitations", map[string]any{"email": "rev@example.com", "role": "viewer"}))
+		apptest.Status(t, 201, do(a, "POST", "/v1/members/invitations", map[string]any{"email": "rita@example.com", "role": "viewer"}))
+		apptest.Status(t, 201, do(b, "POST", "/v1/members/invitations", map[string]any{"email": "exp@example.com", "role": "viewer", "expires_in_days": 1}))
+		apptest.Status(t, 201, do(a, "POST", "/v1/members/invitations", map[string]any{"email": "acc@example.com", "role": "viewer"}))
+		apptest.Status(t, 201, do(a, "POST", "/v1/members/invitations", map[string]any{"email": "rev@example.com", "role": "viewer"}))
 		deliver()
 		first := sink.To("rita@example.com")
 		if len(first) != 1 {
@@ -118,9 +118,9 @@ func TestInvitationReminders(t *testing.T) {
 		acc, _ := a.Signup("Acc Eptor", "acc@example.com")
 		accLink := rmLinkRe.FindStringSubmatch(sink.To("acc@example.com")[0].Text())
 		a.Must(200, apptest.Req{Method: "POST", Path: "/v1/invitations/" + accLink[1] + "/accept", Token: acc})
-		list := ivStatus(t, 200, do(a, "GET", "/v1/members/invitations?email=rev@example.com", nil))
+		list := apptest.Status(t, 200, do(a, "GET", "/v1/members/invitations?email=rev@example.com", nil))
 		rev := list["data"].([]any)[0].(map[string]any)["id"].(string)
-		ivStatus(t, 204, do(a, "DELETE", "/v1/members/invitations/"+rev, nil))
+		apptest.Status(t, 204, do(a, "DELETE", "/v1/members/invitations/"+rev, nil))
 
 		t.Run("OnceAcrossProcesses", func(t *testing.T) {
 			a.Clock.Advance(2 * time.Hour)
@@ -163,21 +163,21 @@ func TestInvitationReminders(t *testing.T) {
 		})
 		t.Run("PolicyReschedulesAndTurnsOff", func(t *testing.T) {
 			signIn()
-			ivStatus(t, 201, do(a, "POST", "/v1/members/invitations", map[string]any{"email": "late@example.com", "role": "viewer"}))
-			ivStatus(t, 201, do(a, "POST", "/v1/members/invitations", map[string]any{"email": "off@example.com", "role": "viewer"}))
+			apptest.Status(t, 201, do(a, "POST", "/v1/members/invitations", map[string]any{"email": "late@example.com", "role": "viewer"}))
+			apptest.Status(t, 201, do(a, "POST", "/v1/members/invitations", map[string]any{"email": "off@example.com", "role": "viewer"}))
 			// Moved to 4 days: nothing at 3.
-			ivStatus(t, 200, do(a, "PATCH", policy, map[string]any{"remind_after_days": 4}))
+			apptest.Status(t, 200, do(a, "PATCH", policy, map[string]any{"remind_after_days": 4}))
 			a.Clock.Advance(3*24*time.Hour + time.Hour)
 			if n := race(); n != 0 {
 				t.Fatalf("%d reminders before the new delay", n)
 			}
 			a.Clock.Advance(24 * time.Hour)
 			signIn()
-			ivStatus(t, 200, do(a, "PATCH", policy, map[string]any{"remind_after_days": nil}))
+			apptest.Status(t, 200, do(a, "PATCH", policy, map[string]any{"remind_after_days": nil}))
 			if n := race(); n != 0 {
 				t.Fatalf("%d reminders with reminders off", n)
 			}
-			ivStatus(t, 200, do(a, "PATCH", policy, map[string]any{"remind_after_days": 4}))
+			apptest.Status(t, 200, do(a, "PATCH", policy, map[string]any{"remind_after_days": 4}))
 			if n := race(); n != 2 {
 				t.Fatalf("%d reminders once on again, want 2", n)
 			}
