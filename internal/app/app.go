@@ -156,6 +156,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.deriveBaseURL(); err != nil {
 		return err
 	}
+	if _, _, err := service.RelyingParty(m.Config.BaseURL, m.Config.WebAuthnRPID, SplitKeys(m.Config.WebAuthnOrigins)); err != nil {
+		if m.Config.WebAuthnRPID != "" || m.Config.WebAuthnOrigins != "" {
+			return fmt.Errorf("GATEHOUSE_WEBAUTHN_RP_ID, GATEHOUSE_WEBAUTHN_ORIGINS: %w", err)
+		}
+		// Derived from the base URL (an IP address, say): passkeys are
+		// off until the relying party is set.
+		m.Log.Warn("passkeys are off: set GATEHOUSE_WEBAUTHN_RP_ID (and GATEHOUSE_WEBAUTHN_ORIGINS)", "err", err)
+	}
 	var sender mail.Sender = mail.LocalSender{}
 	if m.Config.SMTPURL != "" {
 		if sender, err = mail.NewSMTPSender(m.Config.SMTPURL, m.Config.MailFrom); err != nil {
@@ -198,8 +206,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Services = service.New(m.Store, service.Config{
 		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake,
 		WebhooksQueued: m.Webhooks.Wake, WebhooksAllowPrivate: m.Config.WebhooksAllowPrivate,
-		CacheSize: m.Config.CacheSize,
-		Providers: m.providers(),
+		CacheSize:    m.Config.CacheSize,
+		Providers:    m.providers(),
+		WebAuthnRPID: m.Config.WebAuthnRPID, WebAuthnOrigins: SplitKeys(m.Config.WebAuthnOrigins),
 	})
 	m.Registry.MustRegister(cache.NewCollector(m.Services.Cache))
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,

@@ -39,6 +39,10 @@ type Config struct {
 	// Providers are the configured social sign-in providers by name
 	// ("google", "github"); a missing one is off.
 	Providers map[string]sso.Provider
+	// WebAuthnRPID and WebAuthnOrigins override the passkey relying party
+	// derived from BaseURL (its host, its origin).
+	WebAuthnRPID    string
+	WebAuthnOrigins []string
 }
 
 // DefaultCacheSize is GATEHOUSE_CACHE_SIZE's default.

@@ -102,6 +102,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /login/sso", h.ssoPage)
 	h.handle(mux, "POST /login", h.login)
 	h.handle(mux, "POST /login/mfa", h.loginMFA)
+	h.handle(mux, "POST /login/passkey", h.loginPasskey)
 	h.handle(mux, "GET /register", h.registerPage)
 	h.handle(mux, "POST /register", h.register)
 	h.handle(mux, "GET /verify", h.verifyPage)
