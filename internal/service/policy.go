@@ -29,6 +29,8 @@ type Policy struct {
 	MaxExpiryDays     int      `json:"max_expiry_days"`
 	SeatLimit         *int     `json:"seat_limit"`
 	WhoCanInvite      string   `json:"who_can_invite"`
+	// RequireMFA is kept in its own table (mfa_policy.go), not in settings.
+	RequireMFA bool `json:"require_mfa"`
 }
 
 // PolicyOf reads an organization's policy from its settings, with the
@@ -67,6 +69,7 @@ type PolicyPatch struct {
 	SeatLimit         *int
 	ClearSeatLimit    bool
 	WhoCanInvite      *string
+	RequireMFA        *bool
 }
 
 // MaxAllowedDomains bounds allowed_domains.
@@ -81,7 +84,9 @@ func (s *Orgs) GetPolicy(ctx context.Context, c *Caller) (Policy, error) {
 	if err != nil {
 		return Policy{}, err
 	}
-	return PolicyOf(o), nil
+	p := PolicyOf(o)
+	p.RequireMFA, err = s.store.R().OrgRequiresMFA(ctx, c.OrgID)
+	return p, err
 }
 
 // UpdatePolicy changes the policy: organization settings write. Domains are
@@ -90,6 +95,9 @@ func (s *Orgs) GetPolicy(ctx context.Context, c *Caller) (Policy, error) {
 // new invitations and accepts until seats free up.
 func (s *Orgs) UpdatePolicy(ctx context.Context, c *Caller, in PolicyPatch) (Policy, error) {
 	if err := c.Require(authz.Organization(), gatehouse.OrgSettings, authz.Write); err != nil {
+		return Policy{}, err
+	}
+	if err := checkRequireMFA(c, in.RequireMFA); err != nil {
 		return Policy{}, err
 	}
 	var out Policy
@@ -102,6 +110,9 @@ func (s *Orgs) UpdatePolicy(ctx context.Context, c *Caller, in PolicyPatch) (Pol
 			return err
 		}
 		p := PolicyOf(o)
+		if p.RequireMFA, err = tx.OrgRequiresMFA(ctx, c.OrgID); err != nil {
+			return err
+		}
 		before := p
 		var ferrs []*gatehouse.FieldError
 		if in.AllowedDomains != nil {
@@ -146,6 +157,9 @@ func (s *Orgs) UpdatePolicy(ctx context.Context, c *Caller, in PolicyPatch) (Pol
 			p.WhoCanInvite = *in.WhoCanInvite
 		}
 		if err := fields(ferrs...); err != nil {
+			return err
+		}
+		if p.RequireMFA, err = s.applyRequireMFA(ctx, tx, c, in.RequireMFA); err != nil {
 			return err
 		}
 		settings := map[string]any{}

@@ -272,6 +272,26 @@ func TestPasskeys(t *testing.T) {
 				t.Fatalf("%d mfa.code_rejected events", n)
 			}
 		})
+		t.Run("MatchesOpenAPI", func(t *testing.T) {
+			srv := apptest.New(t, e)
+			ada := srv.SignUpTokens("Ada", "ada@example.com", "")
+			key := apptest.NewSoftAuthenticator(t, pkOrigin, pkRPID)
+			opts := doValidated(t, srv, 200, "", apptest.Req{Method: "POST", Path: "/v1/me/passkeys/options", Token: ada.Access}).JSON(t)
+			doValidated(t, srv, 400, "invalid_credential", apptest.Req{Method: "POST", Path: "/v1/me/passkeys", Token: ada.Access, Body: map[string]any{"credential": "x"}})
+			k := doValidated(t, srv, 201, "", apptest.Req{Method: "POST", Path: "/v1/me/passkeys", Token: ada.Access,
+				Body: map[string]any{"name": "Laptop", "credential": key.Register(t, opts)}}).JSON(t)
+			doValidated(t, srv, 200, "", auGet("/v1/me/passkeys", ada.Access))
+			doValidated(t, srv, 200, "", auGet("/v1/me/mfa", ada.Access))
+			doValidated(t, srv, 404, "", apptest.Req{Method: "PATCH", Path: "/v1/me/passkeys/" + oaNilUUID, Token: ada.Access, Body: map[string]any{"name": "x"}})
+			doValidated(t, srv, 200, "", apptest.Req{Method: "PATCH", Path: "/v1/me/passkeys/" + k["id"].(string), Token: ada.Access, Body: map[string]any{"name": "x"}})
+			ropts := doValidated(t, srv, 200, "", apptest.Req{Method: "POST", Path: "/v1/auth/passkey/options", Body: map[string]any{"email": "ada@example.com"}}).JSON(t)
+			doValidated(t, srv, 200, "", apptest.Req{Method: "POST", Path: "/v1/auth/passkey", Body: map[string]any{"credential": key.Sign(t, ropts)}})
+			doValidated(t, srv, 401, "invalid_challenge", apptest.Req{Method: "POST", Path: "/v1/auth/passkey", Body: map[string]any{"credential": key.Sign(t, ropts)}})
+			ch := doValidated(t, srv, 200, "", apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: map[string]string{"email": "ada@example.com", "password": apptest.TestPassword}}).JSON(t)
+			doValidated(t, srv, 200, "", apptest.Req{Method: "POST", Path: "/v1/auth/mfa/verify",
+				Body: map[string]any{"mfa_token": ch["mfa_token"], "credential": key.Sign(t, ch["passkey_options"].(map[string]any))}})
+			doValidated(t, srv, 204, "", apptest.Req{Method: "DELETE", Path: "/v1/me/passkeys/" + k["id"].(string), Token: ada.Access})
+		})
 		t.Run("RaceOneChallenge", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			ada := srv.SignUpTokens("Ada", "ada@example.com", "")

@@ -31,12 +31,13 @@ func (s *Server) handleUpdatePolicy(w http.ResponseWriter, r *http.Request, c *s
 		MaxExpiryDays     *int            `json:"max_expiry_days"`
 		SeatLimit         json.RawMessage `json:"seat_limit"`
 		WhoCanInvite      *string         `json:"who_can_invite"`
+		RequireMFA        *bool           `json:"require_mfa"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
 	patch := service.PolicyPatch{AllowedDomains: in.AllowedDomains, InvitationsPerDay: in.InvitationsPerDay,
-		DefaultExpiryDays: in.DefaultExpiryDays, MaxExpiryDays: in.MaxExpiryDays, WhoCanInvite: in.WhoCanInvite}
+		DefaultExpiryDays: in.DefaultExpiryDays, MaxExpiryDays: in.MaxExpiryDays, WhoCanInvite: in.WhoCanInvite, RequireMFA: in.RequireMFA}
 	switch {
 	case len(in.SeatLimit) == 0:
 	case string(in.SeatLimit) == "null":
