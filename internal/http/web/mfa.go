@@ -18,7 +18,15 @@ import (
 
 // loginMFAPage shows the second-factor form for a sign-in that needs it.
 func (h *Handler) loginMFAPage(w http.ResponseWriter, r *http.Request, ch *service.MFAChallenge, next string, status int) {
-	v := url.Values{"mfa_token": {ch.Token}, "next": {safeNext(next)}, "methods": {strings.Join(ch.Methods, " ")}}
+	v := url.Values{"mfa_token": {ch.Token}, "next": {safeNext(next)}}
+	for _, m := range ch.Methods {
+		switch m {
+		case "totp":
+			v.Set("has_totp", "1")
+		case "passkey":
+			v.Set("has_passkey", "1")
+		}
+	}
 	if ch.PasskeyOptions != nil {
 		if raw, err := json.Marshal(ch.PasskeyOptions); err == nil {
 			v.Set("passkey_options", string(raw))
@@ -52,11 +60,13 @@ func (h *Handler) loginMFA(w http.ResponseWriter, r *http.Request) {
 			redirect(w, r, "/login")
 			return
 		}
-		f := newForm(formValues(r, "mfa_token", "next", "methods", "passkey_options"))
+		f := newForm(formValues(r, "mfa_token", "next", "has_totp", "has_passkey", "passkey_options"))
 		f.Values.Set("next", safeNext(next))
 		status := f.apply(err)
 		if r.PostFormValue("credential") != "" {
-			f.Error = e.Message // the passkey's options were spent: use a code, or sign in again
+			// The passkey's challenge was spent: a code, or a new sign-in.
+			f.Error = e.Message
+			f.Values.Del("passkey_options")
 		}
 		h.renderStatus(w, r, status, "login-mfa", h.authPage("Two-factor sign-in", f))
 		return

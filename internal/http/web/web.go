@@ -151,6 +151,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /access/review.csv", h.inOrg(h.accessReview))
 	h.handle(mux, "GET /sessions", h.authed(h.sessionsPage))
 	h.handle(mux, "POST /sessions/{id}/end", h.authed(h.endSession))
+	h.registerSecurity(mux)
 }
 
 // handle registers one page behind the security headers and, for
