@@ -93,10 +93,11 @@ func (a *SoftAuthenticator) Register(tb testing.TB, options map[string]any) map[
 		a.UserHandle = unb64(tb, id)
 	}
 	// COSE_Key of an EC2 P-256 key for ES256 (RFC 9053).
-	pub := a.Key.PublicKey
-	x, y := make([]byte, 32), make([]byte, 32)
-	pub.X.FillBytes(x)
-	pub.Y.FillBytes(y)
+	raw, err := a.Key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		tb.Fatal(err)
+	}
+	x, y := raw[1:33], raw[33:65]
 	cose, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 	if err != nil {
 		tb.Fatal(err)

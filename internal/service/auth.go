@@ -46,6 +46,7 @@ type Auth struct {
 	login          *loginLimits
 	passwordByUser *Throttle
 	existsByIP     *Throttle
+	passkeyByIP    *Throttle // passkey sign-in options (each stores a challenge)
 	cache          *sessionCache
 	touched        *touches
 	keys           *Keys
@@ -62,6 +63,7 @@ func newAuth(b *base, access *Access, keys *Keys) *Auth {
 		login:          newLoginLimits(b),
 		passwordByUser: b.throttle("password-user:", time.Minute, 5),
 		existsByIP:     b.throttle("exists-ip:", 6*time.Second, 10),
+		passkeyByIP:    b.throttle("passkey-options-ip:", 2*time.Second, 30),
 		cache:          newSessionCache(b.cache),
 		// One entry (id, time, map slot) is ~128 bytes: 1/64 of the budget.
 		touched: newTouches(max(1024, int(b.cache.MaxBytes()/64/128))),

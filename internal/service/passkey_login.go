@@ -43,11 +43,15 @@ func parseAssertion(credential json.RawMessage) (*protocol.ParsedCredentialAsser
 // navigator.credentials.get ({"publicKey": …}). With an email of an
 // account with passkeys they list its credentials; otherwise (no email, an
 // unknown one, or one without passkeys) they ask for a discoverable
-// credential, so the answer says little about the address. Look-ups by
-// email are throttled per client address.
+// credential, so the answer says little about the address. Each call
+// stores a challenge, so calls are throttled per client address (30, then
+// one per 2 s), and look-ups by email more (as account look-ups are).
 func (a *Auth) PasskeyRequestOptions(ctx context.Context, actor gatehouse.Actor, email string) (*protocol.CredentialAssertion, error) {
 	wa, err := a.relyingParty()
 	if err != nil {
+		return nil, err
+	}
+	if err := a.passkeyByIP.Take(ctx, actor.IP, "Too many passkey sign-ins from this address; try again later."); err != nil {
 		return nil, err
 	}
 	var user *waUser

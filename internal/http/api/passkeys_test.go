@@ -204,7 +204,7 @@ func TestPasskeys(t *testing.T) {
 				t.Fatalf("unknown email: allowCredentials %v", ac)
 			}
 			// The right key with the email works; a synced passkey is swk.
-			out = auStatus(t, 200, passkeyLogin(srv, key.Sign(t, passkeyOptions(srv, "ada@example.com"))))
+			auStatus(t, 200, passkeyLogin(srv, key.Sign(t, passkeyOptions(srv, "ada@example.com"))))
 			synced := apptest.NewSoftAuthenticator(t, pkOrigin, pkRPID)
 			synced.Flags = apptest.FlagBE | apptest.FlagBS
 			opts = srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/passkeys/options", Token: ada.Access})
@@ -291,6 +291,15 @@ func TestPasskeys(t *testing.T) {
 			doValidated(t, srv, 200, "", apptest.Req{Method: "POST", Path: "/v1/auth/mfa/verify",
 				Body: map[string]any{"mfa_token": ch["mfa_token"], "credential": key.Sign(t, ch["passkey_options"].(map[string]any))}})
 			doValidated(t, srv, 204, "", apptest.Req{Method: "DELETE", Path: "/v1/me/passkeys/" + k["id"].(string), Token: ada.Access})
+		})
+		t.Run("OptionsThrottled", func(t *testing.T) {
+			srv := apptest.New(t, e)
+			for range 30 {
+				passkeyOptions(srv, "")
+			}
+			mfaReason(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/passkey/options"}), 429, "rate_limited")
+			srv.Clock.Advance(2 * time.Second)
+			passkeyOptions(srv, "")
 		})
 		t.Run("RaceOneChallenge", func(t *testing.T) {
 			srv := apptest.New(t, e)
