@@ -176,6 +176,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.deriveBaseURL(); err != nil {
 		return err
 	}
+	if _, _, err := service.RelyingParty(m.Config.BaseURL, m.Config.WebAuthnRPID, SplitKeys(m.Config.WebAuthnOrigins)); err != nil {
+		if m.Config.WebAuthnRPID != "" || m.Config.WebAuthnOrigins != "" {
+			return fmt.Errorf("GATEHOUSE_WEBAUTHN_RP_ID, GATEHOUSE_WEBAUTHN_ORIGINS: %w", err)
+		}
+		// Derived from the base URL (an IP address, say): passkeys are
+		// off until the relying party is set.
+		m.Log.Warn("passkeys are off: set GATEHOUSE_WEBAUTHN_RP_ID (and GATEHOUSE_WEBAUTHN_ORIGINS)", "err", err)
+	}
 	var sender mail.Sender = mail.LocalSender{}
 	if m.Config.SMTPURL != "" {
 		if sender, err = mail.NewSMTPSender(m.Config.SMTPURL, m.Config.MailFrom); err != nil {
@@ -221,6 +229,7 @@ func (m *Main) Open(ctx context.Context) error {
 		CacheSize:              m.Config.CacheSize,
 		Providers:              m.providers(),
 		AllowedRedirectOrigins: SplitKeys(m.Config.AllowedRedirectOrigins),
+		WebAuthnRPID:           m.Config.WebAuthnRPID, WebAuthnOrigins: SplitKeys(m.Config.WebAuthnOrigins),
 	})
 	m.Registry.MustRegister(cache.NewCollector(m.Services.Cache))
 	m.API = &api.Server{Store: m.Store, Services: m.Services, Log: m.Log, Registry: m.Registry,

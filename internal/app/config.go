@@ -62,6 +62,10 @@ type Config struct {
 	// AllowedRedirectOrigins are the origins a redirect_url (after an
 	// invitation is accepted) may go to, normalized and comma-separated.
 	AllowedRedirectOrigins string
+	// WebAuthnRPID and WebAuthnOrigins override the passkey relying party
+	// (by default GATEHOUSE_BASE_URL's host and origin).
+	// WebAuthnOrigins is comma-separated.
+	WebAuthnRPID, WebAuthnOrigins string
 }
 
 // DevMailboxOn reports whether the development mailbox serves mail: never
@@ -262,6 +266,26 @@ var settings = []setting{
 	}},
 	{"GATEHOUSE_GITHUB_API_URL", "github-api-url", "https://api.github.com", "GitHub API URL (/user, /user/emails)", func(c *Config, v string) error {
 		return setURL(&c.GitHubAPIURL, v)
+	}},
+	{"GATEHOUSE_WEBAUTHN_RP_ID", "webauthn-rp-id", "", "passkeys' relying party id, a domain (default: the base URL's host)", func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if v != "" && (strings.ContainsAny(v, ":/ ") || net.ParseIP(v) != nil) {
+			return fmt.Errorf("must be a domain name, like example.com")
+		}
+		c.WebAuthnRPID = strings.ToLower(v)
+		return nil
+	}},
+	{"GATEHOUSE_WEBAUTHN_ORIGINS", "webauthn-origins", "", "origins passkeys may be used from, comma-separated (default: the base URL's origin)", func(c *Config, v string) error {
+		var origins []string
+		for _, o := range SplitKeys(v) {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+				return fmt.Errorf("%q must be an origin, like https://app.example.com", o)
+			}
+			origins = append(origins, u.Scheme+"://"+u.Host)
+		}
+		c.WebAuthnOrigins = strings.Join(origins, ",")
+		return nil
 	}},
 }
 

@@ -112,6 +112,7 @@ func (j *Janitor) Run(ctx context.Context) (purged map[string]int, ran bool, err
 		{KindOTPs, func(tx *store.Conn) (int, error) { return tx.PurgeOTPs(ctx, now.Add(-CodeGrace), now, batch) }},
 		{KindResetTokens, func(tx *store.Conn) (int, error) { return tx.PurgeResetTokens(ctx, now.Add(-CodeGrace), batch) }},
 		{KindMFAChallenges, func(tx *store.Conn) (int, error) { return tx.PurgeMFAChallenges(ctx, now.Add(-CodeGrace), batch) }},
+		{KindMFAChallenges, func(tx *store.Conn) (int, error) { return tx.PurgeWebAuthnChallenges(ctx, now.Add(-CodeGrace), batch) }},
 		{KindInvitationTokens, func(tx *store.Conn) (int, error) {
 			return tx.ExpireInvitationTokens(ctx, now.Add(-InvitationGrace), now, batch)
 		}},

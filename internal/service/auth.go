@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -44,11 +46,13 @@ type Auth struct {
 	login          *loginLimits
 	passwordByUser *Throttle
 	existsByIP     *Throttle
+	passkeyByIP    *Throttle // passkey sign-in options (each stores a challenge)
 	cache          *sessionCache
 	touched        *touches
 	keys           *Keys
 	access         *Access
 	dummyHash      string
+	webauthn       *webauthn.WebAuthn // nil when the relying party is misconfigured
 }
 
 func newAuth(b *base, access *Access, keys *Keys) *Auth {
@@ -59,10 +63,12 @@ func newAuth(b *base, access *Access, keys *Keys) *Auth {
 		login:          newLoginLimits(b),
 		passwordByUser: b.throttle("password-user:", time.Minute, 5),
 		existsByIP:     b.throttle("exists-ip:", 6*time.Second, 10),
+		passkeyByIP:    b.throttle("passkey-options-ip:", 2*time.Second, 30),
 		cache:          newSessionCache(b.cache),
 		// One entry (id, time, map slot) is ~128 bytes: 1/64 of the budget.
 		touched: newTouches(max(1024, int(b.cache.MaxBytes()/64/128))),
 	}
+	a.webauthn, _ = newWebAuthn(b.cfg) // the configuration was checked at start
 	// Unknown emails are checked against this hash, so that they take as
 	// long as a wrong password.
 	a.dummyHash, _ = b.cfg.Hasher.Hash(context.Background(), secret.Token("", 16))

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
@@ -46,6 +47,7 @@ type TOTPEnrollment struct {
 type MFAStatus struct {
 	TOTP              bool
 	RecoveryCodesLeft int
+	Passkeys          int
 	Methods           []string
 }
 
@@ -54,6 +56,9 @@ type MFAChallenge struct {
 	Token     string
 	Methods   []string
 	ExpiresIn time.Duration
+	// PasskeyOptions are the request options for a passkey (W3C JSON
+	// form), when "passkey" is among Methods.
+	PasskeyOptions *protocol.CredentialAssertion
 }
 
 var (
@@ -88,6 +93,12 @@ func (a *Auth) mfaStatus(ctx context.Context, c *store.Conn, userID string) (*MF
 		if st.RecoveryCodesLeft, err = c.UnusedRecoveryCodes(ctx, userID); err != nil {
 			return nil, err
 		}
+	}
+	if st.Passkeys, err = c.CountPasskeys(ctx, userID); err != nil {
+		return nil, err
+	}
+	if st.Passkeys > 0 {
+		st.Methods = append(st.Methods, "passkey")
 	}
 	return st, nil
 }
@@ -259,23 +270,43 @@ func (a *Auth) hashOrDummy(u *gatehouse.User) string {
 // mfaChallenge starts the second step of u's sign-in when u has a second
 // factor; nil when u has none.
 func (a *Auth) mfaChallenge(ctx context.Context, actor gatehouse.Actor, u *gatehouse.User) (*MFAChallenge, error) {
-	st, err := a.mfaStatus(ctx, a.store.R(), u.ID)
+	var ch *MFAChallenge
+	err := a.store.Tx(ctx, func(tx *store.Conn) error {
+		var err error
+		ch, err = a.mfaChallengeIn(ctx, tx, actor, u, "pwd")
+		return err
+	})
+	return ch, err
+}
+
+// mfaChallengeIn is mfaChallenge inside tx; firstFactor is the amr value
+// of the step that came first (pwd, or AMRSocial).
+func (a *Auth) mfaChallengeIn(ctx context.Context, tx *store.Conn, actor gatehouse.Actor, u *gatehouse.User, firstFactor string) (*MFAChallenge, error) {
+	st, err := a.mfaStatus(ctx, tx, u.ID)
 	if err != nil || len(st.Methods) == 0 {
 		return nil, err
 	}
 	token := secret.Token(MFATokenPrefix, 32)
 	now := a.now()
-	err = a.store.Tx(ctx, func(tx *store.Conn) error {
-		if err := tx.CreateMFAChallenge(ctx, secret.HashToken(token), u.ID, now.Add(MFATokenTTL), now); err != nil {
-			return err
-		}
-		actor.Kind, actor.ID, actor.Name = gatehouse.PrincipalUser, u.ID, u.Name
-		return a.audit(ctx, tx, actor, "", "mfa.challenge_started", "user", u.ID, map[string]any{"methods": st.Methods})
-	})
-	if err != nil {
+	if err := tx.CreateMFAChallenge(ctx, secret.HashToken(token), u.ID, now.Add(MFATokenTTL), now); err != nil {
 		return nil, err
 	}
-	return &MFAChallenge{Token: token, Methods: st.Methods, ExpiresIn: MFATokenTTL}, nil
+	if firstFactor != "pwd" {
+		if err := tx.SetMFAChallengeFirstFactor(ctx, secret.HashToken(token), firstFactor); err != nil {
+			return nil, err
+		}
+	}
+	var options *protocol.CredentialAssertion
+	if st.Passkeys > 0 {
+		if options, err = a.mfaPasskeyOptions(ctx, tx, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	actor.Kind, actor.ID, actor.Name = gatehouse.PrincipalUser, u.ID, u.Name
+	if err := a.audit(ctx, tx, actor, "", "mfa.challenge_started", "user", u.ID, map[string]any{"methods": st.Methods}); err != nil {
+		return nil, err
+	}
+	return &MFAChallenge{Token: token, Methods: st.Methods, ExpiresIn: MFATokenTTL, PasskeyOptions: options}, nil
 }
 
 // VerifyMFA finishes a sign-in with a TOTP or recovery code. Each call
@@ -291,7 +322,21 @@ func (a *Auth) VerifyMFA(ctx context.Context, actor gatehouse.Actor, mfaToken, c
 	if err := fields(terr, cerr); err != nil {
 		return nil, nil, err
 	}
-	if !strings.HasPrefix(mfaToken, MFATokenPrefix) || !storableText(mfaToken) {
+	return a.finishMFA(ctx, actor, mfaToken, func(tx *store.Conn, userID string) (string, error, error) {
+		amr, ok, err := a.checkSecondFactor(ctx, tx, userID, code)
+		if err != nil || ok {
+			return amr, nil, err
+		}
+		return "", errBadMFACode, nil
+	})
+}
+
+// finishMFA spends one attempt of the sign-in step mfaToken names, checks
+// the second factor with check (which answers the amr value it proves, or
+// a refusal), and on success spends the token and opens the session.
+func (a *Auth) finishMFA(ctx context.Context, actor gatehouse.Actor, mfaToken string,
+	check func(tx *store.Conn, userID string) (amr string, refusal, err error)) (*gatehouse.Tokens, *gatehouse.User, error) {
+	if !mfaTokenValid(mfaToken) {
 		return nil, nil, errBadMFAToken
 	}
 	h := secret.HashToken(mfaToken)
@@ -303,21 +348,25 @@ func (a *Auth) VerifyMFA(ctx context.Context, actor gatehouse.Actor, mfaToken, c
 		if err != nil || userID == "" {
 			return errBadMFAToken, err
 		}
-		amr, ok, err := a.checkSecondFactor(ctx, tx, userID, code)
+		amr, refusal, err := check(tx, userID)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
+		if refusal != nil {
 			actor.Kind, actor.ID = gatehouse.PrincipalUser, userID
-			return errBadMFACode, a.audit(ctx, tx, actor, "", "mfa.code_rejected", "user", userID, nil)
+			return refusal, a.audit(ctx, tx, actor, "", "mfa.code_rejected", "user", userID, map[string]any{"reason": gatehouse.AsError(refusal).Reason})
 		}
 		if used, err := tx.UseMFAChallenge(ctx, h, now); err != nil || !used {
 			return errBadMFAToken, err
 		}
+		first, err := tx.MFAChallengeFirstFactor(ctx, h)
+		if err != nil {
+			return nil, err
+		}
 		if u, err = tx.UserByID(ctx, userID); err != nil {
 			return nil, err
 		}
-		tokens, err = a.openSessionAMR(ctx, tx, actor, u, []string{"pwd", amr})
+		tokens, err = a.openSessionAMR(ctx, tx, actor, u, []string{first, amr})
 		return nil, err
 	})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 )
 
 var errOrgRequiresMFA = &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "mfa_required",
-	Message: "This organization requires a second factor. Turn on an authenticator app (POST /v1/me/mfa/totp, then /v1/me/mfa/totp/confirm) and sign in again with it."}
+	Message: "This organization requires a second factor. Turn on an authenticator app (POST /v1/me/mfa/totp, then /v1/me/mfa/totp/confirm) or add a passkey (POST /v1/me/passkeys/options, then /v1/me/passkeys), and sign in again with it."}
 
 // requireMFA decides whether the organization's requests are refused to a
 // principal: only when the organization requires a second factor and the
@@ -78,27 +78,51 @@ func (o *Orgs) SetMFAPolicy(ctx context.Context, c *Caller, require bool) (*MFAP
 	if err := c.Require(authz.Organization(), gatehouse.OrgSettings, authz.Write); err != nil {
 		return nil, err
 	}
-	if require && c.Principal.Kind == gatehouse.PrincipalUser && !gatehouse.MultiFactor(c.Principal.AMR) {
-		return nil, &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "enroll_first",
-			Message: "Sign in with a second factor before requiring one of everyone (you would be locked out)."}
+	if err := checkRequireMFA(c, &require); err != nil {
+		return nil, err
 	}
 	var out *MFAPolicy
 	err := o.store.Tx(ctx, func(tx *store.Conn) error {
-		if err := tx.SetOrgRequireMFA(ctx, c.OrgID, require, o.now()); err != nil {
-			return err
-		}
-		// Every process drops its cached policy once this commits.
-		if err := tx.Notify(ctx, mfaPolicyChanged(c.OrgID)); err != nil {
+		if _, err := o.applyRequireMFA(ctx, tx, c, &require); err != nil {
 			return err
 		}
 		var err error
-		if out, err = o.mfaPolicy(ctx, tx, c.OrgID); err != nil {
-			return err
-		}
-		return o.audit(ctx, tx, c.Actor, c.OrgID, "organization.mfa_policy_updated", "organization", c.OrgID,
-			map[string]any{"require_mfa": require, "members_without_mfa": len(out.WithoutMFA)})
+		out, err = o.mfaPolicy(ctx, tx, c.OrgID)
+		return err
 	})
 	return out, err
+}
+
+// checkRequireMFA refuses turning the requirement on from a session
+// without a second factor: the caller would lock themselves out with their
+// next request.
+func checkRequireMFA(c *Caller, require *bool) error {
+	if require != nil && *require && c.Principal.Kind == gatehouse.PrincipalUser && !gatehouse.MultiFactor(c.Principal.AMR) {
+		return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "enroll_first",
+			Message: "Sign in with a second factor before requiring one of everyone (you would be locked out)."}
+	}
+	return nil
+}
+
+// applyRequireMFA sets the requirement inside tx (nil leaves it) and
+// answers it; a change is audited and drops every process's cached policy
+// once it commits. PUT /policy/mfa and PATCH /policy both come here.
+func (o *Orgs) applyRequireMFA(ctx context.Context, tx *store.Conn, c *Caller, require *bool) (bool, error) {
+	if require == nil {
+		return tx.OrgRequiresMFA(ctx, c.OrgID)
+	}
+	if err := tx.SetOrgRequireMFA(ctx, c.OrgID, *require, o.now()); err != nil {
+		return false, err
+	}
+	if err := tx.Notify(ctx, mfaPolicyChanged(c.OrgID)); err != nil {
+		return false, err
+	}
+	without, err := tx.MembersWithoutMFA(ctx, c.OrgID, maxLockoutList)
+	if err != nil {
+		return false, err
+	}
+	return *require, o.audit(ctx, tx, c.Actor, c.OrgID, "organization.mfa_policy_updated", "organization", c.OrgID,
+		map[string]any{"require_mfa": *require, "members_without_mfa": len(without)})
 }
 
 // MFAEnabled answers which of the given users have a second factor on

@@ -35,6 +35,8 @@ type Policy struct {
 	// RemindAfterDays sends one reminder of a still pending invitation
 	// that many days after it was sent (nil: none); reminders.go.
 	RemindAfterDays *int `json:"remind_after_days"`
+	// RequireMFA is kept in its own table (mfa_policy.go), not in settings.
+	RequireMFA bool `json:"require_mfa"`
 }
 
 // PolicyOf reads an organization's policy from its settings, with the
@@ -76,6 +78,7 @@ type PolicyPatch struct {
 	RedirectURL       *string // "" removes it
 	RemindAfterDays   *int
 	ClearRemind       bool
+	RequireMFA        *bool
 }
 
 // MaxAllowedDomains bounds allowed_domains.
@@ -90,7 +93,9 @@ func (s *Orgs) GetPolicy(ctx context.Context, c *Caller) (Policy, error) {
 	if err != nil {
 		return Policy{}, err
 	}
-	return PolicyOf(o), nil
+	p := PolicyOf(o)
+	p.RequireMFA, err = s.store.R().OrgRequiresMFA(ctx, c.OrgID)
+	return p, err
 }
 
 // UpdatePolicy changes the policy: organization settings write. Domains are
@@ -99,6 +104,9 @@ func (s *Orgs) GetPolicy(ctx context.Context, c *Caller) (Policy, error) {
 // new invitations and accepts until seats free up.
 func (s *Orgs) UpdatePolicy(ctx context.Context, c *Caller, in PolicyPatch) (Policy, error) {
 	if err := c.Require(authz.Organization(), gatehouse.OrgSettings, authz.Write); err != nil {
+		return Policy{}, err
+	}
+	if err := checkRequireMFA(c, in.RequireMFA); err != nil {
 		return Policy{}, err
 	}
 	var out Policy
@@ -111,6 +119,9 @@ func (s *Orgs) UpdatePolicy(ctx context.Context, c *Caller, in PolicyPatch) (Pol
 			return err
 		}
 		p := PolicyOf(o)
+		if p.RequireMFA, err = tx.OrgRequiresMFA(ctx, c.OrgID); err != nil {
+			return err
+		}
 		before := p
 		var ferrs []*gatehouse.FieldError
 		if in.AllowedDomains != nil {
@@ -163,6 +174,9 @@ func (s *Orgs) UpdatePolicy(ctx context.Context, c *Caller, in PolicyPatch) (Pol
 			}
 		}
 		if err := s.patchRemind(ctx, tx, c.OrgID, &p, in); err != nil { // reminders.go
+			return err
+		}
+		if p.RequireMFA, err = s.applyRequireMFA(ctx, tx, c, in.RequireMFA); err != nil {
 			return err
 		}
 		settings := map[string]any{}

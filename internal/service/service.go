@@ -42,6 +42,10 @@ type Config struct {
 	// AllowedRedirectOrigins are the origins ("https://app.example.com")
 	// a redirect_url may go to (GATEHOUSE_ALLOWED_REDIRECT_ORIGINS).
 	AllowedRedirectOrigins []string
+	// WebAuthnRPID and WebAuthnOrigins override the passkey relying party
+	// derived from BaseURL (its host, its origin).
+	WebAuthnRPID    string
+	WebAuthnOrigins []string
 }
 
 // DefaultCacheSize is GATEHOUSE_CACHE_SIZE's default.

@@ -19,6 +19,10 @@ import (
 // the stored flow both die after it.
 const FlowTTL = 10 * time.Minute
 
+// AMRSocial is the amr value of a sign-in with Google or GitHub (not in
+// RFC 8176, like "fed"): a first factor only.
+const AMRSocial = "ext"
+
 // Flow modes: how the callback answers.
 const (
 	ModeWeb = "web" // dashboard: session cookies, then a redirect
@@ -40,6 +44,9 @@ type SignIn struct {
 	RedirectTo string
 	Mode       string
 	Created    bool // the account was created by this sign-in
+	// MFA, instead of Tokens, when the account has a second factor: the
+	// sign-in finishes with it (VerifyMFA), as a password sign-in does.
+	MFA *MFAChallenge
 }
 
 // Enabled reports whether a social provider is configured (one without a
@@ -216,7 +223,12 @@ func (s *Social) Finish(ctx context.Context, actor gatehouse.Actor, provider str
 		if err := s.auth.enforcedSSOIn(ctx, tx, out.User); err != nil {
 			return err
 		}
-		out.Tokens, err = s.auth.openSession(ctx, tx, actor, out.User)
+		// Google and GitHub answer for the first factor only: an account
+		// with a second factor is asked for it.
+		if out.MFA, err = s.auth.mfaChallengeIn(ctx, tx, actor, out.User, AMRSocial); err != nil || out.MFA != nil {
+			return err
+		}
+		out.Tokens, err = s.auth.openSessionAMR(ctx, tx, actor, out.User, []string{AMRSocial})
 		return err
 	})
 	if err != nil {

@@ -180,7 +180,9 @@ func (s *SSO) complete(ctx context.Context, actor gatehouse.Actor, conn *gatehou
 		if out.User, out.Created, err = s.auth.userForIdentity(ctx, tx, actor, "sso:"+conn.ID, id, mayLink); err != nil {
 			return err
 		}
-		if out.Tokens, err = s.auth.openSession(ctx, tx, actor, out.User); err != nil {
+		// The organization's identity provider answers for every factor:
+		// no second step here, and the session counts as multi-factor.
+		if out.Tokens, err = s.auth.openSessionAMR(ctx, tx, actor, out.User, []string{"fed"}); err != nil {
 			return err
 		}
 		return tx.MarkSessionSSO(ctx, out.Tokens.SessionID, conn.OrgID, conn.ID)

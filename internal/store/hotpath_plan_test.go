@@ -20,7 +20,8 @@ import (
 var growing = map[string]bool{"users": true, "organizations": true, "memberships": true, "projects": true,
 	"folders": true, "sessions": true, "api_keys": true, "invitations": true, "roles": true, "audit_events": true,
 	"outbox": true, "otps": true, "used_refresh_tokens": true, "reset_tokens": true, "invitation_quota": true, "audit_chains": true,
-	"user_totp": true, "recovery_codes": true, "mfa_challenges": true, "org_mfa_policy": true}
+	"user_totp": true, "recovery_codes": true, "mfa_challenges": true, "org_mfa_policy": true,
+	"passkeys": true, "webauthn_challenges": true}
 
 type recorded struct {
 	path, query string

@@ -24,12 +24,13 @@ func (c *Conn) SetOrgRequireMFA(ctx context.Context, orgID string, require bool,
 	return err
 }
 
-// UsersWithMFA answers which of the given users have a second factor on.
+// UsersWithMFA answers which of the given users have a second factor on
+// (an authenticator app or a passkey).
 func (c *Conn) UsersWithMFA(ctx context.Context, userIDs []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(userIDs))
 	for _, id := range userIDs {
 		var n int
-		if err := c.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND confirmed_at <> 0`, id).Scan(&n); err != nil {
+		if err := c.q.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND confirmed_at <> 0) + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1)`, id).Scan(&n); err != nil {
 			return nil, c.wrap(err, "users with mfa")
 		}
 		out[id] = n > 0
@@ -47,6 +48,7 @@ type MemberWithoutMFA struct {
 func (c *Conn) MembersWithoutMFA(ctx context.Context, orgID string, limit int) ([]MemberWithoutMFA, error) {
 	rows, err := c.q.QueryContext(ctx, `SELECT m.user_id, u.email, u.name FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.org_id = $1 AND NOT EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = m.user_id AND t.confirmed_at <> 0)
+		AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id)
 		ORDER BY u.email_norm LIMIT $2`, orgID, limit)
 	if err != nil {
 		return nil, c.wrap(err, "members without mfa")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse"
@@ -20,7 +21,11 @@ func (s *Server) registerMFA() {
 
 // mfaRequiredJSON is a password sign-in's answer when a second factor must follow.
 func mfaRequiredJSON(ch *service.MFAChallenge) map[string]any {
-	return map[string]any{"mfa_required": true, "mfa_token": ch.Token, "methods": ch.Methods, "expires_in": int(ch.ExpiresIn.Seconds())}
+	out := map[string]any{"mfa_required": true, "mfa_token": ch.Token, "methods": ch.Methods, "expires_in": int(ch.ExpiresIn.Seconds())}
+	if ch.PasskeyOptions != nil {
+		out["passkey_options"] = ch.PasskeyOptions
+	}
+	return out
 }
 
 func (s *Server) handleMFAStatus(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
@@ -29,7 +34,8 @@ func (s *Server) handleMFAStatus(w http.ResponseWriter, r *http.Request, p *gate
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"totp_enabled": st.TOTP, "recovery_codes_left": st.RecoveryCodesLeft, "methods": st.Methods})
+	respond.JSON(w, http.StatusOK, map[string]any{"totp_enabled": st.TOTP, "recovery_codes_left": st.RecoveryCodesLeft,
+		"passkeys": st.Passkeys, "methods": st.Methods})
 }
 
 func (s *Server) handleStartTOTP(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
@@ -85,13 +91,21 @@ func (s *Server) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, p *
 
 func (s *Server) handleVerifyMFA(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		MFAToken string `json:"mfa_token"`
-		Code     string `json:"code"`
+		MFAToken   string          `json:"mfa_token"`
+		Code       string          `json:"code"`
+		Credential json.RawMessage `json:"credential"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
-	t, u, err := s.Services.Auth.VerifyMFA(r.Context(), middleware.Actor(r, nil), in.MFAToken, in.Code)
+	var t *gatehouse.Tokens
+	var u *gatehouse.User
+	var err error
+	if len(in.Credential) > 0 && in.Code == "" { // a passkey (passkeys.go)
+		t, u, err = s.Services.Auth.VerifyMFAPasskey(r.Context(), middleware.Actor(r, nil), in.MFAToken, in.Credential)
+	} else {
+		t, u, err = s.Services.Auth.VerifyMFA(r.Context(), middleware.Actor(r, nil), in.MFAToken, in.Code)
+	}
 	if err != nil {
 		respond.Error(w, r, err)
 		return

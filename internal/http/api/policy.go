@@ -33,13 +33,14 @@ func (s *Server) handleUpdatePolicy(w http.ResponseWriter, r *http.Request, c *s
 		WhoCanInvite      *string         `json:"who_can_invite"`
 		RedirectURL       *string         `json:"redirect_url"`
 		RemindAfterDays   json.RawMessage `json:"remind_after_days"`
+		RequireMFA        *bool           `json:"require_mfa"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
 	patch := service.PolicyPatch{AllowedDomains: in.AllowedDomains, InvitationsPerDay: in.InvitationsPerDay,
 		DefaultExpiryDays: in.DefaultExpiryDays, MaxExpiryDays: in.MaxExpiryDays, WhoCanInvite: in.WhoCanInvite,
-		RedirectURL: in.RedirectURL}
+		RedirectURL: in.RedirectURL, RequireMFA: in.RequireMFA}
 	switch {
 	case len(in.RemindAfterDays) == 0:
 	case string(in.RemindAfterDays) == "null":

@@ -90,6 +90,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerSSO()
 	s.registerMe()
 	s.registerMFA()
+	s.registerPasskeys()
 	s.registerMFAPolicy()
 	s.registerOrgs()
 	s.registerPolicy()

@@ -17,6 +17,8 @@ const flowCookie = "gh_auth_flow"
 type webSignIn interface {
 	SignedIn(w http.ResponseWriter, r *http.Request, t *gatehouse.Tokens, next string)
 	SignInFailed(w http.ResponseWriter, r *http.Request, err error)
+	// SecondFactor asks for the second factor of a sign-in that needs it.
+	SecondFactor(w http.ResponseWriter, r *http.Request, ch *service.MFAChallenge, next string)
 }
 
 func (s *Server) registerSocial() {
@@ -103,6 +105,14 @@ func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, mode strin
 			return
 		}
 		respond.Error(w, r, err)
+		return
+	}
+	if res.MFA != nil { // Google or GitHub, then the account's second factor
+		if mode == service.ModeWeb && hasWeb {
+			web.SecondFactor(w, r, res.MFA, res.RedirectTo)
+			return
+		}
+		respond.JSON(w, http.StatusOK, mfaRequiredJSON(res.MFA))
 		return
 	}
 	if mode == service.ModeWeb && hasWeb {

@@ -38,7 +38,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r, "email", "next"))
 	t, _, ch, err := h.svc.Auth.LoginStart(r.Context(), middleware.Actor(r, nil), r.PostFormValue("email"), r.PostFormValue("password"))
 	if err == nil && ch != nil { // the second factor comes next (mfa.go)
-		h.loginMFAPage(w, r, ch.Token, f.Get("next"), http.StatusOK)
+		h.loginMFAPage(w, r, ch, f.Get("next"), http.StatusOK)
 		return
 	}
 	if err != nil {

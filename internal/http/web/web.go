@@ -102,6 +102,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /login/sso", h.ssoPage)
 	h.handle(mux, "POST /login", h.login)
 	h.handle(mux, "POST /login/mfa", h.loginMFA)
+	h.handle(mux, "POST /login/passkey", h.loginPasskey)
 	h.handle(mux, "GET /register", h.registerPage)
 	h.handle(mux, "POST /register", h.register)
 	h.handle(mux, "GET /verify", h.verifyPage)
@@ -155,6 +156,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /access/review.csv", h.inOrg(h.accessReview))
 	h.handle(mux, "GET /sessions", h.authed(h.sessionsPage))
 	h.handle(mux, "POST /sessions/{id}/end", h.authed(h.endSession))
+	h.registerSecurity(mux)
 }
 
 // handle registers one page behind the security headers and, for
