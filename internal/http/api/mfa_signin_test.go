@@ -28,42 +28,42 @@ func TestMFAPolicyInPolicyDocument(t *testing.T) {
 			validateResponse(t, r, resp)
 			return resp
 		}
-		if p := doValidated(t, srv, 200, "", auGet(path, owner.Access)).JSON(t); p["require_mfa"] != false {
+		if p := doValidated(t, srv, 200, "", apptest.GetAs(path, owner.Access)).JSON(t); p["require_mfa"] != false {
 			t.Fatalf("policy %v", p)
 		}
 		// Failure cases: a wrong type, no settings write, a session without a
 		// second factor, and a bad sibling field (nothing applied).
 		apptest.Problem(t, patch(owner.Access, map[string]any{"require_mfa": "yes"}), 400)
 		apptest.Problem(t, patch(member, map[string]any{"require_mfa": true}), 403)
-		mfaReason(t, patch(owner.Access, map[string]any{"require_mfa": true}), 409, "enroll_first")
+		apptest.ProblemCode(t, patch(owner.Access, map[string]any{"require_mfa": true}), 409, "enroll_first")
 		// A passkey sign-in is a strong session.
 		key, _ := addPasskey(t, srv, owner.Access, "Laptop")
-		strong := auStatus(t, 200, passkeyLogin(srv, key.Sign(t, passkeyOptions(srv, ""))))["access_token"].(string)
+		strong := apptest.Status(t, 200, passkeyLogin(srv, key.Sign(t, passkeyOptions(srv, ""))))["access_token"].(string)
 		apptest.Problem(t, patch(strong, map[string]any{"require_mfa": true, "invitations_per_day": 0}), 400)
-		if p := srv.Must(200, auGet(path+"/mfa", strong)); p["require_mfa"] != false {
+		if p := srv.Must(200, apptest.GetAs(path+"/mfa", strong)); p["require_mfa"] != false {
 			t.Fatalf("a refused patch applied require_mfa: %v", p)
 		}
 		out := patch(strong, map[string]any{"require_mfa": true})
-		if p := auStatus(t, 200, out); p["require_mfa"] != true || p["who_can_invite"] != "members_write" {
+		if p := apptest.Status(t, 200, out); p["require_mfa"] != true || p["who_can_invite"] != "members_write" {
 			t.Fatalf("patched policy %v", p)
 		}
 		// The same setting as /policy/mfa, which lists who it locks out (the
 		// owner, with a passkey, is not among them).
-		mfa := srv.Must(200, auGet(path+"/mfa", strong))
+		mfa := srv.Must(200, apptest.GetAs(path+"/mfa", strong))
 		if without := mfa["members_without_mfa"].([]any); mfa["require_mfa"] != true || len(without) != 1 || without[0].(map[string]any)["email"] != "bea@example.com" {
 			t.Fatalf("policy/mfa %v", mfa)
 		}
-		mfaReason(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/organizations/" + org, Token: member}), 403, "mfa_required")
+		apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/organizations/" + org, Token: member}), 403, "mfa_required")
 		srv.Must(200, apptest.Req{Method: "GET", Path: "/v1/organizations/" + org, Token: strong})
 		if n := len(srv.AuditEvents(org, "organization.mfa_policy_updated")); n != 1 {
 			t.Fatalf("%d mfa policy events", n)
 		}
 		// Off through the document; other fields are left as they were.
-		if p := auStatus(t, 200, patch(strong, map[string]any{"require_mfa": false})); p["require_mfa"] != false {
+		if p := apptest.Status(t, 200, patch(strong, map[string]any{"require_mfa": false})); p["require_mfa"] != false {
 			t.Fatalf("%v", p)
 		}
 		srv.Must(200, apptest.Req{Method: "GET", Path: "/v1/organizations/" + org, Token: member})
-		if p := auStatus(t, 200, patch(strong, map[string]any{"invitations_per_day": 5})); p["require_mfa"] != false || p["invitations_per_day"] != float64(5) {
+		if p := apptest.Status(t, 200, patch(strong, map[string]any{"invitations_per_day": 5})); p["require_mfa"] != false || p["invitations_per_day"] != float64(5) {
 			t.Fatalf("%v", p)
 		}
 	})
@@ -79,25 +79,25 @@ func TestSocialSignInAsksSecondFactor(t *testing.T) {
 
 		// Google, then the app's code: no session before it.
 		google.QueueUser(googleUser("g-ada", "ada@example.com", true))
-		out := auStatus(t, 200, srv.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
+		out := apptest.Status(t, 200, srv.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
 		if out["mfa_required"] != true || out["access_token"] != nil || fmt.Sprint(out["methods"]) != "[totp recovery_code]" {
 			t.Fatalf("google sign-in of an account with an app: %v", out)
 		}
 		srv.Clock.Advance(time.Minute)
 		tok := out["mfa_token"].(string)
-		mfaReason(t, mfaVerify(srv, tok, "000000"), 401, "invalid_mfa_code")
-		s := auStatus(t, 200, mfaVerify(srv, tok, rfc6238(t, secret, srv.Clock.Now())))
+		apptest.ProblemCode(t, mfaVerify(srv, tok, "000000"), 401, "invalid_mfa_code")
+		s := apptest.Status(t, 200, mfaVerify(srv, tok, rfc6238(t, secret, srv.Clock.Now())))
 		if amr := sessionAMR(t, srv, s["access_token"].(string), s["session_id"].(string)); amr != "[ext otp]" {
 			t.Fatalf("amr %s, want [ext otp]", amr)
 		}
 
 		// GitHub, then a passkey.
 		gh.set(map[string]any{"id": 42, "login": "bob", "name": "Bob"}, map[string]any{"email": "bob@example.com", "primary": true, "verified": true})
-		out = auStatus(t, 200, srv.StartFlow("/v1/auth/oauth/github?mode=api").Finish(t))
+		out = apptest.Status(t, 200, srv.StartFlow("/v1/auth/oauth/github?mode=api").Finish(t))
 		if out["mfa_required"] != true || out["access_token"] != nil || fmt.Sprint(out["methods"]) != "[passkey]" {
 			t.Fatalf("github sign-in of an account with a passkey: %v", out)
 		}
-		s = auStatus(t, 200, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/mfa/verify",
+		s = apptest.Status(t, 200, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/mfa/verify",
 			Body: map[string]any{"mfa_token": out["mfa_token"], "credential": key.Sign(t, out["passkey_options"].(map[string]any))}}))
 		if amr := sessionAMR(t, srv, s["access_token"].(string), s["session_id"].(string)); amr != "[ext hwk]" {
 			t.Fatalf("amr %s, want [ext hwk]", amr)
@@ -105,7 +105,7 @@ func TestSocialSignInAsksSecondFactor(t *testing.T) {
 
 		// Without a second factor, Google signs in at once.
 		google.QueueUser(googleUser("g-cy", "cy@example.com", true))
-		s = auStatus(t, 200, srv.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
+		s = apptest.Status(t, 200, srv.StartFlow("/v1/auth/oauth/google?mode=api").Finish(t))
 		if amr := sessionAMR(t, srv, s["access_token"].(string), s["session_id"].(string)); amr != "[ext]" {
 			t.Fatalf("amr %s, want [ext]", amr)
 		}
@@ -129,7 +129,7 @@ func TestSSOSignInSkipsSecondFactor(t *testing.T) {
 		s.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/mfa/totp/confirm", Token: x.owner,
 			Body: map[string]string{"code": rfc6238(t, start["secret"].(string), s.Clock.Now())}})
 		x.idp.QueueUser(googleUser("o-owner", "owner@acme.test", true))
-		out := auStatus(t, 200, s.StartFlow("/v1/auth/sso?mode=api&email="+url.QueryEscape("owner@acme.test")).Finish(t))
+		out := apptest.Status(t, 200, s.StartFlow("/v1/auth/sso?mode=api&email="+url.QueryEscape("owner@acme.test")).Finish(t))
 		if out["mfa_required"] != nil || out["access_token"] == nil {
 			t.Fatalf("sso sign-in: %v", out)
 		}
@@ -148,16 +148,16 @@ func TestPasswordResetKeepsSecondFactor(t *testing.T) {
 		srv := apptest.New(t, e)
 		_, secret, _ := mfaUser(t, srv, "ada@example.com")
 		srv.Clock.Advance(time.Minute)
-		srv.Must(202, auPost("/v1/auth/forgot-password", "email", "ada@example.com"))
-		rt := srv.Must(200, auPost("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))["reset_token"].(string)
+		srv.Must(202, apptest.Post("/v1/auth/forgot-password", "email", "ada@example.com"))
+		rt := srv.Must(200, apptest.Post("/v1/auth/forgot-password/verify", "email", "ada@example.com", "otp", srv.LastCode("ada@example.com")))["reset_token"].(string)
 		const newPW = "a brand new passphrase"
-		srv.Must(204, auPost("/v1/auth/forgot-password/set", "reset_token", rt, "password", newPW))
+		srv.Must(204, apptest.Post("/v1/auth/forgot-password/set", "reset_token", rt, "password", newPW))
 		// The new password earns only the second step; the app is still on.
 		out := srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/auth/login", Body: map[string]string{"email": "ada@example.com", "password": newPW}})
 		if out["mfa_required"] != true || out["access_token"] != nil {
 			t.Fatalf("login after a reset: %v", out)
 		}
-		auStatus(t, 200, mfaVerify(srv, out["mfa_token"].(string), rfc6238(t, secret, srv.Clock.Now())))
+		apptest.Status(t, 200, mfaVerify(srv, out["mfa_token"].(string), rfc6238(t, secret, srv.Clock.Now())))
 	})
 }
 

@@ -38,7 +38,7 @@ func passkeyLogin(srv *apptest.Server, cred map[string]any) *apptest.Response {
 
 func sessionAMR(t *testing.T, srv *apptest.Server, token, sessionID string) string {
 	t.Helper()
-	for _, s := range srv.Must(200, auGet("/v1/auth/sessions", token))["data"].([]any) {
+	for _, s := range srv.Must(200, apptest.GetAs("/v1/auth/sessions", token))["data"].([]any) {
 		if s := s.(map[string]any); s["id"] == sessionID {
 			return fmt.Sprint(s["amr"])
 		}
@@ -57,11 +57,11 @@ func TestPasskeys(t *testing.T) {
 			}
 			// Bad JSON, missing and mistyped fields: 400 naming the field.
 			apptest.Problem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/passkeys", Token: ada.Access, Body: `{"credential":`, ContentType: "application/json"}), 400)
-			mfaReason(t, add(map[string]any{"name": "x"}), 400, "invalid")
-			mfaReason(t, add(map[string]any{"credential": "not a credential"}), 400, "invalid_credential")
-			mfaReason(t, add(map[string]any{"credential": map[string]any{"id": "x", "type": "public-key"}}), 400, "invalid_credential")
+			apptest.ProblemCode(t, add(map[string]any{"name": "x"}), 400, "invalid")
+			apptest.ProblemCode(t, add(map[string]any{"credential": "not a credential"}), 400, "invalid_credential")
+			apptest.ProblemCode(t, add(map[string]any{"credential": map[string]any{"id": "x", "type": "public-key"}}), 400, "invalid_credential")
 			apptest.Problem(t, add(map[string]any{"credential": map[string]any{}, "extra": 1}), 400)
-			mfaReason(t, add(map[string]any{"name": strings.Repeat("n", 101), "credential": map[string]any{}}), 400, "invalid")
+			apptest.ProblemCode(t, add(map[string]any{"name": strings.Repeat("n", 101), "credential": map[string]any{}}), 400, "invalid")
 			apptest.Problem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/me/passkeys/options"}), 401)
 
 			opts := srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/passkeys/options", Token: ada.Access})
@@ -71,34 +71,34 @@ func TestPasskeys(t *testing.T) {
 			}
 			// A response from another origin is refused, and spends the challenge.
 			evil := apptest.NewSoftAuthenticator(t, "http://evil.test", pkRPID)
-			mfaReason(t, add(map[string]any{"credential": evil.Register(t, opts)}), 400, "invalid_credential")
+			apptest.ProblemCode(t, add(map[string]any{"credential": evil.Register(t, opts)}), 400, "invalid_credential")
 			good := apptest.NewSoftAuthenticator(t, pkOrigin, pkRPID)
-			mfaReason(t, add(map[string]any{"credential": good.Register(t, opts)}), 400, "invalid_challenge")
+			apptest.ProblemCode(t, add(map[string]any{"credential": good.Register(t, opts)}), 400, "invalid_challenge")
 			// A key for another RP id is refused.
 			opts = srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/passkeys/options", Token: ada.Access})
 			other := apptest.NewSoftAuthenticator(t, pkOrigin, "example.org")
-			mfaReason(t, add(map[string]any{"credential": other.Register(t, opts)}), 400, "invalid_credential")
+			apptest.ProblemCode(t, add(map[string]any{"credential": other.Register(t, opts)}), 400, "invalid_credential")
 			// An expired challenge.
 			opts = srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/passkeys/options", Token: ada.Access})
 			srv.Clock.Advance(5*time.Minute + time.Second)
-			mfaReason(t, add(map[string]any{"credential": good.Register(t, opts)}), 400, "invalid_challenge")
+			apptest.ProblemCode(t, add(map[string]any{"credential": good.Register(t, opts)}), 400, "invalid_challenge")
 			// Another user's challenge does not serve.
 			bob := srv.SignUpTokens("Bob", "bob@example.com", "")
 			opts = srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/passkeys/options", Token: bob.Access})
-			mfaReason(t, add(map[string]any{"credential": good.Register(t, opts)}), 400, "invalid_challenge")
+			apptest.ProblemCode(t, add(map[string]any{"credential": good.Register(t, opts)}), 400, "invalid_challenge")
 			// The right one, once: replaying the response fails.
 			opts = srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/passkeys/options", Token: ada.Access})
 			cred := good.Register(t, opts)
 			if r := add(map[string]any{"name": "Laptop", "credential": cred}); r.Status != 201 {
 				t.Fatalf("register: %d %s", r.Status, r.Body)
 			}
-			mfaReason(t, add(map[string]any{"name": "Laptop", "credential": cred}), 400, "invalid_challenge")
+			apptest.ProblemCode(t, add(map[string]any{"name": "Laptop", "credential": cred}), 400, "invalid_challenge")
 			// Its id is excluded from the next options; registering it again is a conflict.
 			opts = srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/passkeys/options", Token: ada.Access})
 			if ex := fmt.Sprint(opts["publicKey"].(map[string]any)["excludeCredentials"]); !strings.Contains(ex, cred["id"].(string)) {
 				t.Fatalf("excludeCredentials %s lacks the registered id", ex)
 			}
-			mfaReason(t, add(map[string]any{"credential": good.Register(t, opts)}), 409, "passkey_exists")
+			apptest.ProblemCode(t, add(map[string]any{"credential": good.Register(t, opts)}), 409, "passkey_exists")
 			// Challenges are stored as hashes only.
 			challenge := opts["publicKey"].(map[string]any)["challenge"].(string)
 			for _, v := range srv.DBValues() {
@@ -123,19 +123,19 @@ func TestPasskeys(t *testing.T) {
 				apptest.Problem(t, srv.Do(apptest.Req{Method: "PATCH", Path: path, Token: bob.Access, Body: map[string]string{"name": "mine"}}), 404)
 				apptest.Problem(t, srv.Do(apptest.Req{Method: "DELETE", Path: path, Token: bob.Access}), 404)
 			}
-			if l := srv.Must(200, auGet("/v1/me/passkeys", bob.Access))["data"].([]any); len(l) != 0 {
+			if l := srv.Must(200, apptest.GetAs("/v1/me/passkeys", bob.Access))["data"].([]any); len(l) != 0 {
 				t.Fatalf("bob lists %v", l)
 			}
-			mfaReason(t, srv.Do(apptest.Req{Method: "PATCH", Path: "/v1/me/passkeys/" + id, Token: ada.Access, Body: map[string]string{"name": " "}}), 400, "invalid")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "PATCH", Path: "/v1/me/passkeys/" + id, Token: ada.Access, Body: map[string]string{"name": " "}}), 400, "invalid")
 			out := srv.Must(200, apptest.Req{Method: "PATCH", Path: "/v1/me/passkeys/" + id, Token: ada.Access, Body: map[string]string{"name": "Work laptop"}})
 			if out["name"] != "Work laptop" {
 				t.Fatalf("rename: %v", out)
 			}
-			l := srv.Must(200, auGet("/v1/me/passkeys", ada.Access))["data"].([]any)
+			l := srv.Must(200, apptest.GetAs("/v1/me/passkeys", ada.Access))["data"].([]any)
 			if len(l) != 1 || l[0].(map[string]any)["name"] != "Work laptop" {
 				t.Fatalf("list %v", l)
 			}
-			if st := srv.Must(200, auGet("/v1/me/mfa", ada.Access)); st["passkeys"] != float64(1) || fmt.Sprint(st["methods"]) != "[passkey]" {
+			if st := srv.Must(200, apptest.GetAs("/v1/me/mfa", ada.Access)); st["passkeys"] != float64(1) || fmt.Sprint(st["methods"]) != "[passkey]" {
 				t.Fatalf("mfa status %v", st)
 			}
 			if r := srv.Do(apptest.Req{Method: "DELETE", Path: "/v1/me/passkeys/" + id, Token: ada.Access}); r.Status != 204 {
@@ -163,7 +163,7 @@ func TestPasskeys(t *testing.T) {
 				t.Fatalf("discoverable options list credentials: %v", ac)
 			}
 			cred := key.Sign(t, opts)
-			out := auStatus(t, 200, passkeyLogin(srv, cred))
+			out := apptest.Status(t, 200, passkeyLogin(srv, cred))
 			if out["access_token"] == nil || out["user"].(map[string]any)["email"] != "ada@example.com" {
 				t.Fatalf("passkey sign-in: %v", out)
 			}
@@ -171,40 +171,40 @@ func TestPasskeys(t *testing.T) {
 				t.Fatalf("amr %s, want [hwk]", amr)
 			}
 			// Replayed: the challenge worked once.
-			mfaReason(t, passkeyLogin(srv, cred), 401, "invalid_challenge")
+			apptest.ProblemCode(t, passkeyLogin(srv, cred), 401, "invalid_challenge")
 			// Expired.
 			opts = passkeyOptions(srv, "")
 			srv.Clock.Advance(5*time.Minute + time.Second)
-			mfaReason(t, passkeyLogin(srv, key.Sign(t, opts)), 401, "invalid_challenge")
+			apptest.ProblemCode(t, passkeyLogin(srv, key.Sign(t, opts)), 401, "invalid_challenge")
 			// With an email: that account's credentials only; bob's key is refused.
 			opts = passkeyOptions(srv, "ada@example.com")
 			if ac := fmt.Sprint(opts["publicKey"].(map[string]any)["allowCredentials"]); !strings.Contains(ac, b64url(key.CredID)) || strings.Contains(ac, b64url(bobKey.CredID)) {
 				t.Fatalf("allowCredentials %s", ac)
 			}
-			mfaReason(t, passkeyLogin(srv, bobKey.Sign(t, opts)), 401, "invalid_passkey")
+			apptest.ProblemCode(t, passkeyLogin(srv, bobKey.Sign(t, opts)), 401, "invalid_passkey")
 			// A user handle that is not the key's owner.
 			opts = passkeyOptions(srv, "")
 			forged := *bobKey
 			forged.UserHandle = key.UserHandle
-			mfaReason(t, passkeyLogin(srv, forged.Sign(t, opts)), 401, "invalid_passkey")
+			apptest.ProblemCode(t, passkeyLogin(srv, forged.Sign(t, opts)), 401, "invalid_passkey")
 			// Wrong origin.
 			opts = passkeyOptions(srv, "")
 			wrong := *key
 			wrong.Origin = "http://evil.test"
-			mfaReason(t, passkeyLogin(srv, wrong.Sign(t, opts)), 401, "invalid_passkey")
+			apptest.ProblemCode(t, passkeyLogin(srv, wrong.Sign(t, opts)), 401, "invalid_passkey")
 			// An unknown key.
-			mfaReason(t, passkeyLogin(srv, apptest.NewSoftAuthenticator(t, pkOrigin, pkRPID).Sign(t, passkeyOptions(srv, ""))), 401, "invalid_passkey")
+			apptest.ProblemCode(t, passkeyLogin(srv, apptest.NewSoftAuthenticator(t, pkOrigin, pkRPID).Sign(t, passkeyOptions(srv, ""))), 401, "invalid_passkey")
 			// Bad JSON and missing fields.
 			apptest.Problem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/passkey", Body: `{"credential": [`, ContentType: "application/json"}), 400)
-			mfaReason(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/passkey", Body: map[string]any{}}), 400, "invalid")
-			mfaReason(t, passkeyLogin(srv, map[string]any{"id": 3}), 400, "invalid_credential")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/passkey", Body: map[string]any{}}), 400, "invalid")
+			apptest.ProblemCode(t, passkeyLogin(srv, map[string]any{"id": 3}), 400, "invalid_credential")
 			apptest.Problem(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/passkey/options", Body: map[string]any{"email": "not an email"}}), 400)
 			// An unknown email answers discoverable options, like an account without passkeys.
 			if ac := passkeyOptions(srv, "nobody@example.com")["publicKey"].(map[string]any)["allowCredentials"]; ac != nil {
 				t.Fatalf("unknown email: allowCredentials %v", ac)
 			}
 			// The right key with the email works; a synced passkey is swk.
-			auStatus(t, 200, passkeyLogin(srv, key.Sign(t, passkeyOptions(srv, "ada@example.com"))))
+			apptest.Status(t, 200, passkeyLogin(srv, key.Sign(t, passkeyOptions(srv, "ada@example.com"))))
 			synced := apptest.NewSoftAuthenticator(t, pkOrigin, pkRPID)
 			synced.Flags = apptest.FlagBE | apptest.FlagBS
 			opts = srv.Must(200, apptest.Req{Method: "POST", Path: "/v1/me/passkeys/options", Token: ada.Access})
@@ -212,7 +212,7 @@ func TestPasskeys(t *testing.T) {
 			if k["synced"] != true || k["name"] != "Passkey" {
 				t.Fatalf("synced passkey %v", k)
 			}
-			out = auStatus(t, 200, passkeyLogin(srv, synced.Sign(t, passkeyOptions(srv, ""))))
+			out = apptest.Status(t, 200, passkeyLogin(srv, synced.Sign(t, passkeyOptions(srv, ""))))
 			if amr := sessionAMR(t, srv, out["access_token"].(string), out["session_id"].(string)); amr != "[swk]" {
 				t.Fatalf("amr %s, want [swk]", amr)
 			}
@@ -222,18 +222,18 @@ func TestPasskeys(t *testing.T) {
 			ada := srv.SignUpTokens("Ada", "ada@example.com", "")
 			key, k := addPasskey(t, srv, ada.Access, "Laptop")
 			key.Count = 10
-			auStatus(t, 200, passkeyLogin(srv, key.Sign(t, passkeyOptions(srv, "")))) // counter 11
+			apptest.Status(t, 200, passkeyLogin(srv, key.Sign(t, passkeyOptions(srv, "")))) // counter 11
 			clone := *key
 			clone.Count = 5 // a copy of the key, behind
-			mfaReason(t, passkeyLogin(srv, clone.Sign(t, passkeyOptions(srv, ""))), 401, "passkey_counter_regressed")
+			apptest.ProblemCode(t, passkeyLogin(srv, clone.Sign(t, passkeyOptions(srv, ""))), 401, "passkey_counter_regressed")
 			clone.Count = 10 // the same value again is not forward either
-			mfaReason(t, passkeyLogin(srv, clone.Sign(t, passkeyOptions(srv, ""))), 401, "passkey_counter_regressed")
+			apptest.ProblemCode(t, passkeyLogin(srv, clone.Sign(t, passkeyOptions(srv, ""))), 401, "passkey_counter_regressed")
 			ev := srv.AuditEvents("", "passkey.counter_regressed")
 			if len(ev) != 2 || ev[0].TargetID != k["id"] || !strings.Contains(string(ev[0].Summary), `"stored_count":11`) {
 				t.Fatalf("counter_regressed audit %v", ev)
 			}
 			// The original, ahead, still works.
-			auStatus(t, 200, passkeyLogin(srv, key.Sign(t, passkeyOptions(srv, ""))))
+			apptest.Status(t, 200, passkeyLogin(srv, key.Sign(t, passkeyOptions(srv, ""))))
 		})
 		t.Run("SecondFactor", func(t *testing.T) {
 			srv := apptest.New(t, e)
@@ -254,19 +254,19 @@ func TestPasskeys(t *testing.T) {
 			ch := start()
 			opts := ch["passkey_options"].(map[string]any)
 			// Another user's passkey, a discoverable sign-in's challenge, bad JSON.
-			mfaReason(t, verify(ch["mfa_token"].(string), bobKey.Sign(t, opts)), 401, "invalid_passkey") // the challenge is spent by the refusal
+			apptest.ProblemCode(t, verify(ch["mfa_token"].(string), bobKey.Sign(t, opts)), 401, "invalid_passkey") // the challenge is spent by the refusal
 			ch = start()
 			opts = ch["passkey_options"].(map[string]any)
-			mfaReason(t, verify(ch["mfa_token"].(string), key.Sign(t, passkeyOptions(srv, ""))), 401, "invalid_challenge")
-			mfaReason(t, verify(ch["mfa_token"].(string), map[string]any{"nope": true}), 400, "invalid_credential")
-			mfaReason(t, verify("gh_mfa_nope", key.Sign(t, opts)), 401, "invalid_mfa_token")
+			apptest.ProblemCode(t, verify(ch["mfa_token"].(string), key.Sign(t, passkeyOptions(srv, ""))), 401, "invalid_challenge")
+			apptest.ProblemCode(t, verify(ch["mfa_token"].(string), map[string]any{"nope": true}), 400, "invalid_credential")
+			apptest.ProblemCode(t, verify("gh_mfa_nope", key.Sign(t, opts)), 401, "invalid_mfa_token")
 			ch = start()
-			out := auStatus(t, 200, verify(ch["mfa_token"].(string), key.Sign(t, ch["passkey_options"].(map[string]any))))
+			out := apptest.Status(t, 200, verify(ch["mfa_token"].(string), key.Sign(t, ch["passkey_options"].(map[string]any))))
 			if amr := sessionAMR(t, srv, out["access_token"].(string), out["session_id"].(string)); amr != "[pwd hwk]" {
 				t.Fatalf("amr %s, want [pwd hwk]", amr)
 			}
 			// The mfa token worked once.
-			mfaReason(t, verify(ch["mfa_token"].(string), key.Sign(t, start()["passkey_options"].(map[string]any))), 401, "invalid_mfa_token")
+			apptest.ProblemCode(t, verify(ch["mfa_token"].(string), key.Sign(t, start()["passkey_options"].(map[string]any))), 401, "invalid_mfa_token")
 			// The API's one-step login refuses too.
 			if n := len(srv.AuditEvents("", "mfa.code_rejected")); n < 2 {
 				t.Fatalf("%d mfa.code_rejected events", n)
@@ -280,8 +280,8 @@ func TestPasskeys(t *testing.T) {
 			doValidated(t, srv, 400, "invalid_credential", apptest.Req{Method: "POST", Path: "/v1/me/passkeys", Token: ada.Access, Body: map[string]any{"credential": "x"}})
 			k := doValidated(t, srv, 201, "", apptest.Req{Method: "POST", Path: "/v1/me/passkeys", Token: ada.Access,
 				Body: map[string]any{"name": "Laptop", "credential": key.Register(t, opts)}}).JSON(t)
-			doValidated(t, srv, 200, "", auGet("/v1/me/passkeys", ada.Access))
-			doValidated(t, srv, 200, "", auGet("/v1/me/mfa", ada.Access))
+			doValidated(t, srv, 200, "", apptest.GetAs("/v1/me/passkeys", ada.Access))
+			doValidated(t, srv, 200, "", apptest.GetAs("/v1/me/mfa", ada.Access))
 			doValidated(t, srv, 404, "", apptest.Req{Method: "PATCH", Path: "/v1/me/passkeys/" + oaNilUUID, Token: ada.Access, Body: map[string]any{"name": "x"}})
 			doValidated(t, srv, 200, "", apptest.Req{Method: "PATCH", Path: "/v1/me/passkeys/" + k["id"].(string), Token: ada.Access, Body: map[string]any{"name": "x"}})
 			ropts := doValidated(t, srv, 200, "", apptest.Req{Method: "POST", Path: "/v1/auth/passkey/options", Body: map[string]any{"email": "ada@example.com"}}).JSON(t)
@@ -297,7 +297,7 @@ func TestPasskeys(t *testing.T) {
 			for range 30 {
 				passkeyOptions(srv, "")
 			}
-			mfaReason(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/passkey/options"}), 429, "rate_limited")
+			apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "POST", Path: "/v1/auth/passkey/options"}), 429, "rate_limited")
 			srv.Clock.Advance(2 * time.Second)
 			passkeyOptions(srv, "")
 		})

@@ -14,7 +14,7 @@ import (
 func TestSecurityPageRefusals(t *testing.T) {
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
-		wantRedirect(t, s.WebClient().Get("/profile/security"), "/login")
+		apptest.WantRedirect(t, s.WebClient().Get("/profile/security"), "/login")
 
 		s.SignUpTokens("Ada", "ada@example.com", pw)
 		bob := s.SignUpTokens("Bob", "bob@example.com", pw)
@@ -24,26 +24,26 @@ func TestSecurityPageRefusals(t *testing.T) {
 			Body: map[string]any{"credential": key.Register(t, opts)}})["id"].(string)
 
 		c := s.WebClient()
-		wantRedirect(t, c.Post("/login", url.Values{"email": {"ada@example.com"}, "password": {pw}}), "/dashboard")
-		wantPage(t, c.Get("/profile/security"), 200, "Set up an authenticator app", "Add a passkey")
+		apptest.WantRedirect(t, c.Post("/login", url.Values{"email": {"ada@example.com"}, "password": {pw}}), "/dashboard")
+		apptest.WantPage(t, c.Get("/profile/security"), 200, "Set up an authenticator app", "Add a passkey")
 
 		// Enrollment: a wrong code keeps the QR code to retry; a QR code that
 		// is not this page's PNG is not shown back.
 		r := c.Post("/profile/security/totp", nil)
-		wantPage(t, r, 200, "Code from the app", "data:image/png;base64,")
+		apptest.WantPage(t, r, 200, "Code from the app", "data:image/png;base64,")
 		r = c.Post("/profile/security/totp/confirm", url.Values{"code": {"000000"}, "secret": {"ABC"}, "qr_code": {"javascript:alert(1)"}})
-		wantPage(t, r, 401, "Code from the app")
+		apptest.WantPage(t, r, 401, "Code from the app")
 		if strings.Contains(r.Body, "javascript:") {
 			t.Fatal("a posted qr_code was shown back")
 		}
-		wantPage(t, c.Post("/profile/security/totp/confirm", url.Values{"code": {"12"}, "secret": {"ABC"}}), 400, "Code from the app", "must be the 6 digits")
+		apptest.WantPage(t, c.Post("/profile/security/totp/confirm", url.Values{"code": {"12"}, "secret": {"ABC"}}), 400, "Code from the app", "must be the 6 digits")
 
 		// Passkeys: garbage, and another user's passkey (not found).
-		wantRedirect(t, c.Post("/profile/security/passkeys", url.Values{"credential": {"{not json"}}), "/profile/security")
-		wantPage(t, c.Get("/profile/security"), 200, "The passkey response was refused")
+		apptest.WantRedirect(t, c.Post("/profile/security/passkeys", url.Values{"credential": {"{not json"}}), "/profile/security")
+		apptest.WantPage(t, c.Get("/profile/security"), 200, "The passkey response was refused")
 		for _, action := range []string{"rename", "delete"} {
-			wantRedirect(t, c.Post("/profile/security/passkeys/"+bobKey+"/"+action, url.Values{"name": {"mine"}}), "/profile/security")
-			wantPage(t, c.Get("/profile/security"), 200, "Passkey not found.")
+			apptest.WantRedirect(t, c.Post("/profile/security/passkeys/"+bobKey+"/"+action, url.Values{"name": {"mine"}}), "/profile/security")
+			apptest.WantPage(t, c.Get("/profile/security"), 200, "Passkey not found.")
 		}
 		// The options are JSON for this origin's script only.
 		r = c.Post("/profile/security/passkeys/options", nil)
@@ -56,13 +56,13 @@ func TestSecurityPageRefusals(t *testing.T) {
 
 		// Passwordless sign-in with garbage: the sign-in page, with the reason.
 		anon := s.WebClient()
-		wantPage(t, anon.Post("/login/passkey", url.Values{"credential": {"[]"}}), 400, "Sign in", "The passkey response was refused")
-		wantPage(t, anon.Post("/login/passkey", nil), 400, "Sign in")
+		apptest.WantPage(t, anon.Post("/login/passkey", url.Values{"credential": {"[]"}}), 400, "Sign in", "The passkey response was refused")
+		apptest.WantPage(t, anon.Post("/login/passkey", nil), 400, "Sign in")
 
 		// Bob's second step: a refused passkey drops the spent options and
 		// says so; there is no code form for him (no app).
 		r = anon.Post("/login", url.Values{"email": {"bob@example.com"}, "password": {pw}})
-		wantPage(t, r, 200, "Two-factor sign-in", "Use a passkey")
+		apptest.WantPage(t, r, 200, "Two-factor sign-in", "Use a passkey")
 		if strings.Contains(r.Body, `name="code"`) {
 			t.Fatal("a code form for an account without an app")
 		}
@@ -71,7 +71,7 @@ func TestSecurityPageRefusals(t *testing.T) {
 			t.Fatalf("no mfa_token: %.1500s", r.Body)
 		}
 		r = anon.Post("/login/mfa", url.Values{"mfa_token": {m[1]}, "has_passkey": {"1"}, "credential": {`{"id":"x"}`}})
-		wantPage(t, r, 400, "The passkey response was refused")
+		apptest.WantPage(t, r, 400, "The passkey response was refused")
 		if strings.Contains(r.Body, "data-request") || anon.Cookie("gh_access") != nil {
 			t.Fatalf("after a refused passkey: %.1500s", r.Body)
 		}
