@@ -39,6 +39,9 @@ type caps struct {
 	Keys    bool
 	Audit   bool
 	Project bool // create projects
+	// Settings: the organization's settings page (settings read); Owner:
+	// delete it and hand ownership on.
+	Settings, SettingsWrite, Owner bool
 }
 
 func capsOf(c *service.Caller) caps {
@@ -50,11 +53,14 @@ func capsOf(c *service.Caller) caps {
 		EntityType: gatehouse.EntityProjects, EntityID: gatehouse.AllProjects, Name: gatehouse.ProjectFullAccess, Permission: []gatehouse.AreaGrant{},
 	}}}}, nil)
 	return caps{
-		Members: can(gatehouse.OrgMembers, authz.Read),
-		Invite:  can(gatehouse.OrgMembers, authz.Write),
-		Keys:    can(gatehouse.OrgAPI, authz.Read),
-		Audit:   can(gatehouse.OrgAudit, authz.Read),
-		Project: authz.Covers(c.Rights, all),
+		Members:       can(gatehouse.OrgMembers, authz.Read),
+		Invite:        can(gatehouse.OrgMembers, authz.Write),
+		Keys:          can(gatehouse.OrgAPI, authz.Read),
+		Audit:         can(gatehouse.OrgAudit, authz.Read),
+		Project:       authz.Covers(c.Rights, all),
+		Settings:      can(gatehouse.OrgSettings, authz.Read),
+		SettingsWrite: can(gatehouse.OrgSettings, authz.Write),
+		Owner:         can(gatehouse.OrgOwner, authz.All),
 	}
 }
 
@@ -109,7 +115,9 @@ var fieldLabels = map[string]string{
 	"current_password": "Current password", "description": "Description", "logo_url": "Logo URL",
 	"expires_in_days": "Expiry", "expires_at": "Expiry", "permissions": "Access", "role": "Role",
 	"parent_id": "Parent folder", "reset_token": "Code", "from": "From", "to": "To", "action": "Action",
-	"authentication": "Sign-in method",
+	"authentication": "Sign-in method", "allowed_domains": "Allowed domains", "invitations_per_day": "Invitations per day",
+	"default_expiry_days": "Default expiry", "max_expiry_days": "Maximum expiry", "seat_limit": "Seat limit",
+	"who_can_invite": "Who can invite", "user_id": "Member", "confirm_name": "Name",
 }
 
 // fieldAliases map a service's field to the form's input.
@@ -235,7 +243,9 @@ var funcs = template.FuncMap{
 	"invAction": func(row invRow, p *page, back string) invActionView {
 		return invActionView{Row: row, Page: p, Back: back}
 	},
-	"statuses": func() []string { return invitationStatuses },
+	"statuses":     func() []string { return invitationStatuses },
+	"providerName": providerName,
+	"avatarURL":    avatarURL,
 	// statusLabel names an invitation status as the buttons do: a revoked
 	// invitation is one that was cancelled.
 	"statusLabel": func(s string) string {
