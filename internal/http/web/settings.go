@@ -177,7 +177,7 @@ func (h *Handler) updatePolicy(rc *reqCtx) {
 			for i, fe := range e.Fields {
 				if strings.HasPrefix(fe.Field, "allowed_domains[") {
 					n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(fe.Field, "allowed_domains["), "]"))
-					e.Fields[i] = gatehouse.FieldError{Field: "allowed_domains", Message: "“" + domains[min(n, len(domains)-1)] + "” is not a domain name such as example.com"}
+					e.Fields[i] = gatehouse.FieldError{Field: "allowed_domains", Message: "the domain “" + domains[min(n, len(domains)-1)] + "” is not a domain name such as example.com"}
 				}
 				e.Fields[i].Message = strings.ReplaceAll(e.Fields[i].Message, "max_expiry_days", "the maximum expiry")
 			}
