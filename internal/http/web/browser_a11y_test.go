@@ -27,7 +27,9 @@ var a11yJS string
 
 // a11yPage is one page of the pass. Path may hold {project}, {folder},
 // {member} and {invitation}, filled from the fixture; As is who looks at
-// it: "owner", "member" (a viewer of the organization) or "anon".
+// it: "owner" (who also has an invitation to another organization),
+// "member" (a viewer of the organization), "invitee" (an account in no
+// organization, with invitations) or "anon".
 type a11yPage struct {
 	Name, Path, As string
 	// Status is the page's expected status (200 when 0).
@@ -62,6 +64,7 @@ var a11yPages = []a11yPage{
 	{Name: "member's access", Path: "/access", As: "member"},
 	{Name: "member's profile", Path: "/profile", As: "member"},
 	{Name: "settings refused", Path: "/settings", As: "member", Status: 403},
+	{Name: "invitations for a new account", Path: "/orgs/new", As: "invitee"},
 }
 
 type a11yViolation struct {
@@ -187,6 +190,11 @@ func newA11yFixture(t *testing.T) *a11yFixture {
 	f.memberID = user["id"].(string)
 	s.Invite(f.owner.Access, f.org, map[string]any{"email": "noah@acme.test", "role": "viewer"})
 	f.invite = s.LastInvitationToken("noah@acme.test")
+	s.SignUpTokens("Noah", "noah@acme.test", "")
+	globex := s.SignUpTokens("Gina Globex", "gina@globex.test", "")
+	gorg := s.CreateOrg(globex.Access, "Globex")
+	s.Invite(globex.Access, gorg, map[string]any{"email": "olivia@acme.test", "role": "viewer"})
+	s.Invite(globex.Access, gorg, map[string]any{"email": "noah@acme.test", "role": "viewer"})
 	s.Must(201, apptest.Req{Method: "POST", Path: "/v1/api-keys", Token: f.owner.Access, Header: apptest.OrgHeader(f.org),
 		Body: map[string]any{"name": "CI uploader", "permissions": []map[string]any{{"entity_type": "projects", "entity_id": f.project, "name": "full-access", "action": "", "permission": []any{}}}}})
 	return f
@@ -203,10 +211,12 @@ func TestBrowserAccessibility(t *testing.T) {
 	f := newA11yFixture(t)
 	dir := t.TempDir()
 	browsers := map[string]*browser{
-		"anon":   newBrowser(t, exe, f.s.URL, dir, "visitor"),
-		"owner":  newBrowser(t, exe, f.s.URL, dir, "owner"),
-		"member": newBrowser(t, exe, f.s.URL, dir, "member"),
+		"anon":    newBrowser(t, exe, f.s.URL, dir, "visitor"),
+		"owner":   newBrowser(t, exe, f.s.URL, dir, "owner"),
+		"member":  newBrowser(t, exe, f.s.URL, dir, "member"),
+		"invitee": newBrowser(t, exe, f.s.URL, dir, "invitee"),
 	}
+	browsers["invitee"].signInForm("noah@acme.test", apptest.TestPassword)
 	browsers["owner"].signInForm("olivia@acme.test", apptest.TestPassword)
 	browsers["member"].signInForm("mia@acme.test", apptest.TestPassword)
 	for _, pg := range a11yPages {

@@ -246,6 +246,9 @@ var funcs = template.FuncMap{
 	"statuses":     func() []string { return invitationStatuses },
 	"providerName": providerName,
 	"avatarURL":    avatarURL,
+	"myInvitations": func(items []*service.Preview, back string) myInvitationsView {
+		return myInvitationsView{Items: items, Back: back}
+	},
 	// statusLabel names an invitation status as the buttons do: a revoked
 	// invitation is one that was cancelled.
 	"statusLabel": func(s string) string {
@@ -259,6 +262,13 @@ var funcs = template.FuncMap{
 	},
 	"expiryChoices": func() []string { return expiryChoices },
 	"auditTargets":  func() []string { return auditTargets },
+}
+
+// myInvitationsView is the list of invitations addressed to the user, and
+// the page their Accept and Decline come back to.
+type myInvitationsView struct {
+	Items []*service.Preview
+	Back  string
 }
 
 type invTableView struct {
