@@ -18,6 +18,7 @@ func (s *Server) registerOrgs() {
 	s.handle("DELETE /v1/organizations/{id}", s.orgScoped(s.handleDeleteOrg))
 	s.handle("POST /v1/organizations/{id}/switch", s.authed(s.handleSwitchOrg))
 	s.handle("POST /v1/organizations/{id}/transfer-ownership", s.orgScoped(s.handleTransferOwnership))
+	s.registerOrgLogo()
 }
 
 type orgJSON struct {
