@@ -3,6 +3,7 @@ package web_test
 import (
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"net/url"
 
 	"strings"
@@ -298,4 +299,12 @@ func (b *browser) openStatus(path string) int64 {
 	}
 	b.step("page ready", chromedp.WaitReady(chromedp.CSS("body")))
 	return resp.Status
+}
+
+// postStatus posts an empty form to path from the page (as a crafted form
+// would) and answers the status.
+func (b *browser) postStatus(path string) int64 {
+	b.t.Helper()
+	b.eval(fmt.Sprintf(`(() => { const f = document.createElement("form"); f.method = "post"; f.action = %q; f.id = "crafted"; const bt = document.createElement("button"); bt.type = "submit"; bt.textContent = "go"; f.appendChild(bt); document.body.appendChild(f); return ""; })()`, path))
+	return b.submit("#crafted button")
 }

@@ -1,7 +1,11 @@
 package web_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse/gatehouse/internal/apptest"
 )
@@ -28,6 +32,28 @@ func TestBrowserOrgSettings(t *testing.T) {
 	owner.see("Organization settings", "Name and logo", "Invitation policy", "Who can invite", "Second factor",
 		"3 members have no second factor", "Mia Member (mia@acme.test)", "No single sign-on connection yet", "Webhooks",
 		"Transfer ownership", "Delete this organization")
+
+	// The logo: not an image, then a picture, cropped to a square.
+	files := t.TempDir()
+	notes, logo := filepath.Join(files, "notes.txt"), filepath.Join(files, "logo.jpg")
+	if err := os.WriteFile(notes, []byte("not a logo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logo, apptest.JPEG(900, 300), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	owner.upload("#f-logo", notes)
+	if st := owner.submit(`form[action="/settings/logo"] button[type=submit]`); st != 400 {
+		t.Fatalf("text as logo: status %d, want 400", st)
+	}
+	owner.see("The logo was not changed.", "The logo must be a PNG, JPEG or WebP image.")
+	owner.upload("#f-logo", logo)
+	owner.submit(`form[action="/settings/logo"] button[type=submit]`)
+	owner.see("Logo updated.", "Remove logo")
+	owner.step("logo loads", chromedp.WaitVisible(chromedp.CSS("img.org-logo")))
+	if got := owner.eval(`(() => { const i = document.querySelector("img.org-logo"); return i.complete ? i.naturalWidth + "x" + i.naturalHeight : "loading"; })()`); got != "256x256" {
+		t.Fatalf("the logo is %s, want 256x256", got)
+	}
 	owner.shot("33-settings", true)
 
 	// Rename: empty is refused beside the field.
@@ -96,13 +122,16 @@ func TestBrowserOrgSettings(t *testing.T) {
 		t.Fatalf("viewer at /settings: status %d, want 403", st)
 	}
 	viewer.see("You don't have access to this", "You need settings read permission")
+	if st := viewer.postStatus("/settings/logo/remove"); st != 403 {
+		t.Fatalf("viewer removing the logo: status %d, want 403", st)
+	}
 	viewer.shot("35-settings-refused", false)
 
 	// An admin: settings, but no transfer or delete.
 	admin := newBrowser(t, exe, s.URL, dir, "admin")
 	admin.signInForm("adam@acme.test", apptest.TestPassword)
 	admin.open("/settings")
-	admin.see("Invitation policy", "Save invitation policy")
+	admin.see("Invitation policy", "Save invitation policy", "Upload logo")
 	admin.notSee("Transfer ownership", "Delete this organization")
 
 	// Transfer: nobody chosen, then Mia.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -77,47 +78,55 @@ func (h *Handler) updateName(rc *reqCtx) {
 	rc.done("/profile", "Your name is now "+strings.TrimSpace(name)+".")
 }
 
-// readUpload reads the one file of a multipart form post, at most limit
-// bytes. A message for the person comes back when it cannot.
-func readUpload(w http.ResponseWriter, r *http.Request, field string, limit int64) ([]byte, string) {
-	// The form's other parts are tiny; allow them 64 KiB beside the file.
-	r.Body = http.MaxBytesReader(w, r.Body, limit+64<<10)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, "Choose an image file to upload."
-	}
-	for {
-		part, err := mr.NextPart()
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				return nil, "The image is larger than " + strconv.FormatInt(limit>>20, 10) + " MiB. Choose a smaller one."
-			}
-			return nil, "Choose an image file to upload."
+// uploadKey holds, in a request's context, why its upload could not be read.
+type uploadKey struct{}
+
+// withUpload reads a multipart form post of at most limit bytes (plus 64 KiB
+// for the other fields) before next runs, so that nothing after it (the
+// organization's form field) reads the body without a limit.
+func withUpload(limit int64, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit+64<<10)
+		if err := r.ParseMultipartForm(limit + 64<<10); err != nil {
+			r = r.WithContext(context.WithValue(r.Context(), uploadKey{}, err))
 		}
-		if part.FormName() != field {
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(part, limit+1))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				return nil, "The image is larger than " + strconv.FormatInt(limit>>20, 10) + " MiB. Choose a smaller one."
-			}
-			return nil, "The upload was cut off. Try again."
-		}
-		if int64(len(data)) > limit {
-			return nil, "The image is larger than " + strconv.FormatInt(limit>>20, 10) + " MiB. Choose a smaller one."
-		}
-		if len(data) == 0 {
-			return nil, "Choose an image file to upload."
-		}
-		return data, ""
+		next(w, r)
 	}
 }
 
+// readUpload answers the file of a form post read by withUpload, at most
+// limit bytes, or a message for the person when there is none.
+func readUpload(r *http.Request, field string, limit int64) ([]byte, string) {
+	large := "The image is larger than " + strconv.FormatInt(limit>>20, 10) + " MiB. Choose a smaller one."
+	if err, _ := r.Context().Value(uploadKey{}).(error); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, large
+		}
+		return nil, "Choose an image file to upload."
+	}
+	if r.MultipartForm == nil {
+		return nil, "Choose an image file to upload."
+	}
+	file, _, err := r.FormFile(field)
+	if err != nil {
+		return nil, "Choose an image file to upload."
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, limit+1))
+	switch {
+	case err != nil:
+		return nil, "The upload was cut off. Try again."
+	case int64(len(data)) > limit:
+		return nil, large
+	case len(data) == 0:
+		return nil, "Choose an image file to upload."
+	}
+	return data, ""
+}
+
 func (h *Handler) uploadAvatar(rc *reqCtx) {
-	data, msg := readUpload(rc.w, rc.r, "avatar", service.MaxAvatarBytes)
+	data, msg := readUpload(rc.r, "avatar", service.MaxAvatarBytes)
 	if msg == "" {
 		_, err := h.svc.Auth.SetAvatar(rc.r.Context(), rc.Actor(), rc.P, data)
 		if err == nil {

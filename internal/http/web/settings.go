@@ -22,6 +22,9 @@ func (h *Handler) registerSettings(mux *http.ServeMux) {
 	h.handle(mux, "POST /settings/mfa", h.inOrg(h.updateMFAPolicy))
 	h.handle(mux, "POST /settings/transfer", h.inOrg(h.transferOwnership))
 	h.handle(mux, "POST /settings/delete", h.inOrg(h.deleteOrg))
+	h.handle(mux, "POST /settings/logo", withUpload(service.MaxAvatarBytes, h.inOrg(h.uploadLogo)))
+	h.handle(mux, "POST /settings/logo/remove", h.inOrg(h.removeLogo))
+	h.handle(mux, "GET /org-logos/{id}", h.serveLogo)
 }
 
 type settingsData struct {
@@ -31,6 +34,8 @@ type settingsData struct {
 	Candidates  []memberRow // members who could become the owner
 	MoreMembers bool
 	MaxDays     int
+	LogoURL     string // the uploaded logo, "" without one
+	MaxLogoMB   int
 }
 
 // policyValues writes a policy as the form's values.
@@ -71,7 +76,13 @@ func (h *Handler) showSettings(rc *reqCtx, f *form, status int) {
 			f.Values[k] = v
 		}
 	}
-	d := settingsData{MaxDays: service.MaxInvitationDays}
+	d := settingsData{MaxDays: service.MaxInvitationDays, MaxLogoMB: service.MaxAvatarBytes >> 20}
+	if v, err := h.svc.Orgs.LogoVersion(ctx, rc.Caller); err != nil {
+		h.failPage(rc.w, rc.r, rc, err)
+		return
+	} else if v != 0 {
+		d.LogoURL = "/org-logos/" + url.PathEscape(rc.Org.ID) + "?v=" + strconv.FormatInt(v, 10)
+	}
 	mfa, err := h.svc.Orgs.MFAPolicy(ctx, rc.Caller)
 	if err != nil {
 		h.failPage(rc.w, rc.r, rc, err)

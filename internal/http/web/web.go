@@ -150,7 +150,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /access/review.csv", h.inOrg(h.accessReview))
 	h.handle(mux, "GET /profile", h.authed(h.profilePage))
 	h.handle(mux, "POST /profile/name", h.authed(h.updateName))
-	h.handle(mux, "POST /profile/avatar", h.authed(h.uploadAvatar))
+	h.handle(mux, "POST /profile/avatar", withUpload(service.MaxAvatarBytes, h.authed(h.uploadAvatar)))
 	h.handle(mux, "POST /profile/avatar/remove", h.authed(h.removeAvatar))
 	h.handle(mux, "POST /profile/password", h.authed(h.changePassword))
 	h.handle(mux, "POST /profile/identities/{id}/unlink", h.authed(h.unlinkIdentity))
