@@ -51,6 +51,24 @@ func (h *Handler) profilePage(rc *reqCtx) {
 	h.showProfile(rc, newForm(nil), http.StatusOK)
 }
 
+// orgNav fills in the user's current organization, when there is one, so
+// that pages outside any organization (profile, sessions) show its sidebar
+// too. Errors only leave the sidebar short.
+func (h *Handler) orgNav(rc *reqCtx) {
+	if rc.Caller != nil || rc.User.CurrentOrgID == "" {
+		return
+	}
+	c, err := h.svc.Access.Caller(rc.r.Context(), rc.Actor(), rc.P, rc.User.CurrentOrgID)
+	if err != nil {
+		return
+	}
+	o, err := h.svc.Orgs.Get(rc.r.Context(), c)
+	if err != nil {
+		return
+	}
+	rc.Caller, rc.Org = c, o
+}
+
 // showProfile renders the profile with f's values and errors; the name
 // field shows the current name unless f holds what was typed.
 func (h *Handler) showProfile(rc *reqCtx, f *form, status int) {
@@ -62,6 +80,7 @@ func (h *Handler) showProfile(rc *reqCtx, f *form, status int) {
 		h.failPage(rc.w, rc.r, rc, err)
 		return
 	}
+	h.orgNav(rc)
 	p := rc.page("Profile", "profile")
 	p.Form = f
 	p.Data = profileData{HasPassword: rc.User.HasPassword(), AvatarURL: avatarURL(rc.User), Identities: ids, MaxAvatarMB: service.MaxAvatarBytes >> 20}
