@@ -148,8 +148,22 @@ func number(f *form, name, label string) (int, bool) {
 	return n, true
 }
 
+// needSettingsWrite shows the 403 page unless the caller may change the
+// organization's settings; ok says whether to go on.
+func (h *Handler) needSettingsWrite(rc *reqCtx) bool {
+	if rc.Can().SettingsWrite {
+		return true
+	}
+	h.failPage(rc.w, rc.r, rc, &gatehouse.Error{Code: gatehouse.EFORBIDDEN,
+		Message: "You need settings write permission to change the settings of " + rc.Org.Name + "."})
+	return false
+}
+
 func (h *Handler) updatePolicy(rc *reqCtx) {
 	r := rc.r
+	if !h.needSettingsWrite(rc) {
+		return
+	}
 	f := newForm(formValues(r, "allowed_domains", "invitations_per_day", "default_expiry_days", "max_expiry_days", "seat_limit", "who_can_invite"))
 	for _, k := range []string{"allowed_domains", "seat_limit"} {
 		if !f.Values.Has(k) {
@@ -157,10 +171,9 @@ func (h *Handler) updatePolicy(rc *reqCtx) {
 		}
 	}
 	var patch service.PolicyPatch
-	domains := []string{}
-	for _, d := range strings.FieldsFunc(f.Get("allowed_domains"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' }) {
-		domains = append(domains, d)
-	}
+	domains := append([]string{}, strings.FieldsFunc(f.Get("allowed_domains"), func(c rune) bool {
+		return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t'
+	})...)
 	patch.AllowedDomains = &domains
 	perDay, ok1 := number(f, "invitations_per_day", "Invitations per day")
 	def, ok2 := number(f, "default_expiry_days", "Default expiry")
@@ -201,6 +214,9 @@ func (h *Handler) updatePolicy(rc *reqCtx) {
 }
 
 func (h *Handler) updateMFAPolicy(rc *reqCtx) {
+	if !h.needSettingsWrite(rc) {
+		return
+	}
 	on := rc.r.PostFormValue("require_mfa") == "on"
 	p, err := h.svc.Orgs.SetMFAPolicy(rc.r.Context(), rc.Caller, on)
 	if err != nil {

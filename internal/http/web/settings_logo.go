@@ -11,8 +11,7 @@ import (
 // The organization's uploaded logo on the settings page.
 
 func (h *Handler) uploadLogo(rc *reqCtx) {
-	if !rc.Can().SettingsWrite {
-		h.failPage(rc.w, rc.r, rc, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: "You need settings write permission to change the logo of " + rc.Org.Name + "."})
+	if !h.needSettingsWrite(rc) {
 		return
 	}
 	data, msg := readUpload(rc.r, "logo", service.MaxAvatarBytes)
