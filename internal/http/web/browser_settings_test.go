@@ -141,6 +141,8 @@ func TestBrowserOrgSettings(t *testing.T) {
 	}
 	owner.see("Member is required.")
 	owner.eval(`document.querySelector("#f-user_id").value = "` + mia["id"].(string) + `"`)
+	owner.see("Tick the box to confirm that you become an admin.")
+	owner.click("#f-confirm_transfer")
 	owner.submit(`form[action="/settings/transfer"] button[type=submit]`)
 	owner.at("/members")
 	owner.see("Mia Member is now the owner of Acme Studios. You are an admin.")

@@ -236,7 +236,20 @@ func (h *Handler) updateMFAPolicy(rc *reqCtx) {
 
 func (h *Handler) transferOwnership(rc *reqCtx) {
 	r := rc.r
-	f := newForm(formValues(r, "user_id"))
+	f := newForm(formValues(r, "user_id", "confirm_transfer"))
+	if !rc.Can().Owner {
+		h.failPage(rc.w, r, rc, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: "Only an owner can hand ownership of " + rc.Org.Name + " on."})
+		return
+	}
+	if f.Get("confirm_transfer") != "on" {
+		f.Set("confirm_transfer", "Tick the box to confirm that you become an admin.")
+		if f.Get("user_id") == "" {
+			f.Set("user_id", "Member is required.")
+		}
+		f.Error = "Please correct the fields marked below."
+		h.showSettings(rc, f, http.StatusBadRequest)
+		return
+	}
 	t, err := h.svc.Members.TransferOwnership(r.Context(), rc.Caller, r.PostFormValue("user_id"))
 	if err != nil {
 		e := gatehouse.AsError(err)

@@ -55,7 +55,7 @@ func TestSettingsRights(t *testing.T) {
 	wantPage(t, page, 400, "Invitations per day must be a whole number.", `value="lots"`, `value="acme.test"`)
 	page = oc.Post("/settings/delete", url.Values{"confirm_name": {"acme video"}})
 	wantPage(t, page, 400, "Type “Acme Video” exactly", `value="acme video"`)
-	page = oc.Post("/settings/transfer", url.Values{"user_id": {"0190c0de-0000-7000-8000-000000000000"}})
+	page = oc.Post("/settings/transfer", url.Values{"user_id": {"0190c0de-0000-7000-8000-000000000000"}, "confirm_transfer": {"on"}})
 	wantPage(t, page, 404, "Member not found.")
 }
 
