@@ -88,7 +88,8 @@ func SniffImage(data []byte) string {
 	return http.DetectContentType(data)
 }
 
-// SetAvatar stores a PNG, JPEG or WebP image of at most 2 MiB.
+// SetAvatar stores a PNG, JPEG or WebP image of at most 2 MiB; PNG and
+// JPEG are cropped to a centred square of AvatarSize pixels (avatar.go).
 func (a *Auth) SetAvatar(ctx context.Context, actor gatehouse.Actor, p *gatehouse.Principal, data []byte) (*gatehouse.User, error) {
 	if p.Kind != gatehouse.PrincipalUser {
 		return nil, errUserOnly
@@ -103,8 +104,13 @@ func (a *Auth) SetAvatar(ctx context.Context, actor gatehouse.Actor, p *gatehous
 	if !avatarTypes[ct] {
 		return nil, gatehouse.Errorf(gatehouse.EUNSUPPORTED, "The avatar must be a PNG, JPEG or WebP image.")
 	}
+	sent := len(data)
+	ct, data, err := squareImage(ct, data, AvatarSize, "avatar")
+	if err != nil {
+		return nil, err
+	}
 	var u *gatehouse.User
-	err := a.store.Tx(ctx, func(tx *store.Conn) error {
+	err = a.store.Tx(ctx, func(tx *store.Conn) error {
 		if _, err := tx.SetAvatar(ctx, p.UserID, ct, data, a.now()); err != nil {
 			return err
 		}
@@ -112,7 +118,7 @@ func (a *Auth) SetAvatar(ctx context.Context, actor gatehouse.Actor, p *gatehous
 		if u, err = tx.UserByID(ctx, p.UserID); err != nil {
 			return err
 		}
-		return a.audit(ctx, tx, actor, "", "user.avatar_updated", "user", u.ID, map[string]any{"type": ct, "bytes": len(data)})
+		return a.audit(ctx, tx, actor, "", "user.avatar_updated", "user", u.ID, map[string]any{"type": ct, "bytes": len(data), "bytes_sent": sent})
 	})
 	return u, err
 }

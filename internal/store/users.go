@@ -83,3 +83,9 @@ func (c *Conn) Avatar(ctx context.Context, id string) (contentType string, data 
 	err = c.q.QueryRowContext(ctx, `SELECT avatar_type, avatar, avatar_version FROM users WHERE id = $1 AND avatar IS NOT NULL`, id).Scan(&contentType, &data, &version)
 	return contentType, data, version, notFound(c.wrap(err, "avatar"), "Avatar")
 }
+
+// ClearAvatar removes the user's avatar and bumps its version.
+func (c *Conn) ClearAvatar(ctx context.Context, id string, now time.Time) error {
+	_, err := c.exec(ctx, `UPDATE users SET avatar = NULL, avatar_type = '', avatar_version = avatar_version + 1, updated_at = $2 WHERE id = $1`, id, ts(now))
+	return err
+}

@@ -15,6 +15,7 @@ func (s *Server) registerMe() {
 	s.handle("GET /v1/me", s.authed(s.handleMe))
 	s.handle("PATCH /v1/me", s.authed(s.handleUpdateMe))
 	s.handle("PUT /v1/me/avatar", s.authed(s.handleSetAvatar))
+	s.handle("DELETE /v1/me/avatar", s.authed(s.handleDeleteAvatar))
 	s.handle("GET /v1/users/{id}/avatar", s.handleAvatar)
 }
 
@@ -70,6 +71,15 @@ func (s *Server) handleSetAvatar(w http.ResponseWriter, r *http.Request, p *gate
 		return
 	}
 	u, err := s.Services.Auth.SetAvatar(r.Context(), middleware.Actor(r, p), p, data)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, s.userJSON(u))
+}
+
+func (s *Server) handleDeleteAvatar(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
+	u, err := s.Services.Auth.DeleteAvatar(r.Context(), middleware.Actor(r, p), p)
 	if err != nil {
 		respond.Error(w, r, err)
 		return

@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"bytes"
+	"image/color"
+	"image/png"
 	"io"
 	"net/http"
 	"strings"
@@ -39,6 +41,24 @@ func meFetch(t *testing.T, srv *apptest.Server, url any) *apptest.Response {
 		t.Fatalf("avatar_url %v, want a URL under %s/v1/users/", url, srv.Config.BaseURL)
 	}
 	return srv.Do(apptest.Req{Method: "GET", Path: strings.TrimPrefix(s, srv.Config.BaseURL)})
+}
+
+// meSquare decodes a stored avatar and checks it is a side×side PNG whose
+// centre is the test image's: red on the left, blue on the right.
+func meSquare(t *testing.T, body []byte, side int) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("stored avatar is not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != side || b.Dy() != side {
+		t.Fatalf("stored avatar is %dx%d, want %dx%d", b.Dx(), b.Dy(), side, side)
+	}
+	l := color.NRGBAModel.Convert(img.At(side/4, side-1)).(color.NRGBA)
+	r := color.NRGBAModel.Convert(img.At(side-1-side/4, side-1)).(color.NRGBA)
+	if l.R < 150 || l.B > 80 || r.B < 150 || r.R > 80 {
+		t.Fatalf("crop is not centred: left %v, right %v", l, r)
+	}
 }
 
 func TestMe(t *testing.T) {
@@ -148,13 +168,15 @@ func TestMeAvatar(t *testing.T) {
 			for _, tc := range []struct {
 				name, header, want string
 				body               []byte
+				side               int // of the stored square; 0 keeps the bytes as sent
 			}{
 				// The Content-Type header is ignored: the bytes decide.
-				{"png", "image/png", "image/png", mePNG},
-				{"png sent as gif", "image/gif", "image/png", mePNG},
-				{"jpeg sent as octet-stream", "application/octet-stream", "image/jpeg", meJPEG},
-				{"webp sent without type", "", "image/webp", meWebP},
-				{"webp sent as text", "text/plain", "image/webp", meWebP},
+				{"png", "image/png", "image/png", apptest.PNG(300, 200), 200},
+				{"png sent as gif", "image/gif", "image/png", apptest.PNG(40, 90), 40},
+				{"large png scaled down", "image/png", "image/png", apptest.PNG(1000, 700), service.AvatarSize},
+				{"jpeg sent as octet-stream", "application/octet-stream", "image/png", apptest.JPEG(120, 80), 80},
+				{"webp sent without type", "", "image/webp", meWebP, 0},
+				{"webp sent as text", "text/plain", "image/webp", meWebP, 0},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					out := srv.Must(200, apptest.Req{Method: "PUT", Path: "/v1/me/avatar", Token: a.Access, Body: tc.body, ContentType: tc.header})
@@ -165,24 +187,58 @@ func TestMeAvatar(t *testing.T) {
 					if me := srv.Must(200, apptest.GetAs("/v1/me", a.Access)); me["avatar_url"] != lastURL {
 						t.Fatalf("me avatar_url %v, want %v", me["avatar_url"], lastURL)
 					}
-					// Served back to anyone, with the sniffed type.
+					// Served back to anyone, with the stored type.
 					got := meFetch(t, srv, lastURL)
-					if got.Status != 200 || got.Header.Get("Content-Type") != tc.want || !bytes.Equal(got.Body, tc.body) {
-						t.Fatalf("served %d %q (%d bytes), want %s (%d bytes)", got.Status, got.Header.Get("Content-Type"), len(got.Body), tc.want, len(tc.body))
+					if got.Status != 200 || got.Header.Get("Content-Type") != tc.want {
+						t.Fatalf("served %d %q, want %s", got.Status, got.Header.Get("Content-Type"), tc.want)
 					}
 					if got.Header.Get("X-Content-Type-Options") != "nosniff" {
 						t.Fatal("avatar served without X-Content-Type-Options: nosniff")
 					}
+					if tc.side == 0 {
+						if !bytes.Equal(got.Body, tc.body) {
+							t.Fatalf("served %d bytes, want the %d sent", len(got.Body), len(tc.body))
+						}
+						return
+					}
+					meSquare(t, got.Body, tc.side)
 				})
 			}
+		})
+		t.Run("OKDelete", func(t *testing.T) {
+			srv := apptest.New(t, e)
+			a := srv.SignUpTokens("Ada", "ada@example.com", "")
+			// Removing none is fine.
+			if out := srv.Must(200, apptest.Req{Method: "DELETE", Path: "/v1/me/avatar", Token: a.Access}); out["avatar_url"] != nil {
+				t.Fatalf("no avatar: %v", out)
+			}
+			set := srv.Must(200, apptest.Req{Method: "PUT", Path: "/v1/me/avatar", Token: a.Access, Body: apptest.PNG(10, 10), ContentType: "image/png"})
+			out := srv.Must(200, apptest.Req{Method: "DELETE", Path: "/v1/me/avatar", Token: a.Access})
+			if out["avatar_url"] != nil {
+				t.Fatalf("after delete: %v", out)
+			}
+			if got := meFetch(t, srv, set["avatar_url"]); got.Status != 404 {
+				t.Fatalf("the removed avatar is still served: %d", got.Status)
+			}
+			if n := len(srv.AuditEvents("", "user.avatar_removed")); n != 1 {
+				t.Fatalf("%d user.avatar_removed events, want 1 (none for removing nothing)", n)
+			}
+			apptest.Problem(t, srv.Do(apptest.Req{Method: "DELETE", Path: "/v1/me/avatar"}), 401)
 		})
 		t.Run("OKMaxSize", func(t *testing.T) {
 			srv := apptest.New(t, e)
 			a := srv.SignUpTokens("Ada", "ada@example.com", "")
-			body := mePad(string(mePNG), service.MaxAvatarBytes)
+			// A real PNG padded after its end to exactly the limit.
+			body := mePad(string(apptest.PNG(30, 20)), service.MaxAvatarBytes)
 			out := srv.Must(200, apptest.Req{Method: "PUT", Path: "/v1/me/avatar", Token: a.Access, Body: body, ContentType: "image/png"})
-			if got := meFetch(t, srv, out["avatar_url"]); !bytes.Equal(got.Body, body) {
-				t.Fatalf("served %d bytes, want %d", len(got.Body), len(body))
+			meSquare(t, meFetch(t, srv, out["avatar_url"]).Body, 20)
+		})
+		t.Run("ErrTooManyPixels", func(t *testing.T) {
+			srv := apptest.New(t, e)
+			a := srv.SignUpTokens("Ada", "ada@example.com", "")
+			p := apptest.Problem(t, meAvatar(srv, a.Access, apptest.PNG(service.MaxAvatarPixels+1, 1), "image/png"), 413)
+			if !strings.Contains(p["detail"].(string), "pixels") {
+				t.Fatalf("detail %q does not say why", p["detail"])
 			}
 		})
 		t.Run("ErrTooLarge", func(t *testing.T) {
@@ -217,6 +273,9 @@ func TestMeAvatar(t *testing.T) {
 				header string
 			}{
 				{"gif", meGIF, "image/gif"},
+				{"png header only", mePNG, "image/png"},
+				{"jpeg header only", meJPEG, "image/jpeg"},
+				{"truncated png", apptest.PNG(50, 50)[:60], "image/png"},
 				{"gif claiming png", meGIF, "image/png"},
 				{"text claiming png", []byte("hello, world"), "image/png"},
 				{"html claiming jpeg", []byte("<html><script>alert(1)</script></html>"), "image/jpeg"},

@@ -22,8 +22,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
-// oaTinyPNG is enough of a PNG for the avatar sniffer.
-var oaTinyPNG = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 32)...)
+// oaTinyPNG is a real 2×2 PNG (avatars are decoded and cropped).
+var oaTinyPNG = apptest.PNG(2, 2)
 
 // oaNilUUID is a well-formed id that names nothing.
 const oaNilUUID = "0190a0a0-0000-7000-8000-000000000000"
@@ -149,6 +149,9 @@ func TestOpenAPIResponses(t *testing.T) {
 		fail(415, "unsupported", apptest.Req{Method: "PUT", Path: "/v1/me/avatar", Token: tok, Body: "not an image", ContentType: "image/png"})
 		fail(400, "invalid", apptest.Req{Method: "PUT", Path: "/v1/me/avatar", Token: tok})
 		fail(404, "not_found", apptest.Req{Method: "GET", Path: "/v1/users/" + oaNilUUID + "/avatar"})
+		if out := ok(200, apptest.Req{Method: "DELETE", Path: "/v1/me/avatar", Token: tok}); out["avatar_url"] != nil {
+			t.Fatalf("avatar_url after DELETE: %v", out["avatar_url"])
+		}
 
 		// Organizations.
 		fail(400, "no_organization", apptest.Req{Method: "GET", Path: "/v1/projects", Token: tok})

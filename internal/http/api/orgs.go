@@ -17,6 +17,8 @@ func (s *Server) registerOrgs() {
 	s.handle("PATCH /v1/organizations/{id}", s.orgScoped(s.handleUpdateOrg))
 	s.handle("DELETE /v1/organizations/{id}", s.orgScoped(s.handleDeleteOrg))
 	s.handle("POST /v1/organizations/{id}/switch", s.authed(s.handleSwitchOrg))
+	s.handle("POST /v1/organizations/{id}/transfer-ownership", s.orgScoped(s.handleTransferOwnership))
+	s.registerOrgLogo()
 }
 
 type orgJSON struct {
@@ -99,4 +101,19 @@ func (s *Server) handleSwitchOrg(w http.ResponseWriter, r *http.Request, p *gate
 		return
 	}
 	respond.JSON(w, http.StatusOK, toOrgJSON(o))
+}
+
+func (s *Server) handleTransferOwnership(w http.ResponseWriter, r *http.Request, c *service.Caller) {
+	var in struct {
+		UserID string `json:"user_id"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	t, err := s.Services.Members.TransferOwnership(r.Context(), c, in.UserID)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]memberJSON{"owner": s.memberWithMFA(r, t.Owner), "previous_owner": s.memberWithMFA(r, t.Previous)})
 }

@@ -72,6 +72,8 @@ type browser struct {
 	base string
 	dir  string
 	who  string
+	// tabStops is how many controls the last keyboard walk reached.
+	tabStops int
 }
 
 const desktopW, desktopH = 1280, 900

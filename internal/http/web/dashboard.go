@@ -42,7 +42,7 @@ func (h *Handler) newOrgPage(rc *reqCtx) {
 func (h *Handler) acceptMine(rc *reqCtx) {
 	res, err := h.svc.Invitations.AcceptByID(rc.r.Context(), rc.Actor(), rc.P, rc.r.PathValue("id"))
 	if err != nil {
-		rc.fail("/orgs/new", err)
+		rc.fail(back(rc.r, "/orgs/new"), err)
 		return
 	}
 	name := "the organization"
@@ -54,11 +54,12 @@ func (h *Handler) acceptMine(rc *reqCtx) {
 
 // declineMine declines one of the user's pending invitations by id.
 func (h *Handler) declineMine(rc *reqCtx) {
+	to := back(rc.r, "/orgs/new")
 	if err := h.svc.Invitations.RejectByID(rc.r.Context(), rc.Actor(), rc.P, rc.r.PathValue("id")); err != nil {
-		rc.fail("/orgs/new", err)
+		rc.fail(to, err)
 		return
 	}
-	rc.done("/orgs/new", "Invitation declined.")
+	rc.done(to, "Invitation declined.")
 }
 
 func (h *Handler) createOrg(rc *reqCtx) {
@@ -95,6 +96,8 @@ type dashboardData struct {
 	MoreMembers  bool
 	Pending      int
 	MorePending  bool
+	// Invitations are the ones addressed to the user, to other organizations.
+	Invitations []*service.Preview
 }
 
 func (h *Handler) dashboard(rc *reqCtx) {
@@ -121,6 +124,7 @@ func (h *Handler) dashboard(rc *reqCtx) {
 		}
 		d.Pending, d.MorePending = len(inv.Items), inv.NextCursor != ""
 	}
+	d.Invitations = h.newOrgData(rc).Invitations
 	p.Data = d
 	h.render(rc.w, rc.r, "dashboard", p)
 }

@@ -43,6 +43,9 @@ type caps struct {
 	Keys    bool
 	Audit   bool
 	Project bool // create projects
+	// Settings: the organization's settings page (settings read); Owner:
+	// delete it and hand ownership on.
+	Settings, SettingsWrite, Owner bool
 }
 
 func capsOf(c *service.Caller) caps {
@@ -54,11 +57,14 @@ func capsOf(c *service.Caller) caps {
 		EntityType: gatehouse.EntityProjects, EntityID: gatehouse.AllProjects, Name: gatehouse.ProjectFullAccess, Permission: []gatehouse.AreaGrant{},
 	}}}}, nil)
 	return caps{
-		Members: can(gatehouse.OrgMembers, authz.Read),
-		Invite:  can(gatehouse.OrgMembers, authz.Write),
-		Keys:    can(gatehouse.OrgAPI, authz.Read),
-		Audit:   can(gatehouse.OrgAudit, authz.Read),
-		Project: authz.Covers(c.Rights, all),
+		Members:       can(gatehouse.OrgMembers, authz.Read),
+		Invite:        can(gatehouse.OrgMembers, authz.Write),
+		Keys:          can(gatehouse.OrgAPI, authz.Read),
+		Audit:         can(gatehouse.OrgAudit, authz.Read),
+		Project:       authz.Covers(c.Rights, all),
+		Settings:      can(gatehouse.OrgSettings, authz.Read),
+		SettingsWrite: can(gatehouse.OrgSettings, authz.Write),
+		Owner:         can(gatehouse.OrgOwner, authz.All),
 	}
 }
 
@@ -117,6 +123,9 @@ var fieldLabels = map[string]string{
 	// Email templates, invite links and bulk invitations (emailtemplates.go, invitelinks.go).
 	"subject": "Subject", "text": "Text", "html": "HTML", "max_uses": "Uses", "allowed_domains": "Allowed domains",
 	"redirect_url": "Redirect URL", "emails": "Emails", "csv": "CSV file",
+	"invitations_per_day": "Invitations per day",
+	"default_expiry_days": "Default expiry", "max_expiry_days": "Maximum expiry", "seat_limit": "Seat limit",
+	"who_can_invite": "Who can invite", "user_id": "Member", "confirm_name": "Name",
 }
 
 // fieldAliases map a service's field to the form's input.
@@ -242,7 +251,12 @@ var funcs = template.FuncMap{
 	"invAction": func(row invRow, p *page, back string) invActionView {
 		return invActionView{Row: row, Page: p, Back: back}
 	},
-	"statuses": func() []string { return invitationStatuses },
+	"statuses":     func() []string { return invitationStatuses },
+	"providerName": providerName,
+	"avatarURL":    avatarURL,
+	"myInvitations": func(items []*service.Preview, back string) myInvitationsView {
+		return myInvitationsView{Items: items, Back: back}
+	},
 	// statusLabel names an invitation status as the buttons do: a revoked
 	// invitation is one that was cancelled.
 	"statusLabel": func(s string) string {
@@ -266,6 +280,13 @@ var funcs = template.FuncMap{
 	"linkBadge": func(s string) string {
 		return map[string]string{"active": "accepted", "revoked": "revoked", "expired": "expired", "used_up": "failed"}[s]
 	},
+}
+
+// myInvitationsView is the list of invitations addressed to the user, and
+// the page their Accept and Decline come back to.
+type myInvitationsView struct {
+	Items []*service.Preview
+	Back  string
 }
 
 type invTableView struct {

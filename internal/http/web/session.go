@@ -169,6 +169,14 @@ type reqCtx struct {
 // Actor is the request's actor for audit events.
 func (rc *reqCtx) Actor() gatehouse.Actor { return middleware.Actor(rc.r, rc.P) }
 
+// Can is what the caller may open in the organization.
+func (rc *reqCtx) Can() caps {
+	if rc.Caller == nil {
+		return caps{}
+	}
+	return capsOf(rc.Caller)
+}
+
 // page starts a page of the signed-in layout.
 func (rc *reqCtx) page(title, nav string) *page {
 	p := &page{Title: title, Nav: nav, User: rc.User, Org: rc.Org, Orgs: rc.Orgs}

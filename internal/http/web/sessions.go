@@ -36,6 +36,7 @@ func (h *Handler) sessionsPage(rc *reqCtx) {
 	for _, s := range list.Items {
 		d.Rows = append(d.Rows, sessionRow{ID: s.ID, Device: device(s.UserAgent), IP: s.IP, Created: s.CreatedAt, LastUsed: s.LastUsedAt, Current: s.ID == rc.P.SessionID, Method: signInMethod(s.AMR)})
 	}
+	h.orgNav(rc) // profile.go
 	p := rc.page("Sessions", "sessions")
 	p.Data = d
 	h.render(rc.w, r, "sessions", p)
