@@ -19,11 +19,11 @@ func TestSettingsRights(t *testing.T) {
 	s.InviteAndAccept(olivia.Access, org, "Vic Viewer", "vic@acme.test", map[string]any{"role": "viewer"})
 	s.InviteAndAccept(olivia.Access, org, "Adam Admin", "adam@acme.test", map[string]any{"role": "admin"})
 	viewer, admin := s.WebClient(), s.WebClient()
-	wantRedirect(t, viewer.Post("/login", url.Values{"email": {"vic@acme.test"}, "password": {apptest.TestPassword}}), "/dashboard")
-	wantRedirect(t, admin.Post("/login", url.Values{"email": {"adam@acme.test"}, "password": {apptest.TestPassword}}), "/dashboard")
+	apptest.WantRedirect(t, viewer.Post("/login", url.Values{"email": {"vic@acme.test"}, "password": {apptest.TestPassword}}), "/dashboard")
+	apptest.WantRedirect(t, admin.Post("/login", url.Values{"email": {"adam@acme.test"}, "password": {apptest.TestPassword}}), "/dashboard")
 
-	wantPage(t, viewer.Get("/settings"), 403, "You need settings read permission")
-	wantNot(t, viewer.Get("/dashboard"), `href="/settings"`)
+	apptest.WantPage(t, viewer.Get("/settings"), 403, "You need settings read permission")
+	apptest.WantNot(t, viewer.Get("/dashboard"), `href="/settings"`)
 	for path, form := range map[string]url.Values{
 		"/settings/name":        {"name": {"Taken over"}},
 		"/settings/policy":      {"invitations_per_day": {"1"}, "default_expiry_days": {"1"}, "max_expiry_days": {"1"}, "who_can_invite": {"owners"}},
@@ -42,21 +42,21 @@ func TestSettingsRights(t *testing.T) {
 		}
 	}
 	page := admin.Get("/settings")
-	wantPage(t, page, 200, "Save invitation policy")
-	wantNot(t, page, "Transfer ownership", "Delete this organization")
+	apptest.WantPage(t, page, 200, "Save invitation policy")
+	apptest.WantNot(t, page, "Transfer ownership", "Delete this organization")
 	pol := s.Must(200, apptest.Req{Method: "GET", Path: "/v1/organizations/" + org + "/policy", Token: olivia.Access})
 	if pol["who_can_invite"] != "members_write" || pol["invitations_per_day"] != float64(100) {
 		t.Fatalf("a refused post changed the policy: %v", pol)
 	}
-	wantPage(t, oc.Get("/settings"), 200, "Acme Video", "Transfer ownership")
+	apptest.WantPage(t, oc.Get("/settings"), 200, "Acme Video", "Transfer ownership")
 
 	// Wrong input keeps what was typed and says what is wrong beside it.
 	page = oc.Post("/settings/policy", url.Values{"invitations_per_day": {"lots"}, "default_expiry_days": {"7"}, "max_expiry_days": {"30"}, "who_can_invite": {"owners"}, "allowed_domains": {"acme.test"}})
-	wantPage(t, page, 400, "Invitations per day must be a whole number.", `value="lots"`, `value="acme.test"`)
+	apptest.WantPage(t, page, 400, "Invitations per day must be a whole number.", `value="lots"`, `value="acme.test"`)
 	page = oc.Post("/settings/delete", url.Values{"confirm_name": {"acme video"}})
-	wantPage(t, page, 400, "Type “Acme Video” exactly", `value="acme video"`)
+	apptest.WantPage(t, page, 400, "Type “Acme Video” exactly", `value="acme video"`)
 	page = oc.Post("/settings/transfer", url.Values{"user_id": {"0190c0de-0000-7000-8000-000000000000"}, "confirm_transfer": {"on"}})
-	wantPage(t, page, 404, "Member not found.")
+	apptest.WantPage(t, page, 404, "Member not found.")
 }
 
 // An upload post without a file, or not multipart at all, asks for a file
@@ -64,8 +64,8 @@ func TestSettingsRights(t *testing.T) {
 func TestProfileUploadWithoutFile(t *testing.T) {
 	s := apptest.New(t, storetest.SQLite())
 	c := signUp(t, s, "Ada", "ada@acme.test")
-	wantPage(t, c.Post("/profile/avatar", url.Values{"avatar": {"not a file"}}), 400, "Choose an image file to upload.", `id="f-avatar-err"`)
-	wantPage(t, c.Post("/profile/name", url.Values{"name": {"Ada\nLovelace"}}), 400, "Name must be one line of text.")
-	wantPage(t, c.Post("/profile/password", url.Values{"current_password": {""}, "password": {"a new long passphrase"}}), 400, "Current password is required.")
-	wantPage(t, c.Get("/profile"), 200, "Ada", "Change password")
+	apptest.WantPage(t, c.Post("/profile/avatar", url.Values{"avatar": {"not a file"}}), 400, "Choose an image file to upload.", `id="f-avatar-err"`)
+	apptest.WantPage(t, c.Post("/profile/name", url.Values{"name": {"Ada\nLovelace"}}), 400, "Name must be one line of text.")
+	apptest.WantPage(t, c.Post("/profile/password", url.Values{"current_password": {""}, "password": {"a new long passphrase"}}), 400, "Current password is required.")
+	apptest.WantPage(t, c.Get("/profile"), 200, "Ada", "Change password")
 }
