@@ -71,14 +71,14 @@ func TestBrowserAdministration(t *testing.T) {
 	if v := owner.eval(`document.querySelector("#f-name").value + "|" + document.querySelector("#p-` + marketing + `").checked`); v != "Editor Role|true" {
 		t.Fatalf("the role form lost what was typed: %s", v)
 	}
-	owner.shot("30-role-errors", false)
+	owner.shot("70-role-errors", false)
 	owner.fill("#f-name", "editor")
 	owner.click(fmt.Sprintf(`input[name="mode.%s"][value=full]`, marketing))
 	owner.click("#org-billing")
 	owner.submit("#create-role")
 	owner.at("/roles")
 	owner.see("Role editor created", "Full access to project Marketing", "Organization billing")
-	owner.shot("31-roles", true)
+	owner.shot("71-roles", true)
 	roleHref := owner.attr(`#custom-roles a[href^="/roles/"]:not([href$="/delete"])`, "href")
 	role := strings.TrimPrefix(roleHref, "/roles/")
 	s.SetStoreRights(org, mia.UserID, role, []gatehouse.Grant{{EntityType: "organizations", EntityID: org, Name: "billing", Action: "read", Permission: []gatehouse.AreaGrant{}}})
@@ -94,7 +94,7 @@ func TestBrowserAdministration(t *testing.T) {
 	owner.see("What saving changes", "1 member loses delete on Marketing (folders)", "1 member loses read, write, delete on Marketing (livestreams)")
 	// Mia keeps billing read through her own grant.
 	owner.see("1 member loses write, delete on the organization's billing")
-	owner.shot("32-role-review", true)
+	owner.shot("72-role-review", true)
 	owner.submit("#save-role")
 	owner.see("Role editor saved", "Folders of project Marketing: read, write")
 
@@ -111,7 +111,7 @@ func TestBrowserAdministration(t *testing.T) {
 	owner.submit("#check")
 	owner.see("Allowed.", "Mia Member may write folders in folder Campaigns", "Role editor", "on project Marketing",
 		"Folders of project Marketing: read, write")
-	owner.shot("33-check-access", true)
+	owner.shot("73-check-access", true)
 	// Wrong input: an organization area on a folder is said beside the field.
 	owner.pick("#f-area", "billing")
 	if st := owner.submit("#check"); st != 400 {
@@ -131,7 +131,7 @@ func TestBrowserAdministration(t *testing.T) {
 	owner.fill("#rn-"+raw, "Footage")
 	owner.submit(fmt.Sprintf(`form[action$="/folders/%s/rename"] button`, raw))
 	owner.see("Folder renamed to Footage.")
-	owner.shot("34-folders", true)
+	owner.shot("74-folders", true)
 	owner.submit(fmt.Sprintf(`a[href$="/folders/%s/move"]`, campaigns))
 	owner.see("Move folder Campaigns", "Its 1 subfolder moves with it")
 	owner.pick("#f-parent", "Footage")
@@ -143,7 +143,7 @@ func TestBrowserAdministration(t *testing.T) {
 	owner.see("1 folder moved.")
 	owner.submit(fmt.Sprintf(`a[href$="/folders/%s/delete"]`, raw))
 	owner.see("Delete folder Footage?", "It holds 1 subfolder", "Interviews")
-	owner.shot("35-folder-delete", false)
+	owner.shot("75-folder-delete", false)
 	owner.submit(`form[action$="/delete"] button[type=submit]`)
 	owner.see("Folder Footage and 1 subfolders deleted.")
 	owner.notSee("Interviews")
@@ -153,14 +153,14 @@ func TestBrowserAdministration(t *testing.T) {
 	owner.see("editor: lost Organization billing; lost Full access to project Marketing; gained Folders of project Marketing: read, write", "Footage: name Raw footage → Footage",
 		"Folder Campaigns moved", "Mia Member")
 	owner.click(`#audit-events details.more summary`)
-	owner.shot("36-audit-log", true)
+	owner.shot("76-audit-log", true)
 	owner.pick("#f-action", "Folders")
 	owner.submit(`#audit-filters button[type=submit]`)
 	owner.see("Footage: name Raw footage → Footage")
 	owner.notSee("Role editor created")
 	owner.submit("#verify-chain")
 	owner.see("The chain is intact.")
-	owner.shot("37-audit-verified", false)
+	owner.shot("77-audit-verified", false)
 
 	// Someone without the rights: no buttons, and 403 pages when typed.
 	member := newBrowser(t, exe, s.URL, dir, "member")
@@ -178,7 +178,7 @@ func TestBrowserAdministration(t *testing.T) {
 		}
 	}
 	member.see("You don't have access to this")
-	member.shot("38-forbidden", false)
+	member.shot("78-forbidden", false)
 
 	// The project's settings rename it, and deleting it lists what goes.
 	owner.open("/projects/" + marketing)
