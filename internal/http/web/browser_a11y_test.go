@@ -66,6 +66,20 @@ var a11yPages = []a11yPage{
 	{Name: "member's profile", Path: "/profile", As: "member"},
 	{Name: "settings refused", Path: "/settings", As: "member", Status: 403},
 	{Name: "invitations for a new account", Path: "/orgs/new", As: "invitee"},
+	// Pages of the roles, folders, check-access and audit work.
+	{Name: "roles", Path: "/roles", As: "owner"},
+	{Name: "new role", Path: "/roles/new", As: "owner"},
+	{Name: "check access", Path: "/members/{member}/check", As: "owner"},
+	{Name: "delete project", Path: "/projects/{project}/delete", As: "owner"},
+	{Name: "move folder", Path: "/projects/{project}/folders/{folder}/move", As: "owner"},
+	{Name: "delete folder", Path: "/projects/{project}/folders/{folder}/delete", As: "owner"},
+	{Name: "roles refused", Path: "/roles", As: "member", Status: 403},
+	// Invite links and the invitation email.
+	{Name: "invite links", Path: "/members/invite-links", As: "owner"},
+	{Name: "invitation email", Path: "/settings/email-templates", As: "owner"},
+	// Second factors and passkeys.
+	{Name: "security", Path: "/profile/security", As: "owner"},
+	{Name: "member's security", Path: "/profile/security", As: "member"},
 }
 
 type a11yViolation struct {
