@@ -62,6 +62,8 @@ type Services struct {
 	Cache  *cache.Shared
 	Social *Social
 	SSO    *SSO
+	// SCIM is directory provisioning (scim.go).
+	SCIM *SCIM
 }
 
 // New builds the services over one store.
@@ -100,6 +102,7 @@ func New(st *store.Store, cfg Config) *Services {
 	//   Folders     → Access, Projects, Invitations (a move may)
 	//   Orgs        → Access, Auth (leaving ends cached sessions' org)
 	//   Lookups     → Access (rosters for check and look-ups)
+	//   SCIM        → Access, Auth (ends sessions), Invitations (orphans)
 	access := newAccess(base)
 	keys := newKeys(base, access)
 	auth := newAuth(base, access, keys)
@@ -123,6 +126,7 @@ func New(st *store.Store, cfg Config) *Services {
 		Cache:       base.cache,
 		Social:      &Social{base: base, auth: auth, providers: cfg.Providers},
 		SSO:         newSSO(base, auth),
+		SCIM:        newSCIM(base, access, auth, invitations),
 	}
 }
 
