@@ -41,6 +41,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Policy", func(t *testing.T) { runPolicy(t, e) })
 	t.Run("Idempotency", func(t *testing.T) { runIdempotency(t, e) })
 	t.Run("MFA", func(t *testing.T) { runMFA(t, e) })
+	t.Run("SCIM", func(t *testing.T) { runSCIM(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
