@@ -129,7 +129,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		body.ScimType = e.Reason
 	case e.Code == gatehouse.EINVALID:
 		body.ScimType = "invalidValue"
-	case e.Code == gatehouse.ECONFLICT:
+	case e.Code == gatehouse.ECONFLICT && e.Reason != "last_owner":
 		body.ScimType = "uniqueness"
 	}
 	if len(e.Fields) > 0 {
