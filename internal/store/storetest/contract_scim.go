@@ -65,7 +65,9 @@ func runSCIM(t *testing.T, e Engine) {
 	if err != nil || total != 2 || len(all) != 2 {
 		t.Fatalf("list: %d %d %v", total, len(all), err)
 	}
-	eq := func(attr, v string) *gatehouse.SCIMFilter { return &gatehouse.SCIMFilter{Op: "eq", Attr: attr, Value: v} }
+	eq := func(attr, v string) *gatehouse.SCIMFilter {
+		return &gatehouse.SCIMFilter{Op: "eq", Attr: attr, Value: v}
+	}
 	for _, c := range []struct {
 		f    *gatehouse.SCIMFilter
 		want string
