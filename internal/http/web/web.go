@@ -145,6 +145,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "POST /api-keys", h.inOrg(h.createKey))
 	h.handle(mux, "POST /api-keys/{id}/revoke", h.inOrg(h.revokeKey))
 	h.registerWebhooks(mux)
+	h.registerSCIM(mux)
 	h.handle(mux, "GET /audit", h.inOrg(h.auditPage))
 	h.handle(mux, "GET /access", h.inOrg(h.accessPage))
 	h.handle(mux, "GET /access/review.csv", h.inOrg(h.accessReview))
