@@ -117,7 +117,7 @@ func (s *SCIM) CreateUser(ctx context.Context, sc *SCIMCaller, in SCIMUserInput)
 	}
 	active := in.Active == nil || *in.Active
 	var userID string
-	var welcome bool
+	var welcome, takenOver bool
 	var sessions, keys []string
 	err = s.store.Tx(ctx, func(tx *store.Conn) error {
 		if err := tx.LockOrg(ctx, sc.OrgID); err != nil {
@@ -130,11 +130,25 @@ func (s *SCIM) CreateUser(ctx context.Context, sc *SCIMCaller, in SCIMUserInput)
 		u, err := tx.UserByEmail(ctx, email)
 		switch gatehouse.ErrorCode(err) {
 		case "":
-			if !u.EmailVerified {
-				return scimUniqueness("An account holds this email but has not verified it; it cannot be linked until it does.")
-			}
 			if _, err := tx.SCIMUser(ctx, sc.OrgID, u.ID); err == nil {
 				return scimUniqueness("This account is already a user of the organization.")
+			}
+			if !u.EmailVerified {
+				// Nobody proved this mailbox: whoever registered it loses its
+				// password and sessions (as with a provider's verified
+				// sign-in), and the mailbox's owner gets the set-password link.
+				if err := tx.SetUserPassword(ctx, u.ID, "", now); err != nil {
+					return err
+				}
+				if sessions, err = tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+					return err
+				}
+				for _, msg := range notices(sessions, nil) {
+					if err := tx.Notify(ctx, msg); err != nil {
+						return err
+					}
+				}
+				welcome, takenOver = true, true
 			}
 		case gatehouse.ENOTFOUND:
 			// An account without a password: it signs in through the
@@ -154,7 +168,8 @@ func (s *SCIM) CreateUser(ctx context.Context, sc *SCIMCaller, in SCIMUserInput)
 			return scimConflict(err)
 		}
 		if err := s.audit(ctx, tx, sc.caller.Actor, sc.OrgID, "user.provisioned", "user", u.ID, map[string]any{
-			"email": u.Email, "user_name": in.UserName, "external_id": in.ExternalID, "new_account": welcome}); err != nil {
+			"email": u.Email, "user_name": in.UserName, "external_id": in.ExternalID, "new_account": welcome && !takenOver,
+			"unverified_account_taken_over": takenOver}); err != nil {
 			return err
 		}
 		if active {
