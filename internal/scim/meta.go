@@ -12,14 +12,13 @@ import (
 
 func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request, _ *service.SCIMCaller) {
 	write(w, http.StatusOK, map[string]any{
-		"schemas":          []string{SchemaSPConfig},
-		"documentationUri": h.baseURL + "/openapi.json",
-		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-		"filter":           map[string]any{"supported": true, "maxResults": service.MaxSCIMPage},
-		"changePassword":   map[string]any{"supported": false},
-		"sort":             map[string]any{"supported": false},
-		"etag":             map[string]any{"supported": false},
+		"schemas":        []string{SchemaSPConfig},
+		"patch":          map[string]any{"supported": true},
+		"bulk":           map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":         map[string]any{"supported": true, "maxResults": service.MaxSCIMPage},
+		"changePassword": map[string]any{"supported": false},
+		"sort":           map[string]any{"supported": false},
+		"etag":           map[string]any{"supported": false},
 		"authenticationSchemes": []map[string]any{{
 			"type": "oauthbearertoken", "name": "SCIM token", "primary": true,
 			"description": "The organization's SCIM token (Gatehouse dashboard, Settings → SCIM), sent as Authorization: Bearer <token>.",
