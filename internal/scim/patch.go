@@ -100,6 +100,17 @@ func pathAttr(p *filter.Path, core string) (name, sub string) {
 func applyUserOp(in *service.SCIMUserInput, op patchOp) error {
 	if op.path == nil {
 		for k, v := range op.value.(map[string]any) {
+			if strings.Contains(k, "[") {
+				// A filtered path as a key (Entra: "emails[type eq \"work\"].value").
+				p, err := filter.ParsePath([]byte(k))
+				if err != nil {
+					return pathError("Not a valid SCIM path: " + k)
+				}
+				if err := applyUserOp(in, patchOp{op: op.op, path: &p, raw: k, value: v}); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := setUserAttr(in, strings.ToLower(k), "", v, false); err != nil {
 				return err
 			}

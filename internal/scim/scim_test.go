@@ -281,6 +281,7 @@ func TestSCIMBadRequests(t *testing.T) {
 		scimError(t, c.do("POST", "/Groups", `{"displayName":"new"}`), 501, "")
 		scimError(t, c.do("DELETE", viewerGroup, ""), 501, "")
 		scimError(t, c.do("GET", "/Groups/018f0000-0000-7000-8000-000000000000", ""), 404, "")
+		scimError(t, c.do("GET", "/Groups/admin", ""), 404, "") // a name is not an id
 		scimError(t, c.do("GET", "/Nope", ""), 404, "")
 		scimError(t, c.do("PUT", "/ServiceProviderConfig", "{}"), 404, "")
 		// The last owner stays: deactivating them, or taking owner away, is refused.
@@ -360,9 +361,9 @@ func TestSCIMEntraID(t *testing.T) {
     {"op": "Replace", "path": "name.familyName", "value": "Murray Hopper"},
     {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "grace@contoso.example"},
     {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Computing"},
-    {"op": "Replace", "value": {"externalId": "ext-42", "displayName": "Grace M. Hopper"}}
+    {"op": "Replace", "value": {"externalId": "ext-42", "displayName": "Grace M. Hopper", "name.givenName": "Grace B.", "emails[type eq \"work\"].value": "grace@contoso.example"}}
   ]}`)
-		if upd["externalId"] != "ext-42" || upd["name"].(map[string]any)["familyName"] != "Murray Hopper" {
+		if upd["externalId"] != "ext-42" || upd["name"].(map[string]any)["familyName"] != "Murray Hopper" || upd["name"].(map[string]any)["givenName"] != "Grace B." {
 			t.Fatalf("patched: %v", upd)
 		}
 

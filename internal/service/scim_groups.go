@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -56,6 +57,9 @@ func (s *SCIM) Groups(ctx context.Context, sc *SCIMCaller, withMembers bool) ([]
 
 // Group returns one group by its id (the role's).
 func (s *SCIM) Group(ctx context.Context, sc *SCIMCaller, id string, withMembers bool) (*SCIMGroup, error) {
+	if !authz.IsUUID(id) { // a role's name is not its id
+		return nil, errSCIMGroupNotFound
+	}
 	r, err := s.access.role(ctx, sc.OrgID, strings.ToLower(id))
 	if err != nil {
 		return nil, err
