@@ -71,6 +71,8 @@ type Services struct {
 	SSO    *SSO
 	// EmailTemplates holds organizations' own invitation mail.
 	EmailTemplates *EmailTemplates
+	// SCIM is directory provisioning (scim.go).
+	SCIM *SCIM
 }
 
 // New builds the services over one store.
@@ -109,6 +111,7 @@ func New(st *store.Store, cfg Config) *Services {
 	//   Folders     → Access, Projects, Invitations (a move may)
 	//   Orgs        → Access, Auth (leaving ends cached sessions' org)
 	//   Lookups     → Access (rosters for check and look-ups)
+	//   SCIM        → Access, Auth (ends sessions), Invitations (orphans)
 	access := newAccess(base)
 	keys := newKeys(base, access)
 	auth := newAuth(base, access, keys)
@@ -134,6 +137,7 @@ func New(st *store.Store, cfg Config) *Services {
 		SSO:         newSSO(base, auth),
 
 		EmailTemplates: newEmailTemplates(base),
+		SCIM:           newSCIM(base, access, auth, invitations),
 	}
 }
 

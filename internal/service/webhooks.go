@@ -38,7 +38,7 @@ const SecretOverlap = 24 * time.Hour
 
 // webhookResources are the event families an endpoint may subscribe to.
 var webhookResources = map[string]bool{"invitation": true, "member": true, "role": true, "api_key": true, "organization": true,
-	"project": true, "folder": true, "sso_connection": true, "webhook_endpoint": true}
+	"project": true, "folder": true, "sso_connection": true, "webhook_endpoint": true, "scim_token": true, "user": true}
 
 var eventPattern = regexp.MustCompile(`^([a-z_]+)\.(\*|[a-z_]+)$`)
 
@@ -57,7 +57,7 @@ func validateEvents(events []string) ([]string, *gatehouse.FieldError) {
 		ev = strings.TrimSpace(ev)
 		if m := eventPattern.FindStringSubmatch(ev); ev != "*" && (m == nil || !webhookResources[m[1]]) {
 			return nil, &gatehouse.FieldError{Field: fmt.Sprintf("events[%d]", i),
-				Message: "must be \"*\", \"<resource>.*\" or an event type such as member.added; resources: invitation, member, role, api_key, organization, project, folder, sso_connection, webhook_endpoint"}
+				Message: "must be \"*\", \"<resource>.*\" or an event type such as member.added; resources: invitation, member, role, api_key, organization, project, folder, sso_connection, webhook_endpoint, scim_token, user"}
 		}
 		if !seen[ev] {
 			seen[ev] = true

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http/compat"
 	"github.com/gatehouse/gatehouse/internal/http/middleware"
 	"github.com/gatehouse/gatehouse/internal/http/respond"
+	"github.com/gatehouse/gatehouse/internal/scim"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -104,8 +105,10 @@ func (s *Server) Handler() http.Handler {
 	s.registerLookups()
 	s.registerKeys()
 	s.registerWebhooks()
+	s.registerSCIMTokens()
 	s.registerAudits()
 	compat.Register(s.mux, s.Services, s.Log, s.BaseURL)
+	scim.Register(s.mux, s.Services, s.Log, s.BaseURL) // not in Routes: SCIM serves its own Schemas
 	if s.Web != nil {
 		s.Web.Register(s.mux)
 	}

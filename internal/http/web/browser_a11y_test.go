@@ -80,6 +80,8 @@ var a11yPages = []a11yPage{
 	// Second factors and passkeys.
 	{Name: "security", Path: "/profile/security", As: "owner"},
 	{Name: "member's security", Path: "/profile/security", As: "member"},
+	// SCIM tokens.
+	{Name: "SCIM tokens", Path: "/settings/scim", As: "owner"},
 }
 
 type a11yViolation struct {

@@ -152,6 +152,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.registerAudit(mux)
 	h.registerInviteLinks(mux)    // invitelinks.go
 	h.registerEmailTemplates(mux) // emailtemplates.go
+	h.registerSCIM(mux)
 	h.handle(mux, "GET /access", h.inOrg(h.accessPage))
 	h.handle(mux, "GET /access/review.csv", h.inOrg(h.accessReview))
 	h.handle(mux, "GET /profile", h.authed(h.profilePage))

@@ -44,6 +44,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Memberships", func(t *testing.T) { runMemberships(t, e) })
 	t.Run("Roles", func(t *testing.T) { runRoles(t, e) })
 	t.Run("Invitations", func(t *testing.T) { runInvitations(t, e) })
+	t.Run("SCIM", func(t *testing.T) { runSCIM(t, e) })
 }
 
 // errRollback is returned from a transaction to make it roll back.
