@@ -125,7 +125,7 @@ var fieldLabels = map[string]string{
 	"redirect_url": "Redirect URL", "emails": "Emails", "csv": "CSV file",
 	"invitations_per_day": "Invitations per day",
 	"default_expiry_days": "Default expiry", "max_expiry_days": "Maximum expiry", "seat_limit": "Seat limit",
-	"who_can_invite": "Who can invite", "user_id": "Member", "confirm_name": "Name",
+	"who_can_invite": "Who can invite", "remind_after_days": "Reminder", "user_id": "Member", "confirm_name": "Name",
 }
 
 // fieldAliases map a service's field to the form's input.

@@ -49,6 +49,11 @@ func policyValues(v url.Values, p service.Policy) {
 		v.Set("seat_limit", strconv.Itoa(*p.SeatLimit))
 	}
 	v.Set("who_can_invite", p.WhoCanInvite)
+	v.Set("redirect_url", p.RedirectURL)
+	v.Set("remind_after_days", "")
+	if p.RemindAfterDays != nil {
+		v.Set("remind_after_days", strconv.Itoa(*p.RemindAfterDays))
+	}
 }
 
 func (h *Handler) settingsPage(rc *reqCtx) {
@@ -164,8 +169,8 @@ func (h *Handler) updatePolicy(rc *reqCtx) {
 	if !h.needSettingsWrite(rc) {
 		return
 	}
-	f := newForm(formValues(r, "allowed_domains", "invitations_per_day", "default_expiry_days", "max_expiry_days", "seat_limit", "who_can_invite"))
-	for _, k := range []string{"allowed_domains", "seat_limit"} {
+	f := newForm(formValues(r, "allowed_domains", "invitations_per_day", "default_expiry_days", "max_expiry_days", "seat_limit", "who_can_invite", "redirect_url", "remind_after_days"))
+	for _, k := range []string{"allowed_domains", "seat_limit", "redirect_url", "remind_after_days"} {
 		if !f.Values.Has(k) {
 			f.Values.Set(k, "")
 		}
@@ -186,6 +191,13 @@ func (h *Handler) updatePolicy(rc *reqCtx) {
 	}
 	who := f.Get("who_can_invite")
 	patch.WhoCanInvite = &who
+	redirect := strings.TrimSpace(f.Get("redirect_url"))
+	patch.RedirectURL = &redirect
+	if strings.TrimSpace(f.Get("remind_after_days")) == "" {
+		patch.ClearRemind = true
+	} else if n, ok := number(f, "remind_after_days", "Reminder"); ok {
+		patch.RemindAfterDays = &n
+	}
 	if !(ok1 && ok2 && ok3) || f.HasErrors() {
 		f.Error = "Please correct the fields marked below."
 		h.showSettings(rc, f, http.StatusBadRequest)

@@ -53,6 +53,24 @@ func TestSettingsRights(t *testing.T) {
 	// Wrong input keeps what was typed and says what is wrong beside it.
 	page = oc.Post("/settings/policy", url.Values{"invitations_per_day": {"lots"}, "default_expiry_days": {"7"}, "max_expiry_days": {"30"}, "who_can_invite": {"owners"}, "allowed_domains": {"acme.test"}})
 	apptest.WantPage(t, page, 400, "Invitations per day must be a whole number.", `value="lots"`, `value="acme.test"`)
+	// A redirect to an origin not allowed is refused beside its field; a
+	// reminder delay is saved and shown again.
+	base := url.Values{"invitations_per_day": {"100"}, "default_expiry_days": {"7"}, "max_expiry_days": {"30"}, "who_can_invite": {"members_write"}}
+	bad := url.Values{"redirect_url": {"https://evil.example/after"}, "remind_after_days": {"3"}}
+	for k, v := range base {
+		bad[k] = v
+	}
+	page = oc.Post("/settings/policy", bad)
+	apptest.WantPage(t, page, 422, `id="f-redirect_url-err"`, `value="https://evil.example/after"`)
+	good := url.Values{"remind_after_days": {"3"}}
+	for k, v := range base {
+		good[k] = v
+	}
+	apptest.WantRedirect(t, oc.Post("/settings/policy", good), "/settings")
+	if pol := s.Must(200, apptest.Req{Method: "GET", Path: "/v1/organizations/" + org + "/policy", Token: olivia.Access}); pol["remind_after_days"] != float64(3) {
+		t.Fatalf("remind_after_days not saved: %v", pol)
+	}
+	apptest.WantPage(t, oc.Get("/settings"), 200, `name="remind_after_days"`, `value="3"`)
 	page = oc.Post("/settings/delete", url.Values{"confirm_name": {"acme video"}})
 	apptest.WantPage(t, page, 400, "Type “Acme Video” exactly", `value="acme video"`)
 	page = oc.Post("/settings/transfer", url.Values{"user_id": {"0190c0de-0000-7000-8000-000000000000"}, "confirm_transfer": {"on"}})
