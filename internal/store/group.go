@@ -141,7 +141,7 @@ func (s *Store) groupTx(ctx context.Context, fn func(tx *Conn) error) error {
 	if err := ctx.Err(); err != nil {
 		ferr = gatehouse.Internal(fmt.Errorf("begin: %w", err))
 	} else {
-		after, ferr, panicked = s.member(ctx, b, fn)
+		after, panicked, ferr = s.member(ctx, b, fn)
 	}
 
 	g.mu.Lock()
@@ -191,13 +191,13 @@ func (s *Store) finish(b *batch) {
 }
 
 // member runs one caller's function inside a savepoint of the batch. It
-// returns the caller's after-commit functions, its error, and what it
-// panicked with (after rolling its savepoint back).
-func (s *Store) member(ctx context.Context, b *batch, fn func(tx *Conn) error) (after []func(), ferr error, panicked any) {
+// returns the caller's after-commit functions, what it panicked with (after
+// rolling its savepoint back), and its error.
+func (s *Store) member(ctx context.Context, b *batch, fn func(tx *Conn) error) (after []func(), panicked any, ferr error) {
 	sp := &Conn{q: s.wrapQ(b.tx), s: s, inTx: true}
 	if _, err := sp.exec(ctx, "SAVEPOINT gh_group"); err != nil {
 		b.broken = err
-		return nil, err, nil
+		return nil, nil, err
 	}
 	c := &Conn{q: s.wrapQ(detached{b.tx}), s: s, inTx: true}
 	func() {
@@ -217,11 +217,11 @@ func (s *Store) member(ctx context.Context, b *batch, fn func(tx *Conn) error) (
 		} else if _, err := sp.exec(bg, "RELEASE SAVEPOINT gh_group"); err != nil {
 			b.broken = err
 		}
-		return nil, ferr, panicked
+		return nil, panicked, ferr
 	}
 	if _, err := sp.exec(bg, "RELEASE SAVEPOINT gh_group"); err != nil {
 		b.broken = err
-		return nil, err, nil
+		return nil, nil, err
 	}
 	return c.after, nil, nil
 }

@@ -58,6 +58,9 @@ type Store struct {
 	// chainKick wakes the background audit chainer; nil when events are
 	// chained as they are written (audit_defer.go).
 	chainKick chan struct{}
+	// chainRefused holds the unchained events the chainer refused (logged
+	// once each).
+	chainRefused sync.Map
 	// observe, when set (tests), sees every query before it runs.
 	observe func(query string, args []any)
 }
