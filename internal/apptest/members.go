@@ -158,6 +158,7 @@ func FullAccessGrant(projectID string) gatehouse.Grant {
 // TargetAudit lists the organization's audit events about target, newest first.
 func (s *Server) TargetAudit(orgID, targetID string) []*gatehouse.AuditEvent {
 	s.TB.Helper()
+	s.catchUpAudit() // seq and hashes as linked
 	evs, err := s.Store.R().ListAudit(context.Background(), gatehouse.AuditFilter{OrgID: orgID, TargetID: targetID,
 		Page: gatehouse.PageRequest{Limit: 100}})
 	if err != nil {

@@ -62,6 +62,10 @@ func (s *Audits) Export(ctx context.Context, c *Caller, f gatehouse.AuditFilter,
 type Verification struct {
 	OK     bool  `json:"ok"`
 	Events int64 `json:"events"`
+	// Pending counts events recorded but not linked into the chain yet
+	// (PostgreSQL links them in a background step): each was checked
+	// against its own seal, but a deleted one would leave no trace.
+	Pending int64 `json:"pending"`
 	// Head is the last event the check reached intact (seq 0 and the
 	// genesis hash for an empty chain): a client may keep it as a checkpoint.
 	Head ChainHead `json:"head"`
@@ -102,6 +106,12 @@ var errStop = errors.New("stop")
 // rewritten by someone holding the key.
 func (s *Audits) Verify(ctx context.Context, c *Caller, checkpoint *ChainHead) (*Verification, error) {
 	if err := c.Require(authz.Organization(), gatehouse.OrgAudit, authz.Read); err != nil {
+		return nil, err
+	}
+	// Where events are linked by a background step (PostgreSQL), link the
+	// committed ones first: the check then covers every event but those
+	// committed after this point, reported as pending.
+	if err := s.store.CatchUpOrgAudit(ctx, c.OrgID); err != nil {
 		return nil, err
 	}
 	conn := s.store.R()
@@ -180,6 +190,34 @@ func (s *Audits) Verify(ctx context.Context, c *Caller, checkpoint *ChainHead) (
 	}
 	if v.OK && checkpoint != nil && checkpoint.Seq == 0 && checkpoint.Hash != store.GenesisHash {
 		v.OK, v.Reason = false, "checkpoint mismatch: seq 0 is the empty chain, whose hash is 64 zeros"
+	}
+	if !v.OK {
+		return v, nil
+	}
+	// Events not linked yet (committed after the catch-up above, or left out
+	// by the chainer): each must still match its own seal.
+	unchained := func(e *gatehouse.AuditEvent, reason string) error {
+		v.OK, v.Reason = false, reason
+		id := e.ID
+		v.BrokenEvent = &id // no seq: it has no place in the chain yet
+		return errStop
+	}
+	err = conn.UnchainedAudit(ctx, c.OrgID, func(e *gatehouse.AuditEvent) error {
+		v.Pending++
+		ok, err := s.store.CheckPreSeal(e)
+		if errors.Is(err, store.ErrUnknownAuditKey) {
+			return unchained(e, "not yet chained, and sealed with key "+e.KeyID+", which is not configured")
+		}
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return unchained(e, "contents changed: an event not yet chained does not match its seal")
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
 	}
 	return v, nil
 }

@@ -134,11 +134,6 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 	var view *InvitationView
 	var token string
 	err = s.store.Tx(ctx, func(tx *store.Conn) error {
-		// The organization's lock first: the daily invitation budget is a
-		// count that must not change between reading and using it.
-		if err := tx.LockOrg(ctx, c.OrgID); err != nil {
-			return err
-		}
 		org, err := tx.OrgByID(ctx, c.OrgID)
 		if err != nil {
 			return err
@@ -178,14 +173,6 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 			}
 		}
 		now := s.now()
-		limit := dailyLimit(org)
-		n, oldest, err := tx.CountInvitationQuota(ctx, c.OrgID, now)
-		if err != nil {
-			return err
-		}
-		if n >= limit {
-			return rateLimited("The organization has sent its daily number of invitations; try again later.", oldest.Add(24*time.Hour).Sub(now))
-		}
 		token = secret.Token("", InvitationTokenBytes)
 		if in.Grants == nil {
 			in.Grants = []gatehouse.Grant{}
@@ -203,15 +190,32 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if err := keepReminder(ctx, tx, policy, inv, token); err != nil { // reminders.go
 			return err
 		}
-		if err := tx.BumpInvitationQuota(ctx, c.OrgID, now); err != nil {
-			return err
-		}
 		if err := s.sendMail(ctx, tx, c, org, inv, role, token); err != nil {
 			return err
 		}
+		// The organization's lock last, so that it is held only for the
+		// counts and the commit (on PostgreSQL every invitation of the
+		// organization waits for it): the seats and the daily budget are
+		// counts that must not change between reading and using them.
+		if err := tx.LockOrg(ctx, c.OrgID); err != nil {
+			return err
+		}
+		// The new invitation is already among the pending ones counted.
+		if err := s.checkSeats(ctx, tx, c.OrgID, PolicyOf(org), 0, true); err != nil {
+			return err
+		}
+		limit := dailyLimit(org)
+		n, oldest, err := tx.CountInvitationQuota(ctx, c.OrgID, now)
+		if err != nil {
+			return err
+		}
+		if n >= limit {
+			return rateLimited("The organization has sent its daily number of invitations; try again later.", oldest.Add(24*time.Hour).Sub(now))
+		}
+		if err := tx.BumpInvitationQuota(ctx, c.OrgID, now); err != nil {
+			return err
+		}
 		view = &InvitationView{Invitation: inv, Role: role, CurrentStatus: gatehouse.InvitationPending, DeliveryStatus: gatehouse.MailQueued}
-		// Last, so the organization's audit chain stays locked (PostgreSQL)
-		// for as short a time as possible.
 		return s.audit(ctx, tx, c.Actor, c.OrgID, "invitation.created", "invitation", inv.ID, map[string]any{
 			"email": inv.Email, "role_id": roleID, "permissions": inv.Grants, "authentication": inv.Authentication, "expires_at": inv.ExpiresAt})
 	})

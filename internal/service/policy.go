@@ -247,10 +247,10 @@ func DomainAllowed(domains []string, email string) bool {
 	return false
 }
 
-// checkInvitePolicy applies the policy to one new invitation, inside the
-// transaction that holds the organization's lock: who may invite, the
-// email's domain, the expiry (days is nil for the default) and the seats.
-// It returns the invitation's validity in days.
+// checkInvitePolicy applies the policy to one new invitation: who may
+// invite, the email's domain and the expiry (days is nil for the default).
+// It returns the invitation's validity in days. The seats are a count: the
+// caller checks them under the organization's lock (checkSeats).
 func (b *base) checkInvitePolicy(ctx context.Context, tx *store.Conn, c *Caller, p Policy, email string, days *int) (int, error) {
 	if p.WhoCanInvite == InviteOwners {
 		if err := c.Require(authz.Organization(), gatehouse.OrgOwner, authz.All); err != nil {
@@ -267,7 +267,7 @@ func (b *base) checkInvitePolicy(ctx context.Context, tx *store.Conn, c *Caller,
 			return 0, fields(&gatehouse.FieldError{Field: "expires_in_days", Message: fmt.Sprintf("must be at most %d, the organization's maximum", p.MaxExpiryDays)})
 		}
 	}
-	return d, b.checkSeats(ctx, tx, c.OrgID, p, 1, true)
+	return d, nil
 }
 
 // checkSeats refuses with 409 seat_limit when adding more seats would pass

@@ -46,6 +46,12 @@ func (c *Conn) WriteAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 		e.Summary = json.RawMessage(`{}`)
 	}
 	chain := chainID(e.OrgID)
+	if c.s.chainKick != nil {
+		if c.s.audit.current == "" {
+			return gatehouse.Internal(fmt.Errorf("WriteAudit: no audit key"))
+		}
+		return c.writeUnchained(ctx, e, chain) // audit_defer.go
+	}
 	// The UPDATE locks the chain's head row until commit, so concurrent
 	// writers of one chain queue up instead of forking it. The head is
 	// created on first use only: an INSERT … ON CONFLICT on every write
@@ -180,6 +186,7 @@ func (c *Conn) ListAudit(ctx context.Context, f AuditFilter) ([]*gatehouse.Audit
 		if err != nil {
 			return nil, c.wrap(err, "scan audit")
 		}
+		e.Seq = max(e.Seq, 0) // not linked yet (audit_defer.go)
 		out = append(out, e)
 	}
 	return out, c.wrap(rows.Err(), "audit rows")
@@ -193,10 +200,11 @@ func (c *Conn) StreamAudit(ctx context.Context, f AuditFilter, fn func(*gatehous
 }
 
 // StreamChain calls fn for every event of an organization's chain ("" for
-// the no-organization chain) in chain order.
+// the no-organization chain) in chain order (events not linked yet,
+// audit_defer.go, are left out).
 func (c *Conn) StreamChain(ctx context.Context, orgID string, fn func(*gatehouse.AuditEvent) error) error {
 	chain := chainID(orgID)
-	return c.streamEvents(ctx, "chain", `SELECT `+auditColumns+` FROM audit_events WHERE chain_id = $1 ORDER BY seq`, []any{chain}, fn)
+	return c.streamEvents(ctx, "chain", `SELECT `+auditColumns+` FROM audit_events WHERE chain_id = $1 AND seq > 0 ORDER BY seq`, []any{chain}, fn)
 }
 
 // streamEvents runs q, a query of audit events, and calls fn for each row in
@@ -212,6 +220,7 @@ func (c *Conn) streamEvents(ctx context.Context, name, q string, args []any, fn 
 		if err != nil {
 			return c.wrap(err, "scan audit")
 		}
+		e.Seq = max(e.Seq, 0) // not linked yet (audit_defer.go)
 		if err := fn(e); err != nil {
 			return err
 		}

@@ -54,6 +54,13 @@ type Store struct {
 	subs    subscribers
 	audit   auditKeys
 	parts   sync.Map // part name → up (bool)
+	group   *group   // group commit (SQLite), nil when off
+	// chainKick wakes the background audit chainer; nil when events are
+	// chained as they are written (audit_defer.go).
+	chainKick chan struct{}
+	// chainRefused holds the unchained events the chainer refused (logged
+	// once each).
+	chainRefused sync.Map
 	// observe, when set (tests), sees every query before it runs.
 	observe func(query string, args []any)
 }
@@ -173,6 +180,9 @@ func (s *Store) R() *Conn { return &Conn{q: s.wrapQ(s.reader), s: s} }
 func (s *Store) Tx(ctx context.Context, fn func(tx *Conn) error) error {
 	if outer := s.outerTx(ctx); outer != nil {
 		return outer.savepoint(ctx, fn) // nested.go
+	}
+	if s.group != nil {
+		return s.groupTx(ctx, fn) // group.go
 	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {

@@ -38,6 +38,9 @@ func (w *sealWorld) verify(t *testing.T, query string) map[string]any {
 // chain returns the organization's events, oldest first.
 func (w *sealWorld) chain(t *testing.T) []*gatehouse.AuditEvent {
 	t.Helper()
+	if err := w.srv.Store.CatchUpAudit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var evs []*gatehouse.AuditEvent
 	if err := w.srv.Store.R().StreamChain(context.Background(), w.org, func(e *gatehouse.AuditEvent) error {
 		evs = append(evs, e)

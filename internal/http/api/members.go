@@ -120,7 +120,7 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, c *service.
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, res[0])
+	writeCheck(w, res[0]) // checkencode.go
 }
 
 // handleCheckBatch answers a batch of checks, in order.

@@ -66,6 +66,9 @@ func Open(ctx context.Context, url string, box store.Box) (*store.Store, error) 
 		s.Close()
 		return nil, err
 	}
+	// Audit events are linked into their organization's chain by a
+	// background step, not under a lock held to commit (store/audit_defer.go).
+	s.DeferAuditChain()
 	// Wait until this process listens, so that nothing it caches from now
 	// on can miss an invalidation.
 	ready := startListener(s, cfg)

@@ -57,6 +57,10 @@ func dsn(path string, readOnly bool, o Options) string {
 	v.Add("_pragma", "journal_mode(WAL)")
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "synchronous("+o.synchronous()+")")
+	// Temporary files in memory: group commit (store/group.go) runs every
+	// transaction in a savepoint, whose sub-journal would otherwise be a
+	// temporary file written page by page.
+	v.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		v.Add("mode", "ro")
 	} else {
@@ -76,6 +80,9 @@ type Options struct {
 	// BusyTimeout is how long a statement waits for a lock (10 s when 0);
 	// past it the request answers 503.
 	BusyTimeout time.Duration
+	// NoGroupCommit gives every write transaction a commit of its own
+	// (store/group.go batches concurrent ones by default).
+	NoGroupCommit bool
 }
 
 func (o Options) synchronous() string {
@@ -121,6 +128,9 @@ func OpenWith(ctx context.Context, dataDir string, box store.Box, o Options) (*s
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
 	s := store.New(writer, reader, dialect{}, box)
+	if !o.NoGroupCommit {
+		s.EnableGroupCommit()
+	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err

@@ -38,6 +38,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("OTPQuotas", func(t *testing.T) { runOTPQuotas(t, e) })
 	t.Run("Access", func(t *testing.T) { runAccess(t, e) })
 	t.Run("AuditSeal", func(t *testing.T) { runAuditSeal(t, e) })
+	t.Run("AuditDeferred", func(t *testing.T) { runAuditDeferred(t, e) })
 	t.Run("Policy", func(t *testing.T) { runPolicy(t, e) })
 	t.Run("Idempotency", func(t *testing.T) { runIdempotency(t, e) })
 	t.Run("MFA", func(t *testing.T) { runMFA(t, e) })
