@@ -69,6 +69,12 @@ var ssoFormFields = []string{"type", "name", "domains", "enforced", "issuer", "c
 // it returns the status to answer with.
 func ssoApply(f *form, err error, domains []string) int {
 	e := gatehouse.AsError(err)
+	if e.Reason == "provider_unavailable" && f.Get("idp_metadata_url") != "" {
+		// Fetching the SAML metadata failed: beside its field, not a 5xx page.
+		f.Set("idp_metadata_url", "The metadata could not be fetched ("+e.Message+") Paste the XML below instead.")
+		f.Error = "Please correct the fields marked below."
+		return statusOf(e.Code)
+	}
 	if statusOf(e.Code) >= 500 {
 		return f.apply(err)
 	}

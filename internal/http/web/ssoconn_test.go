@@ -120,10 +120,15 @@ func TestSSOConnectionsSAML(t *testing.T) {
 	s := apptest.New(t, storetest.SQLite())
 	oc, _ := owner(t, s, "olivia@acme.test")
 	idp := apptest.NewSAMLIdP(t, time.Now)
+	// A metadata URL that answers nothing, then one that is not https.
+	page := oc.Post("/settings/sso", url.Values{"type": {"saml"}, "domains": {"acme.test"}, "idp_metadata_url": {"https://127.0.0.1:1/metadata"}})
+	apptest.WantPage(t, page, 503, `id="f-idp_metadata_url-err"`, "The metadata could not be fetched", `value="https://127.0.0.1:1/metadata"`)
+	page = oc.Post("/settings/sso", url.Values{"type": {"saml"}, "domains": {"acme.test"}, "idp_metadata_url": {"http://idp.example/metadata"}})
+	apptest.WantPage(t, page, 400, "Metadata URL must be an https:// URL.")
 	r := oc.Post("/settings/sso", url.Values{"type": {"saml"}, "name": {"Acme Entra"}, "domains": {"acme.test"}, "idp_metadata_xml": {idp.Metadata(t)}})
 	apptest.WantRedirect(t, r, "/settings/sso/")
 	cid := strings.TrimPrefix(r.Location, "/settings/sso/")
-	page := oc.Follow(r)
+	page = oc.Follow(r)
 	apptest.WantPage(t, page, 200, "SAML single sign-on for acme.test", "/v1/auth/sso/saml/acs", "/v1/auth/sso/saml/metadata", "Leave empty to keep the current metadata.")
 	// Saving without new metadata keeps it.
 	apptest.WantRedirect(t, oc.Post("/settings/sso/"+cid, url.Values{"name": {"Acme Entra ID"}, "domains": {"acme.test"}}), "/settings/sso")
