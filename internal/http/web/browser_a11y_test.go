@@ -82,6 +82,10 @@ var a11yPages = []a11yPage{
 	{Name: "member's security", Path: "/profile/security", As: "member"},
 	// SCIM tokens.
 	{Name: "SCIM tokens", Path: "/settings/scim", As: "owner"},
+	// SSO connections.
+	{Name: "SSO connections", Path: "/settings/sso", As: "owner"},
+	{Name: "SSO connection", Path: "/settings/sso/{sso}", As: "owner"},
+	{Name: "SSO connections refused", Path: "/settings/sso", As: "member", Status: 403},
 }
 
 type a11yViolation struct {
@@ -192,6 +196,7 @@ type a11yFixture struct {
 	s                                      *apptest.Server
 	owner, member                          *apptest.AuthTokens
 	org, project, folder, memberID, invite string
+	sso                                    string // an SSO connection (for acme-sso.test: nobody signs in through it)
 }
 
 func newA11yFixture(t *testing.T) *a11yFixture {
@@ -212,13 +217,14 @@ func newA11yFixture(t *testing.T) *a11yFixture {
 	gorg := s.CreateOrg(globex.Access, "Globex")
 	s.Invite(globex.Access, gorg, map[string]any{"email": "olivia@acme.test", "role": "viewer"})
 	s.Invite(globex.Access, gorg, map[string]any{"email": "noah@acme.test", "role": "viewer"})
+	f.sso = s.AddSSOConnection(f.owner.Access, f.org, "acme-sso.test")["id"].(string)
 	s.Must(201, apptest.Req{Method: "POST", Path: "/v1/api-keys", Token: f.owner.Access, Header: apptest.OrgHeader(f.org),
 		Body: map[string]any{"name": "CI uploader", "permissions": []map[string]any{{"entity_type": "projects", "entity_id": f.project, "name": "full-access", "action": "", "permission": []any{}}}}})
 	return f
 }
 
 func (f *a11yFixture) path(p string) string {
-	return strings.NewReplacer("{project}", f.project, "{folder}", f.folder, "{member}", f.memberID, "{invitation}", f.invite).Replace(p)
+	return strings.NewReplacer("{project}", f.project, "{folder}", f.folder, "{member}", f.memberID, "{invitation}", f.invite, "{sso}", f.sso).Replace(p)
 }
 
 // TestBrowserAccessibility runs the accessibility pass on every page of

@@ -153,6 +153,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.registerInviteLinks(mux)    // invitelinks.go
 	h.registerEmailTemplates(mux) // emailtemplates.go
 	h.registerSCIM(mux)
+	h.registerSSOConnections(mux) // ssoconn.go
 	h.handle(mux, "GET /access", h.inOrg(h.accessPage))
 	h.handle(mux, "GET /access/review.csv", h.inOrg(h.accessReview))
 	h.handle(mux, "GET /profile", h.authed(h.profilePage))
