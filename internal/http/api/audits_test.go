@@ -362,6 +362,11 @@ func seedAudit(t *testing.T, srv *apptest.Server, org string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	db := srv.Store.WriterDB()
+	// On PostgreSQL the chain is linked after commit: link what is pending
+	// so that the chain's head row exists and holds the last event.
+	if err := srv.Store.CatchUpAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
 	var seq int64
 	var prev string
 	if err := db.QueryRowContext(ctx, `SELECT seq, last_hash FROM audit_chains WHERE chain_id = $1`, org).Scan(&seq, &prev); err != nil {
