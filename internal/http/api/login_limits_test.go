@@ -54,6 +54,7 @@ func (c *from) want(t *testing.T, srv *apptest.Server, email, password string, s
 // An attacker elsewhere cannot lock the owner out, and cannot keep
 // guessing: failures back off per (account, address).
 func TestLoginLockoutPerAddress(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		srv.SignUpTokens("Ada", "ada@example.com", "")
@@ -83,6 +84,7 @@ func TestLoginLockoutPerAddress(t *testing.T) {
 // Many addresses failing for one account meet the account's ceiling; an
 // address without failures (the owner's) still signs in.
 func TestLoginAccountCeiling(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		srv.SignUpTokens("Ada", "ada@example.com", "")
@@ -107,6 +109,7 @@ func TestLoginAccountCeiling(t *testing.T) {
 // Two processes on one PostgreSQL share one budget: a guesser alternating
 // between them gets no more tries than from one.
 func TestLoginThrottleSharedAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		if e.Name != "postgres" {
 			t.Skip("processes share a database on PostgreSQL only")
