@@ -110,6 +110,9 @@ func TestFlags(t *testing.T) {
 // TestSoak runs the soak mode for a few seconds on each engine: its rows,
 // slopes and lost-writes check must come out, with nothing lost.
 func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak: runs for seconds per engine; runs without -short")
+	}
 	engines := map[string][]string{"sqlite": nil}
 	if url := os.Getenv(storetest.PostgresEnv); url != "" {
 		engines["postgres"] = []string{"-database-url", url, "-processes", "2"}

@@ -18,6 +18,7 @@ import (
 // pending, each checked against its own seal: an unchained event forged
 // without the key breaks the check, named, without a seq.
 func TestAuditVerifyUnchained(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		owner, _ := srv.Signup("Owner", "owner@example.com")

@@ -25,6 +25,7 @@ import (
 // TestAuditEveryMutation plays one of each mutation and checks that each
 // left exactly one event with the right actor and target.
 func TestAuditEveryMutation(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		owner, ownerUser := srv.Signup("Owner", "owner@example.com")
@@ -113,6 +114,7 @@ func TestAuditEveryMutation(t *testing.T) {
 }
 
 func TestAuditList(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		owner, _ := srv.Signup("Owner", "owner@example.com")
@@ -207,6 +209,7 @@ func TestAuditList(t *testing.T) {
 // TestAuditVerifyDetectsTampering edits, deletes and inserts rows directly
 // in the database and expects verify to point at the first broken event.
 func TestAuditVerifyDetectsTampering(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		for _, c := range []struct {
 			name, reason string

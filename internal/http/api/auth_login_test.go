@@ -139,6 +139,7 @@ func testLoginFailuresHash(t *testing.T, e storetest.Engine) {
 }
 
 func TestAuthLoginThrottle(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("ErrPerAccount", func(t *testing.T) {
 			srv := apptest.New(t, e)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestEmailTemplates(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		srv := w.srv

@@ -13,6 +13,7 @@ import (
 // answer is the created one (first or replayed) or 409 in flight. On SQLite
 // the two servers share one file, as two processes would.
 func TestIdempotencyAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		dsn := e.NewDSN(t)
 		a := apptest.New(t, e, apptest.Options{DSN: dsn})

@@ -62,6 +62,7 @@ func opEventually(t *testing.T, what string, cond func() bool) {
 // changed, a custom role edited, the organization deleted) reach B through
 // LISTEN/NOTIFY and B's answers change within a bounded time.
 func TestInvalidationAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		if e.Name != "postgres" {
 			t.Skip("several processes share a database only on PostgreSQL")

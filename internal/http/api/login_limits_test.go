@@ -54,6 +54,7 @@ func (c *from) want(t *testing.T, srv *apptest.Server, email, password string, s
 // An attacker elsewhere cannot lock the owner out, and cannot keep
 // guessing: failures back off per (account, address).
 func TestLoginLockoutPerAddress(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		srv.SignUpTokens("Ada", "ada@example.com", "")
@@ -83,6 +84,7 @@ func TestLoginLockoutPerAddress(t *testing.T) {
 // Many addresses failing for one account meet the account's ceiling; an
 // address without failures (the owner's) still signs in.
 func TestLoginAccountCeiling(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		srv.SignUpTokens("Ada", "ada@example.com", "")
@@ -107,6 +109,7 @@ func TestLoginAccountCeiling(t *testing.T) {
 // Two processes on one PostgreSQL share one budget: a guesser alternating
 // between them gets no more tries than from one.
 func TestLoginThrottleSharedAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		if e.Name != "postgres" {
 			t.Skip("processes share a database on PostgreSQL only")
@@ -143,8 +146,13 @@ func TestLoginThrottleSharedAcrossProcesses(t *testing.T) {
 }
 
 // A wrong password takes as long for an unknown address as for a
-// registered one: medians within 10%.
+// registered one: medians within 10%. Under -short it is skipped: it times
+// 82 to 410 real argon2id hashes one after the other, and that an unknown
+// address costs a hash is checked by TestAuthLogin's allocation count.
 func TestLoginTimingUnknownAddress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("times hundreds of real argon2id hashes: heavy; runs without -short")
+	}
 	// Real argon2id work (8 MiB, as FastHasher is too cheap to measure).
 	hasher := secret.NewHasher(secret.Argon2Params{Memory: 8 * 1024, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}, 4)
 	srv := apptest.New(t, storetest.SQLite(), apptest.Options{Hasher: hasher})

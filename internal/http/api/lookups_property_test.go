@@ -395,11 +395,16 @@ func (w *lpWorld) folderProject(f string) (string, bool) {
 // TestLookupsProperty builds random trees, grants, roles and keys, then
 // moves folders and changes rights and roles, and after every change
 // compares each look-up (and the access review) with the checks it
-// replaces, on both engines.
+// replaces, on both engines (one random world per engine under -short,
+// four without).
 func TestLookupsProperty(t *testing.T) {
 	t.Parallel()
+	seeds := uint64(4)
+	if testing.Short() {
+		seeds = 1 // the other random worlds run without -short
+	}
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
-		for seed := range uint64(4) {
+		for seed := range seeds {
 			t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 				w := lpSetup(t, e, seed)
 				w.verify(0)

@@ -21,6 +21,7 @@ func lkCheck(t *testing.T, w *ivWorld, userID, typ, id, name, action string) (bo
 }
 
 func TestLookupsAPI(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		w := ivSetup(t, e)
 		admin, adminID := w.member("Ada Admin", "ada@example.com", apptest.Role("admin"))
@@ -311,6 +312,7 @@ func lkMust(t *testing.T, w *ivWorld, want int, method, path, token string, body
 // look-ups answered by B follow changes made through A (a member's grants,
 // a folder move) by notification, as the check does.
 func TestLookupsAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		if e.Name != "postgres" {
 			t.Skip("several processes share a database only on PostgreSQL")

@@ -16,6 +16,7 @@ import (
 )
 
 func TestMFAPolicyInPolicyDocument(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		owner := srv.SignUpTokens("Owner", "owner@example.com", "")
@@ -144,6 +145,7 @@ func TestSSOSignInSkipsSecondFactor(t *testing.T) {
 }
 
 func TestPasswordResetKeepsSecondFactor(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		_, secret, _ := mfaUser(t, srv, "ada@example.com")

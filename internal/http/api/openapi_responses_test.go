@@ -31,6 +31,7 @@ const oaNilUUID = "0190a0a0-0000-7000-8000-000000000000"
 // TestOpenAPIResponses drives a realistic story through the API and checks
 // every response, successes and problems, against openapi.yaml.
 func TestOpenAPIResponses(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		// ok expects status want and returns the JSON body (nil for none).

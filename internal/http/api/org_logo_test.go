@@ -12,6 +12,7 @@ import (
 )
 
 func TestOrgLogo(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		o := srv.SignUpTokens("Olivia", "olivia@example.com", "")

@@ -19,6 +19,7 @@ func fromIP(ip string) gatehouse.Actor { return gatehouse.Actor{IP: ip} }
 // that stops a mail flood; wrong codes are throttled per client address
 // across all accounts, in the database (shared by processes).
 func TestOTPQuotas(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		ctx := context.Background()
 		register := func(srv *apptest.Server, email string) {

@@ -48,6 +48,7 @@ func sessionAMR(t *testing.T, srv *apptest.Server, token, sessionID string) stri
 }
 
 func TestPasskeys(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("FailRegistration", func(t *testing.T) {
 			srv := apptest.New(t, e)

@@ -24,6 +24,7 @@ func rdSetup(t *testing.T, e storetest.Engine, opts ...apptest.Options) (srv *ap
 }
 
 func TestRedirectURL(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv, owner, org := rdSetup(t, e)
 		do := func(method, path string, body any) *apptest.Response {

@@ -29,6 +29,7 @@ func totalRows(counts map[string]int) int {
 // one session add at most 50 rows to the whole database, and a refresh
 // token from the first generation still ends the session.
 func TestRefreshBoundedState(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		first := srv.SignUpTokens("Ada", "ada@example.com", "")
@@ -56,6 +57,7 @@ func TestRefreshBoundedState(t *testing.T) {
 // Two refreshes with one token at once (two tabs), through one process or
 // two, both succeed with the same tokens; the session lives on.
 func TestRefreshConcurrentGrace(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		dsn := e.NewDSN(t)
 		one := apptest.New(t, e, apptest.Options{DSN: dsn})
@@ -108,6 +110,7 @@ func TestRefreshConcurrentGrace(t *testing.T) {
 // A refresh token naming a session but not made by Gatehouse proves
 // nothing and ends nothing.
 func TestRefreshForgedToken(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		a := srv.SignUpTokens("Ada", "ada@example.com", "")
@@ -132,6 +135,7 @@ func TestRefreshForgedToken(t *testing.T) {
 // refresh token moves them onto derived tokens, and one recorded as
 // rotated away still ends its session.
 func TestRefreshLegacyTokens(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		a := srv.SignUpTokens("Ada", "ada@example.com", "")

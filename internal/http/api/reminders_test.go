@@ -18,6 +18,7 @@ var rmLinkRe = regexp.MustCompile(`/invitations/([A-Za-z0-9_-]{20,100})`)
 // and one test clock: a reminder goes out once, with the same link, only
 // while the invitation is pending and unexpired.
 func TestInvitationReminders(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		sink := apptest.StartSMTP(t)
 		dsn := e.NewDSN(t)

@@ -30,6 +30,7 @@ func actingOrg(t *testing.T, srv *apptest.Server, token string) string {
 }
 
 func TestCurrentOrganizationPerSession(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		srv := apptest.New(t, e)
 		one := srv.SignUpTokens("Ada", "ada@example.com", "")
@@ -102,6 +103,7 @@ func TestCurrentOrganizationPerSession(t *testing.T) {
 // Two processes on one PostgreSQL: a switch through one reaches the other,
 // which had the session cached, as fast as its notification.
 func TestCurrentOrganizationAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		if e.Name != "postgres" {
 			t.Skip("processes share a database on PostgreSQL only")

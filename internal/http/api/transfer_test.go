@@ -22,6 +22,7 @@ func memberRole(t *testing.T, srv *apptest.Server, token, orgID, userID string) 
 }
 
 func TestTransferOwnership(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		t.Run("OK", func(t *testing.T) {
 			srv := apptest.New(t, e)

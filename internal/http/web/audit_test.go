@@ -13,6 +13,7 @@ import (
 )
 
 func TestAuditPage(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		c, ids := owner(t, s, "olivia@example.com", "Marketing")

@@ -11,6 +11,7 @@ import (
 )
 
 func TestProjectAndFolderPages(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		c, ids := owner(t, s, "olivia@example.com", "Marketing", "Training")

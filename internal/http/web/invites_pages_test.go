@@ -18,6 +18,7 @@ var linkInputRe = regexp.MustCompile(`value="http://gatehouse.test/invite-links/
 // TestInvitesPages: the dashboard's bulk invite, invite links, email
 // editor and redirect after accepting, without a browser, failures first.
 func TestInvitesPages(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e, apptest.Options{Config: func(c *app.Config) { c.AllowedRedirectOrigins = "https://app.example.com" }})
 		c, _ := owner(t, s, "olivia@example.com", "Marketing")

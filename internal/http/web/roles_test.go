@@ -29,6 +29,7 @@ func signIn(t *testing.T, s *apptest.Server, email string) *apptest.WebClient {
 }
 
 func TestRolesPages(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		c, ids := owner(t, s, "olivia@example.com", "Marketing")
@@ -117,6 +118,7 @@ func TestRolesPages(t *testing.T) {
 }
 
 func TestCheckAccessPage(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		c, ids := owner(t, s, "olivia@example.com", "Marketing", "Training")

@@ -12,6 +12,7 @@ import (
 // TestSecurityPageRefusals: the /profile/security forms and the passkey
 // sign-in forms refuse bad input with a page or a flash, never a 500.
 func TestSecurityPageRefusals(t *testing.T) {
+	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		s := apptest.New(t, e)
 		apptest.WantRedirect(t, s.WebClient().Get("/profile/security"), "/login")

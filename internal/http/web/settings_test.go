@@ -12,6 +12,7 @@ import (
 // holds, and nothing changes; an admin may change settings but neither
 // transfer nor delete.
 func TestSettingsRights(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, storetest.SQLite())
 	oc, _ := owner(t, s, "olivia@acme.test")
 	olivia := s.SignIn("olivia@acme.test", pw)
@@ -80,6 +81,7 @@ func TestSettingsRights(t *testing.T) {
 // An upload post without a file, or not multipart at all, asks for a file
 // beside the input; the profile stays as it was.
 func TestProfileUploadWithoutFile(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t, storetest.SQLite())
 	c := signUp(t, s, "Ada", "ada@acme.test")
 	apptest.WantPage(t, c.Post("/profile/avatar", url.Values{"avatar": {"not a file"}}), 400, "Choose an image file to upload.", `id="f-avatar-err"`)

@@ -14,38 +14,48 @@ import (
 
 // Run is the store contract: the same subtests, run against one engine.
 // Every engine package calls it from its TestContract, so SQLite and
-// PostgreSQL are held to one behaviour. Each subtest opens a store of its
-// own. Subtests run one after the other: PostgreSQL migrations take a
-// database-wide lock, so parallel opens would only wait for each other.
+// PostgreSQL are held to one behaviour. Each subtest opens stores of its
+// own, so the subtests run in parallel (PostgreSQL migrations lock per
+// schema, store.Migrate, so parallel opens do not wait for each other).
 func Run(t *testing.T, e Engine) {
-	t.Run("Outbox", func(t *testing.T) { runOutbox(t, e) })
-	t.Run("Audit", func(t *testing.T) { runAudit(t, e) })
-	t.Run("Users", func(t *testing.T) { runUsers(t, e) })
-	t.Run("Sessions", func(t *testing.T) { runSessions(t, e) })
-	t.Run("SessionState", func(t *testing.T) { runSessionState(t, e) })
-	t.Run("Throttles", func(t *testing.T) { runThrottles(t, e) })
-	t.Run("OTPs", func(t *testing.T) { runOTPs(t, e) })
-	t.Run("ResetTokens", func(t *testing.T) { runResetTokens(t, e) })
-	t.Run("Identities", func(t *testing.T) { runIdentities(t, e) })
-	t.Run("SSO", func(t *testing.T) { runSSO(t, e) })
-	t.Run("Restart", func(t *testing.T) { runRestart(t, e) })
-	t.Run("Lookups", func(t *testing.T) { runLookups(t, e) })
-	t.Run("ConcurrentAuditWriters", func(t *testing.T) { runConcurrentAudit(t, e) })
-	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, e) })
-	t.Run("ListPlans", func(t *testing.T) { runListPlans(t, e) })
-	t.Run("Locks", func(t *testing.T) { runLocks(t, e) })
-	t.Run("Retention", func(t *testing.T) { runRetention(t, e) })
-	t.Run("OTPQuotas", func(t *testing.T) { runOTPQuotas(t, e) })
-	t.Run("Access", func(t *testing.T) { runAccess(t, e) })
-	t.Run("AuditSeal", func(t *testing.T) { runAuditSeal(t, e) })
-	t.Run("AuditDeferred", func(t *testing.T) { runAuditDeferred(t, e) })
-	t.Run("Policy", func(t *testing.T) { runPolicy(t, e) })
-	t.Run("Idempotency", func(t *testing.T) { runIdempotency(t, e) })
-	t.Run("MFA", func(t *testing.T) { runMFA(t, e) })
-	t.Run("Memberships", func(t *testing.T) { runMemberships(t, e) })
-	t.Run("Roles", func(t *testing.T) { runRoles(t, e) })
-	t.Run("Invitations", func(t *testing.T) { runInvitations(t, e) })
-	t.Run("SCIM", func(t *testing.T) { runSCIM(t, e) })
+	for _, c := range []struct {
+		name string
+		run  func(*testing.T, Engine)
+	}{
+		{"Outbox", runOutbox},
+		{"Audit", runAudit},
+		{"Users", runUsers},
+		{"Sessions", runSessions},
+		{"SessionState", runSessionState},
+		{"Throttles", runThrottles},
+		{"OTPs", runOTPs},
+		{"ResetTokens", runResetTokens},
+		{"Identities", runIdentities},
+		{"SSO", runSSO},
+		{"Restart", runRestart},
+		{"Lookups", runLookups},
+		{"ConcurrentAuditWriters", runConcurrentAudit},
+		{"Webhooks", runWebhooks},
+		{"ListPlans", runListPlans},
+		{"Locks", runLocks},
+		{"Retention", runRetention},
+		{"OTPQuotas", runOTPQuotas},
+		{"Access", runAccess},
+		{"AuditSeal", runAuditSeal},
+		{"AuditDeferred", runAuditDeferred},
+		{"Policy", runPolicy},
+		{"Idempotency", runIdempotency},
+		{"MFA", runMFA},
+		{"Memberships", runMemberships},
+		{"Roles", runRoles},
+		{"Invitations", runInvitations},
+		{"SCIM", runSCIM},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, e)
+		})
+	}
 }
 
 // errRollback is returned from a transaction to make it roll back.
