@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,25 +78,36 @@ func TestHotPathPlans(t *testing.T) {
 			}
 			svc := service.New(st, service.Config{Hasher: hasher, Key: storetest.MustKey(t)})
 			actor := gatehouse.Actor{IP: "192.0.2.1"}
-			var got []recorded
-			path := ""
-			st.Observe(func(q string, args []any) { got = append(got, recorded{path, q, append([]any(nil), args...)}) })
+			// The observer also sees the background audit linker's queries
+			// (PostgreSQL links the chain after commit), so it and the test
+			// share got and path under a lock.
+			var (
+				mu   sync.Mutex
+				got  []recorded
+				path string
+			)
+			st.Observe(func(q string, args []any) {
+				mu.Lock()
+				got = append(got, recorded{path, q, append([]any(nil), args...)})
+				mu.Unlock()
+			})
+			at := func(p string) { mu.Lock(); path = p; mu.Unlock() }
 
-			path = "sign-in"
+			at("sign-in")
 			if _, _, err := svc.Auth.Login(ctx, actor, signer.Email, "a long passphrase"); err != nil {
 				t.Fatal(err)
 			}
-			path = "session look-up"
+			at("session look-up")
 			owner := 7 * store.SeedUsersPerOrg
 			p, err := svc.Auth.Authenticate(ctx, store.SeedToken(owner))
 			if err != nil {
 				t.Fatal(err)
 			}
-			path = "check (session, current organization)"
+			at("check (session, current organization)")
 			if _, err := svc.Access.Caller(ctx, actor, p, ""); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 				t.Fatalf("no current organization: %v", err)
 			}
-			path = "check (session)"
+			at("check (session)")
 			c, err := svc.Access.Caller(ctx, actor, p, org)
 			if err != nil {
 				t.Fatal(err)
@@ -103,30 +115,30 @@ func TestHotPathPlans(t *testing.T) {
 			if _, err := svc.Members.Check(ctx, c, []service.CheckInput{{EntityType: "folders", EntityID: store.SeedFolderID(7, 3), Name: "folders", Action: "write"}}, "checks"); err != nil {
 				t.Fatal(err)
 			}
-			path = "member list"
+			at("member list")
 			if _, err := svc.Members.List(ctx, c, "", gatehouse.PageRequest{Limit: 25}); err != nil {
 				t.Fatal(err)
 			}
-			path = "invitation list"
+			at("invitation list")
 			if _, err := svc.Invitations.List(ctx, c, "", "", gatehouse.PageRequest{Limit: 25}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := svc.Invitations.List(ctx, c, "pending", "", gatehouse.PageRequest{Limit: 25}); err != nil {
 				t.Fatal(err)
 			}
-			path = "key creation"
+			at("key creation")
 			_, keySecret, err := svc.Keys.Create(ctx, c, service.KeyInput{Name: "plan", GrantsSet: true, Grants: []gatehouse.Grant{
 				{EntityType: "projects", EntityID: store.SeedProjectID(7, 1), Name: "full-access", Action: "write+read+delete", Permission: []gatehouse.AreaGrant{}}}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			fresh := service.New(st, service.Config{Hasher: hasher, Key: storetest.MustKey(t)}) // cold caches
-			path = "key look-up"
+			at("key look-up")
 			kp, err := fresh.Keys.Authenticate(ctx, keySecret)
 			if err != nil {
 				t.Fatal(err)
 			}
-			path = "check (API key)"
+			at("check (API key)")
 			if _, err := fresh.Access.Caller(ctx, actor, kp, ""); err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +149,11 @@ func TestHotPathPlans(t *testing.T) {
 				t.Fatalf("the plan check does not see a full scan:\n%s", explain(t, st, e.Name, recorded{"probe", `SELECT id FROM folders WHERE updated_at = $1`, []any{int64(1)}}))
 			}
 			checked := 0
-			for _, r := range got {
+			st.Observe(nil)
+			mu.Lock()
+			recordedQueries := append([]recorded(nil), got...)
+			mu.Unlock()
+			for _, r := range recordedQueries {
 				verb := strings.ToUpper(strings.Fields(strings.TrimSpace(r.query))[0])
 				if verb != "SELECT" && verb != "UPDATE" && verb != "DELETE" && verb != "WITH" {
 					continue

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -61,14 +62,21 @@ type Store struct {
 	// chainRefused holds the unchained events the chainer refused (logged
 	// once each).
 	chainRefused sync.Map
-	// observe, when set (tests), sees every query before it runs.
-	observe func(query string, args []any)
+	// observe, when set (tests), sees every query before it runs; atomic
+	// because background workers (the audit chainer) run queries too.
+	observe atomic.Pointer[func(query string, args []any)]
 }
 
 // Observe makes fn see every query this store runs from now on, with its
-// arguments (for query-plan tests; nil stops). Set it before use, not
-// while queries run.
-func (s *Store) Observe(fn func(query string, args []any)) { s.observe = fn }
+// arguments (for query-plan tests; nil stops). Background workers' queries
+// are seen too, from their goroutines: fn must be safe for concurrent use.
+func (s *Store) Observe(fn func(query string, args []any)) {
+	if fn == nil {
+		s.observe.Store(nil)
+		return
+	}
+	s.observe.Store(&fn)
+}
 
 // observed passes queries to the store's observer, then runs them.
 type observed struct {
@@ -102,10 +110,11 @@ func (o observed) PrepareContext(ctx context.Context, q string) (*sql.Stmt, erro
 }
 
 func (s *Store) wrapQ(q querier) querier {
-	if s.observe == nil {
+	fn := s.observe.Load()
+	if fn == nil {
 		return q
 	}
-	return observed{q, s.observe}
+	return observed{q, *fn}
 }
 
 // New wraps opened connections. On PostgreSQL writer and reader are one pool.
