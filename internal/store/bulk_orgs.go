@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -31,7 +33,34 @@ type OrgSeed struct {
 // i*SeedUsersPerOrg + k.
 const SeedUsersPerOrg = 8
 
-func seedID(kind, n int) string { return fmt.Sprintf("5eed%04x-0000-4000-8000-%012x", kind, n) }
+// seedID is fmt.Sprintf("5eed%04x-0000-4000-8000-%012x", kind, n), written
+// without fmt (a million organizations take 60 million of them).
+func seedID(kind, n int) string {
+	if kind < 0 || kind > 0xffff || n < 0 || n >= 1<<48 {
+		return fmt.Sprintf("5eed%04x-0000-4000-8000-%012x", kind, n)
+	}
+	b := []byte("5eed0000-0000-4000-8000-000000000000")
+	const digits = "0123456789abcdef"
+	for i := 7; i >= 4; i-- {
+		b[i] = digits[kind&15]
+		kind >>= 4
+	}
+	for i := 35; i >= 24; i-- {
+		b[i] = digits[n&15]
+		n >>= 4
+	}
+	return string(b)
+}
+
+// seedNumbered is prefix + n printed in width digits, zero-padded
+// (fmt's %0*d for n ≥ 0).
+func seedNumbered(prefix string, width, n int) string {
+	d := strconv.Itoa(n)
+	if len(d) >= width {
+		return prefix + d
+	}
+	return prefix + strings.Repeat("0", width-len(d)) + d
+}
 
 // SeedOrgID is the id of seeded organization i.
 func SeedOrgID(i int) string { return seedID(1, i) }
@@ -47,12 +76,12 @@ func SeedFolderID(i, f int) string { return seedID(4, i*256+f) }
 
 // SeedToken is the access token of seeded user u's session (test data only:
 // deterministic, never for real accounts).
-func SeedToken(u int) string { return fmt.Sprintf("gh_at_seed%054d", u) }
+func SeedToken(u int) string { return seedNumbered("gh_at_seed", 54, u) }
 
 // SeedOrgs bulk-inserts the organizations o describes: users, organizations,
 // memberships (the owner by role; the others by role and direct folder and
 // area grants), projects, folders, and optionally sessions.
-func (s *Store) SeedOrgs(ctx context.Context, o OrgSeed) (err error) {
+func (s *Store) SeedOrgs(ctx context.Context, o OrgSeed) error {
 	if o.Members > SeedUsersPerOrg-1 || o.Projects > 64 || o.Folders > 256 || (o.Folders > 0 && o.Projects == 0) {
 		return errors.New("store: seed shape out of range")
 	}
@@ -63,69 +92,63 @@ func (s *Store) SeedOrgs(ctx context.Context, o OrgSeed) (err error) {
 	if per <= 0 {
 		per = 2000
 	}
-	if s.dialect.Name() == "sqlite" {
-		restore, err := s.sqliteCacheSize(ctx, -seedCacheKiB)
-		if err != nil {
-			return err
+	return s.bulkLoad(ctx, func(write func([]BulkTable) error) error {
+		for from := o.From; from < o.To; from += per {
+			if err := write(seedOrgRows(o, from, min(from+per, o.To))); err != nil {
+				return err
+			}
 		}
-		defer func() { err = errors.Join(err, restore()) }()
-	}
+		return nil
+	})
+}
+
+// seedOrgRows returns the rows of organizations [from, to).
+func seedOrgRows(o OrgSeed, from, to int) []BulkTable {
 	now := ts(o.Now)
-	for from := o.From; from < o.To; from += per {
-		to := min(from+per, o.To)
-		var users, orgs, members, projects, folders, sessions [][]any
-		for i := from; i < to; i++ {
-			org := SeedOrgID(i)
-			owner := SeedUserID(i * SeedUsersPerOrg)
-			orgs = append(orgs, []any{org, fmt.Sprintf("Org %d", i), "", "{}", owner, now, now})
-			for p := range o.Projects {
-				projects = append(projects, []any{SeedProjectID(i, p), org, fmt.Sprintf("Project %d", p), "", "{}", now, now})
-			}
-			for f := range o.Folders {
-				p := f % o.Projects
-				parent := any(nil)
-				if f >= o.Projects && (f/o.Projects)%4 != 0 {
-					parent = SeedFolderID(i, f-o.Projects)
-				}
-				folders = append(folders, []any{SeedFolderID(i, f), org, SeedProjectID(i, p), parent, fmt.Sprintf("Folder %d", f), now, now})
-			}
-			for k := 0; k <= o.Members; k++ {
-				u := i*SeedUsersPerOrg + k
-				uid := SeedUserID(u)
-				email := fmt.Sprintf("seed%d@example.com", u)
-				users = append(users, []any{uid, email, email, fmt.Sprintf("User %d", u), "", true, now, now})
-				role, grants := seedMemberRights(i, k, o)
-				members = append(members, []any{seedID(5, u), org, uid, role, grants, nil, now, now})
-				if k < o.Sessions {
-					sessions = append(sessions, []any{seedID(6, u), uid, o.TokenHash(SeedToken(u)), ts(o.Now.Add(24 * time.Hour)),
-						o.TokenHash(fmt.Sprintf("gh_rt_seed%054d", u)), ts(o.Now.Add(30 * 24 * time.Hour)), "", "", now, now})
-				}
-			}
+	n := to - from
+	users := make([][]any, 0, n*(o.Members+1))
+	orgs := make([][]any, 0, n)
+	members := make([][]any, 0, n*(o.Members+1))
+	projects := make([][]any, 0, n*o.Projects)
+	folders := make([][]any, 0, n*o.Folders)
+	sessions := make([][]any, 0, n*min(o.Sessions, o.Members+1))
+	for i := from; i < to; i++ {
+		org := SeedOrgID(i)
+		owner := SeedUserID(i * SeedUsersPerOrg)
+		orgs = append(orgs, []any{org, "Org " + strconv.Itoa(i), "", "{}", owner, now, now})
+		for p := range o.Projects {
+			projects = append(projects, []any{SeedProjectID(i, p), org, "Project " + strconv.Itoa(p), "", "{}", now, now})
 		}
-		err := s.Tx(ctx, func(tx *Conn) error {
-			for _, t := range []struct {
-				table string
-				cols  []string
-				rows  [][]any
-			}{
-				{"users", []string{"id", "email", "email_norm", "name", "password_hash", "email_verified", "created_at", "updated_at"}, users},
-				{"organizations", []string{"id", "name", "logo_url", "settings", "created_by", "created_at", "updated_at"}, orgs},
-				{"memberships", []string{"id", "org_id", "user_id", "role_id", "grants", "invited_by", "created_at", "updated_at"}, members},
-				{"projects", []string{"id", "org_id", "name", "description", "settings", "created_at", "updated_at"}, projects},
-				{"folders", []string{"id", "org_id", "project_id", "parent_id", "name", "created_at", "updated_at"}, folders},
-				{"sessions", []string{"id", "user_id", "access_hash", "access_expires_at", "refresh_hash", "refresh_expires_at", "ip", "user_agent", "created_at", "last_used_at"}, sessions},
-			} {
-				if err := tx.bulkInsert(ctx, t.table, t.cols, t.rows); err != nil {
-					return err
-				}
+		for f := range o.Folders {
+			p := f % o.Projects
+			parent := any(nil)
+			if f >= o.Projects && (f/o.Projects)%4 != 0 {
+				parent = SeedFolderID(i, f-o.Projects)
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			folders = append(folders, []any{SeedFolderID(i, f), org, SeedProjectID(i, p), parent, "Folder " + strconv.Itoa(f), now, now})
+		}
+		for k := 0; k <= o.Members; k++ {
+			u := i*SeedUsersPerOrg + k
+			uid := SeedUserID(u)
+			email := "seed" + strconv.Itoa(u) + "@example.com"
+			users = append(users, []any{uid, email, email, "User " + strconv.Itoa(u), "", true, now, now})
+			role, grants := seedMemberRights(i, k, o)
+			members = append(members, []any{seedID(5, u), org, uid, role, grants, nil, now, now})
+			if k < o.Sessions {
+				sessions = append(sessions, []any{seedID(6, u), uid, o.TokenHash(SeedToken(u)), ts(o.Now.Add(24 * time.Hour)),
+					o.TokenHash(seedNumbered("gh_rt_seed", 54, u)), ts(o.Now.Add(30 * 24 * time.Hour)), "", "", now, now})
+			}
 		}
 	}
-	return nil
+	// Referenced tables first: PostgreSQL checks foreign keys.
+	return []BulkTable{
+		{"users", []string{"id", "email", "email_norm", "name", "password_hash", "email_verified", "created_at", "updated_at"}, users},
+		{"organizations", []string{"id", "name", "logo_url", "settings", "created_by", "created_at", "updated_at"}, orgs},
+		{"memberships", []string{"id", "org_id", "user_id", "role_id", "grants", "invited_by", "created_at", "updated_at"}, members},
+		{"projects", []string{"id", "org_id", "name", "description", "settings", "created_at", "updated_at"}, projects},
+		{"folders", []string{"id", "org_id", "project_id", "parent_id", "name", "created_at", "updated_at"}, folders},
+		{"sessions", []string{"id", "user_id", "access_hash", "access_expires_at", "refresh_hash", "refresh_expires_at", "ip", "user_agent", "created_at", "last_used_at"}, sessions},
+	}
 }
 
 // seedMemberRights gives member k of organization i a role and grants: the
@@ -151,35 +174,4 @@ func seedMemberRights(i, k int, o OrgSeed) (role any, grants string) {
 	default:
 		return "viewer", `[{"entity_type":"projects","entity_id":"` + p + `","name":"custom","action":"","permission":[{"name":"livestreams","action":"write+read"},{"name":"analytics","action":"read"}]}]`
 	}
-}
-
-// bulkInsert inserts rows into table with multi-row INSERTs of the engine's
-// default size (see DefaultBulkRows), one prepared statement reused.
-func (c *Conn) bulkInsert(ctx context.Context, table string, cols []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	per := c.s.bulkRows(BulkOptions{}, len(cols))
-	full, err := c.prepare(ctx, bulkInsertSQL(table, cols, min(per, len(rows))))
-	if err != nil {
-		return err
-	}
-	defer full.Close()
-	args := make([]any, 0, per*len(cols))
-	for start := 0; start < len(rows); start += per {
-		batch := rows[start:min(start+per, len(rows))]
-		args = args[:0]
-		for _, r := range batch {
-			args = append(args, r...)
-		}
-		if len(batch) == per || start == 0 {
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = c.q.ExecContext(ctx, bulkInsertSQL(table, cols, len(batch)), args...)
-		}
-		if err != nil {
-			return c.wrap(err, fmt.Sprintf("bulk insert %s (%d rows)", table, len(batch)))
-		}
-	}
-	return nil
 }

@@ -43,6 +43,45 @@ func (dialect) IsUnavailable(err error) bool {
 	return strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "conn busy")
 }
 
+// CopyTables loads bulk rows with COPY (store.BulkCopier), in one
+// transaction committed without waiting for the WAL flush (a crash may lose
+// the last batches of a seed, never corrupt it). Tables come referenced
+// ones first, so foreign keys hold row by row; when the role is a superuser
+// their checks are skipped (session_replication_role = replica, as
+// pg_restore --disable-triggers does): they were a trigger query per
+// reference, ~65 per seeded organization, and most of the load's time.
+// TestSeedOrgsRows checks that no reference dangles.
+func (dialect) CopyTables(ctx context.Context, dc any, tables []store.BulkTable) (err error) {
+	sc, ok := dc.(*stdlib.Conn)
+	if !ok {
+		return fmt.Errorf("postgres: COPY on a %T", dc)
+	}
+	tx, err := sc.Conn().Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "DO $$ BEGIN IF current_setting('is_superuser') = 'on' THEN SET LOCAL session_replication_role = replica; END IF; END $$"); err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if len(t.Rows) == 0 {
+			continue
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.Name}, t.Cols, pgx.CopyFromRows(t.Rows)); err != nil {
+			return fmt.Errorf("copy %s: %w", t.Name, err)
+		}
+	}
+	return tx.Commit(ctx)
+}
+
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"
