@@ -92,6 +92,8 @@ type options struct {
 	scale        int
 	sessions     int
 	cacheSize    string
+	scaleWarmup  time.Duration // < 0: until the hit ratio stops climbing
+	scaleWarmMax time.Duration
 	csvFile      string
 	loadProcess  bool
 	inviteBase   float64
@@ -134,6 +136,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.scale, "scale", 0, "scale run instead of (a)-(c): seed N organizations (and 10,000 to compare) and run a Zipf check load for -duration (see scale.go)")
 	fs.IntVar(&o.sessions, "sessions", 0, "scale run: seed this many live sessions (four per organization) and spread requests over them for -duration")
 	fs.StringVar(&o.cacheSize, "cache-size", "64MiB", "scale run: GATEHOUSE_CACHE_SIZE of the server")
+	o.scaleWarmup = -1
+	fs.Var((*autoDuration)(&o.scaleWarmup), "scale-warmup", "scale run: unmeasured check load before each run's measured -duration, so that both runs are measured in their steady state: a duration (0: none), or auto: until the hit ratio stops climbing (its mean over the last 30 s within 0.005 of the 30 s before), at most -scale-warmup-max")
+	fs.DurationVar(&o.scaleWarmMax, "scale-warmup-max", 10*time.Minute, "scale run: longest auto warm-up")
 	fs.StringVar(&o.csvFile, "csv", "", "scale run: write the time series (second, resident memory, p99, hit ratio) to this CSV file")
 	fs.BoolVar(&o.loadProcess, "load-process", true, "(a), (b): run the load generator in a child process, so this process's CPU time is the server's alone (CPU/req is then server CPU per request)")
 	fs.Float64Var(&o.inviteBase, "invite-baseline", 470, "(b): the invitation rate the ≥ 3× target multiplies (issue 17's \"today\", 470–930/s; measure yours with the same conditions)")

@@ -30,7 +30,9 @@ import (
 // The scale run (-scale N): N organizations seeded through the store's bulk
 // insert (an owner, three members with grants, five projects, twenty folders
 // each), then permission checks whose organizations follow a Zipf law
-// (s = 1.1) for -duration, with the server's caches bounded by -cache-size.
+// (s = 1.1) for -duration, with the server's caches bounded by -cache-size,
+// after an unmeasured warm-up (-scale-warmup: by default until the hit
+// ratio stops climbing, so that runs are compared in their steady states).
 // The same is run for N = 10,000 first, in the same process, and the figures
 // compared. Requests go through the server's whole HTTP handler in process
 // (no sockets), so the client's cost does not hide the server's.
@@ -42,7 +44,8 @@ import (
 // scaleRun is one measured run.
 type scaleRun struct {
 	n                  int
-	seed, open         time.Duration
+	seed, open         time.Duration // seed: insert, ANALYZE and close
+	insert             time.Duration
 	rssStart, rssEnd   int64
 	checks             int64
 	elapsed            time.Duration
@@ -53,7 +56,11 @@ type scaleRun struct {
 	secondP99Min       time.Duration
 	secondP99Max       time.Duration
 	secondP99Median    time.Duration
-	evictions, entries int64
+	evictions, entries int64         // evictions in the measured window; entries at its end
+	warm               time.Duration // unmeasured warm-up before the measured window
+	warmRatio          float64       // hit ratio over the warm-up's last window
+	rssWarm            int64         // resident memory after the warm-up
+	warmSeries         []tick
 }
 
 type tick struct {
@@ -111,13 +118,14 @@ func runScale(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 				return err
 			}
 			runs = append(runs, r)
-			writeCSV(csv, "checks", r)
+			writeCSV(csv, "checks-warmup", r.n, r.warmSeries)
+			writeCSV(csv, "checks", r.n, r.series)
 		}
 		base, big := runs[0], runs[len(runs)-1]
-		fmt.Fprintf(stdout, "\n%-12s %10s %10s %10s %9s %9s %8s %12s %12s %9s\n", "orgs", "seed", "start-up", "checks/s", "p50", "p99", "hits", "RSS start", "RSS end", "evicted")
+		fmt.Fprintf(stdout, "\n%-12s %10s %10s %9s %10s %9s %9s %8s %12s %12s %9s\n", "orgs", "seed", "start-up", "warm-up", "checks/s", "p50", "p99", "hits", "RSS start", "RSS end", "evicted")
 		for _, r := range runs {
-			fmt.Fprintf(stdout, "%-12d %10s %10s %10.0f %9s %9s %8.4f %12s %12s %9d\n", r.n, r.seed.Round(time.Second), r.open.Round(time.Millisecond),
-				float64(r.checks)/r.elapsed.Seconds(), r.p50, r.p99, ratio(r.hits, r.misses), mib(r.rssStart), mib(r.rssEnd), r.evictions)
+			fmt.Fprintf(stdout, "%-12d %10s %10s %9s %10.0f %9s %9s %8.4f %12s %12s %9d\n", r.n, r.seed.Round(time.Second), r.open.Round(time.Millisecond),
+				r.warm.Round(time.Second), float64(r.checks)/r.elapsed.Seconds(), r.p50, r.p99, ratio(r.hits, r.misses), mib(r.rssStart), mib(r.rssEnd), r.evictions)
 		}
 		tp := (float64(big.checks) / big.elapsed.Seconds()) / (float64(base.checks) / base.elapsed.Seconds())
 		grew := big.rssEnd - big.rssStart
@@ -130,12 +138,21 @@ func runScale(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		writeCSV(csv, "sessions", r)
+		writeCSV(csv, "sessions-warmup", r.n, r.warmSeries)
+		writeCSV(csv, "sessions", r.n, r.series)
 		flat := float64(r.secondP99Max) / float64(max(r.secondP99Median, 1))
 		fmt.Fprintf(stdout, "\n%d live sessions, requests spread over all: %.0f req/s, p50 %s, p99 %s; p99 per second: min %s, median %s, max %s (max/median %.1f×); hit ratio %.4f; RSS %s → %s\n",
 			o.sessions, float64(r.checks)/r.elapsed.Seconds(), r.p50, r.p99, r.secondP99Min, r.secondP99Median, r.secondP99Max, flat, ratio(r.hits, r.misses), mib(r.rssStart), mib(r.rssEnd))
 	}
 	return nil
+}
+
+func mean(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(max(len(xs), 1))
 }
 
 func ratio(h, m int64) float64 {
@@ -145,12 +162,12 @@ func ratio(h, m int64) float64 {
 	return float64(h) / float64(h+m)
 }
 
-func writeCSV(w io.Writer, run string, r *scaleRun) {
+func writeCSV(w io.Writer, run string, n int, series []tick) {
 	if w == nil {
 		return
 	}
-	for _, t := range r.series {
-		fmt.Fprintf(w, "%s,%d,%d,%d,%d,%.4f,%d\n", run, r.n, t.second, t.rss, t.p99.Microseconds(), t.hitRatio, t.checksSec)
+	for _, t := range series {
+		fmt.Fprintf(w, "%s,%d,%d,%d,%d,%.4f,%d\n", run, n, t.second, t.rss, t.p99.Microseconds(), t.hitRatio, t.checksSec)
 	}
 }
 
@@ -189,8 +206,17 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	if sessions {
 		perOrg = 4
 	}
-	err := seeder.Store.SeedOrgs(ctx, store.OrgSeed{To: n, Members: 3, Projects: 5, Folders: 20, Sessions: perOrg,
-		TokenHash: secret.HashToken, Now: time.Now()})
+	// In steps of 100,000 organizations, with progress (a million take minutes).
+	var err error
+	for from := 0; from < n && err == nil; from += 100_000 {
+		to := min(from+100_000, n)
+		err = seeder.Store.SeedOrgs(ctx, store.OrgSeed{From: from, To: to, Members: 3, Projects: 5, Folders: 20, Sessions: perOrg,
+			TokenHash: secret.HashToken, Now: start})
+		if err == nil && to < n {
+			fmt.Fprintf(stdout, "  %d organizations in %s (%.0f/s)\n", to, time.Since(start).Round(time.Second), float64(to)/time.Since(start).Seconds())
+		}
+	}
+	r.insert = time.Since(start)
 	if err == nil {
 		err = seeder.Store.Analyze(ctx, "users", "organizations", "memberships", "projects", "folders", "sessions")
 	}
@@ -199,7 +225,8 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 		return nil, err
 	}
 	r.seed = time.Since(start)
-	fmt.Fprintf(stdout, "seeded in %s (%.0f organizations/s)\n", r.seed.Round(time.Second), float64(n)/r.seed.Seconds())
+	fmt.Fprintf(stdout, "seeded in %s: inserted in %s (%.0f organizations/s), then ANALYZE %s\n", r.seed.Round(time.Second),
+		r.insert.Round(time.Second), float64(n)/r.insert.Seconds(), (r.seed - r.insert).Round(time.Second))
 	runtime.GC()
 	start = time.Now()
 	m := &app.Main{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -300,39 +327,89 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 			}
 		}()
 	}
-	begin := time.Now()
 	tk := time.NewTicker(time.Second)
+	defer tk.Stop()
+	// Each second: the latencies of the checks done since the last call,
+	// and the hit ratio since the last tick.
 	lastH, lastM := h0, m0
-	for sec := 1; time.Since(begin) < o.duration; sec++ {
+	second := func(sec int) (tick, []time.Duration, error) {
 		select {
 		case <-ctx.Done():
 			close(stop)
 			wg.Wait()
-			return nil, ctx.Err()
+			return tick{}, nil, ctx.Err()
 		case <-tk.C:
 		}
 		mu.Lock()
 		window := cur
 		cur = nil
 		mu.Unlock()
-		all = append(all, window...)
 		hh, mm, _, _ := stats()
 		t := tick{second: sec, rss: rss(), hitRatio: ratio(hh-lastH, mm-lastM), checksSec: int64(len(window))}
 		lastH, lastM = hh, mm
 		if len(window) > 0 {
-			slices.Sort(window)
-			t.p99 = window[len(window)*99/100]
+			sorted := slices.Clone(window)
+			slices.Sort(sorted)
+			t.p99 = sorted[len(sorted)*99/100]
 		}
+		return t, window, nil
+	}
+	// Warm-up, unmeasured: a fixed time, or (auto) until the hit ratio
+	// stops climbing — its mean over the last 30 s within 0.005 of the
+	// mean over the 30 s before, in 10-second windows — so that runs of
+	// different N are compared in their steady states, not while one of
+	// them still fills its cache.
+	if o.scaleWarmup != 0 {
+		limit := o.scaleWarmup
+		if limit < 0 {
+			limit = o.scaleWarmMax
+		}
+		warmStart := time.Now()
+		var windows []float64
+		wh, wm := h0, m0
+		for sec := 1; time.Since(warmStart) < limit; sec++ {
+			t, _, err := second(sec)
+			if err != nil {
+				return nil, err
+			}
+			r.warmSeries = append(r.warmSeries, t)
+			if sec%10 != 0 {
+				continue
+			}
+			hh, mm, _, _ := stats()
+			windows = append(windows, ratio(hh-wh, mm-wm))
+			wh, wm = hh, mm
+			r.warmRatio = windows[len(windows)-1]
+			if n := len(windows); o.scaleWarmup < 0 && n >= 6 && mean(windows[n-3:])-mean(windows[n-6:n-3]) < 0.005 {
+				break
+			}
+		}
+		if n := len(r.warmSeries); n%10 != 0 { // the warm-up ended within a window
+			hh, mm, _, _ := stats()
+			r.warmRatio = ratio(hh-wh, mm-wm)
+		}
+		r.warm = time.Since(warmStart)
+		r.rssWarm = rss()
+		fmt.Fprintf(stdout, "N=%d: warmed up for %s (hit ratio at its end %.4f, RSS %s)\n", n, r.warm.Round(time.Second), r.warmRatio, mib(r.rssWarm))
+	}
+	h0, m0, ev0, _ := stats()
+	lastH, lastM = h0, m0
+	begin := time.Now()
+	for sec := 1; time.Since(begin) < o.duration; sec++ {
+		t, window, err := second(sec)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, window...)
 		r.series = append(r.series, t)
 	}
-	tk.Stop()
 	close(stop)
 	wg.Wait()
 	r.elapsed = time.Since(begin)
 	all = append(all, cur...)
 	r.rssEnd = rss()
 	h1, m1, ev, en := stats()
-	r.hits, r.misses, r.evictions, r.entries = h1-h0, m1-m0, ev, en
+	r.hits, r.misses, r.evictions, r.entries = h1-h0, m1-m0, ev-ev0, en
 	r.checks = int64(len(all))
 	r.errors = errs.Load()
 	slices.Sort(all)
@@ -352,7 +429,7 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	if r.errors > 0 {
 		return nil, fmt.Errorf("%d checks failed", r.errors)
 	}
-	fmt.Fprintf(stdout, "N=%d: %d checks in %s, %.0f/s, p50 %s p99 %s, hit ratio %.4f, RSS %s → %s, cache entries %d, evictions %d\n",
+	fmt.Fprintf(stdout, "N=%d: %d checks in %s (measured, after the warm-up), %.0f/s, p50 %s p99 %s, hit ratio %.4f, RSS %s → %s, cache entries %d, evictions %d\n",
 		n, r.checks, r.elapsed.Round(time.Millisecond), float64(r.checks)/r.elapsed.Seconds(), r.p50, r.p99, ratio(r.hits, r.misses), mib(r.rssStart), mib(r.rssEnd), r.entries, r.evictions)
 	return r, nil
 }
