@@ -162,14 +162,19 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if role != nil {
 			roleID = role.ID
 		}
-		if u, err := tx.UserByEmail(ctx, email); err == nil {
-			if _, err := tx.Membership(ctx, c.OrgID, u.ID); err == nil {
-				return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "already_member", Message: "This person is already a member of the organization."}
-			}
-		}
-		if p, err := tx.PendingInvitationFor(ctx, c.OrgID, email); err != nil {
+		// Already a member, or already invited: one look-up.
+		member, pendingID, err := tx.Invitee(ctx, c.OrgID, email)
+		if err != nil {
 			return err
-		} else if p != nil {
+		}
+		if member {
+			return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "already_member", Message: "This person is already a member of the organization."}
+		}
+		if pendingID != "" {
+			p, err := tx.Invitation(ctx, c.OrgID, pendingID)
+			if err != nil {
+				return err
+			}
 			if p.EffectiveStatus(s.now()) == gatehouse.InvitationPending {
 				return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "invitation_pending",
 					Message: "A pending invitation for this email already exists; resend or cancel it.", Extra: map[string]any{"existing_id": p.ID}}

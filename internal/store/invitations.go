@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -69,6 +70,17 @@ func (c *Conn) InvitationByPrevTokenHash(ctx context.Context, h string) (*gateho
 func (c *Conn) InvitationByTokenHash(ctx context.Context, h string) (*gatehouse.Invitation, error) {
 	i, err := scanInvitation(c.q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE token_hash = $1`, h))
 	return i, notFound(c.wrap(err, "invitation by token"), "Invitation")
+}
+
+// Invitee tells, in one look-up, whether an address already belongs to a
+// member of the organization and the id of its pending invitation there
+// ("" for none; at most one, the pending index is unique).
+func (c *Conn) Invitee(ctx context.Context, orgID, email string) (member bool, pendingID string, err error) {
+	var id sql.NullString
+	norm := NormalizeEmail(email)
+	err = c.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.email_norm = $2 AND m.org_id = $1),
+		(SELECT id FROM invitations WHERE org_id = $1 AND email_norm = $2 AND status = 'pending')`, orgID, norm).Scan(&member, &id)
+	return member, id.String, c.wrap(err, "invitee")
 }
 
 // PendingInvitationFor returns the pending invitation to an address, or nil.
