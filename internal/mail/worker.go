@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/loop"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -93,33 +94,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		tx.AfterCommit(func() {
 			// Outcomes are recorded even when Stop cancels ctx meanwhile:
 			// a sent message left under lease would go out again.
-			bg := context.WithoutCancel(ctx)
-			for _, m := range ms {
-				// A send under way finishes even when Stop is called.
-				sendCtx, cancel := context.WithTimeout(bg, time.Minute)
-				serr := w.Sender.Send(sendCtx, m)
-				cancel()
-				now := w.Now()
-				var uerr error
-				if serr == nil {
-					sent++
-					uerr = w.Store.Tx(bg, func(tx *store.Conn) error {
-						return tx.MarkMailSent(bg, m.ID, now, w.Sender.Remote())
-					})
-					w.observe(true, false)
-				} else {
-					final := m.Attempts >= w.MaxAttempts
-					next := now.Add(w.backoff(m.Attempts))
-					w.Log.Warn("outbox: delivery failed", "message_id", m.ID, "attempt", m.Attempts, "final", final, "err", serr)
-					uerr = w.Store.Tx(bg, func(tx *store.Conn) error {
-						return tx.MarkMailFailed(bg, m.ID, serr.Error(), next, final)
-					})
-					w.observe(false, final)
-				}
-				if uerr != nil {
-					w.Log.Error("outbox: recording delivery", "message_id", m.ID, "err", uerr)
-				}
-			}
+			sent = w.deliver(context.WithoutCancel(ctx), ms)
 		})
 		return nil
 	})
@@ -127,6 +102,72 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		w.Wake() // more may be due
 	}
 	return sent, err
+}
+
+// markEvery bounds how long a delivered message waits for its "sent" to be
+// written: deliveries are recorded in one transaction per claimed batch
+// instead of one transaction per message, but with a slow mail server a batch takes a while, and a message sent but
+// not yet recorded goes out again if the process dies before its lease ends.
+const markEvery = time.Second
+
+// deliver sends claimed messages and records the outcomes: failures at
+// once, deliveries together at the end of the batch or after markEvery.
+func (w *Worker) deliver(ctx context.Context, ms []*gatehouse.OutboxMessage) (sent int) {
+	type delivered struct {
+		id string
+		at time.Time
+	}
+	var pending []delivered
+	var since time.Time
+	flush := func() {
+		if len(pending) == 0 {
+			return
+		}
+		err := w.Store.Tx(ctx, func(tx *store.Conn) error {
+			for _, d := range pending {
+				if err := tx.MarkMailSent(ctx, d.id, d.at, w.Sender.Remote()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, d := range pending {
+			if err != nil {
+				w.Log.Error("outbox: recording delivery", "message_id", d.id, "err", err)
+			}
+			w.observe(true, false)
+		}
+		pending = pending[:0]
+	}
+	for _, m := range ms {
+		// A send under way finishes even when Stop is called.
+		sendCtx, cancel := context.WithTimeout(ctx, time.Minute)
+		serr := w.Sender.Send(sendCtx, m)
+		cancel()
+		now := w.Now()
+		if serr == nil {
+			sent++
+			if len(pending) == 0 {
+				since = time.Now()
+			}
+			pending = append(pending, delivered{m.ID, now})
+			if time.Since(since) >= markEvery {
+				flush()
+			}
+			continue
+		}
+		final := m.Attempts >= w.MaxAttempts
+		next := now.Add(w.backoff(m.Attempts))
+		w.Log.Warn("outbox: delivery failed", "message_id", m.ID, "attempt", m.Attempts, "final", final, "err", serr)
+		if err := w.Store.Tx(ctx, func(tx *store.Conn) error {
+			return tx.MarkMailFailed(ctx, m.ID, serr.Error(), next, final)
+		}); err != nil {
+			w.Log.Error("outbox: recording delivery", "message_id", m.ID, "err", err)
+		}
+		w.observe(false, final)
+	}
+	flush()
+	return sent
 }
 
 func (w *Worker) observe(sent, final bool) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/cache"
 	mailer "github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -85,6 +86,9 @@ func (s *EmailTemplates) Put(ctx context.Context, c *Caller, in mailer.Template)
 		if err := tx.PutEmailTemplate(ctx, t); err != nil {
 			return err
 		}
+		if err := tx.Notify(ctx, templateChanged(c.OrgID)); err != nil {
+			return err
+		}
 		summary := map[string]any{"kind": TemplateInvitation, "subject": t.Subject, "html": t.HTML != "", "created": before == nil}
 		return s.audit(ctx, tx, c.Actor, c.OrgID, "organization.email_template_updated", "organization", c.OrgID, summary)
 	})
@@ -103,6 +107,9 @@ func (s *EmailTemplates) Delete(ctx context.Context, c *Caller) error {
 	return s.store.Tx(ctx, func(tx *store.Conn) error {
 		ok, err := tx.DeleteEmailTemplate(ctx, c.OrgID, TemplateInvitation)
 		if err != nil || !ok {
+			return err
+		}
+		if err := tx.Notify(ctx, templateChanged(c.OrgID)); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, c.Actor, c.OrgID, "organization.email_template_deleted", "organization", c.OrgID,
@@ -199,7 +206,7 @@ func (s *EmailTemplates) TestSend(ctx context.Context, c *Caller, tpl *mailer.Te
 // invitationMessage composes an invitation mail to to: the organization's
 // template when it has one, the built-in one otherwise.
 func (b *base) invitationMessage(ctx context.Context, conn *store.Conn, orgID, to, name string, v mailer.InvitationVars, access []string) (gatehouse.MailMessage, error) {
-	t, err := conn.EmailTemplate(ctx, orgID, TemplateInvitation)
+	t, err := b.templates.get(ctx, conn, orgID)
 	if err != nil {
 		return gatehouse.MailMessage{}, err
 	}
@@ -220,3 +227,48 @@ func (b *base) invitationMessage(ctx context.Context, conn *store.Conn, orgID, t
 
 // accessSummary joins an access description into one line.
 func accessSummary(access []string) string { return strings.Join(access, "; ") }
+
+// templateChanged announces that an organization's invitation template was
+// saved or deleted.
+func templateChanged(orgID string) string { return "template:" + orgID }
+
+// templateCache keeps each organization's invitation template (nil for the
+// built-in one) between invitations: every invitation renders it, and it
+// changes only through Put and Delete, which announce it (templateChanged;
+// other processes hear it through the store's notifications). A deleted
+// organization's entry goes with its "org" notification.
+type templateCache struct {
+	c *cache.Cache[*store.EmailTemplate]
+}
+
+func newTemplateCache(b *base) *templateCache {
+	tc := &templateCache{c: cache.NewCache(b.cache, "email_templates", cache.Options[*store.EmailTemplate]{
+		Weigh: func(t *store.EmailTemplate) int {
+			if t == nil {
+				return 8
+			}
+			return 96 + len(t.Subject) + len(t.Text) + len(t.HTML) + len(t.UpdatedBy)
+		}})}
+	b.store.Subscribe(func(msg string) {
+		// store.FlushAll clears the whole shared cache (Access).
+		if kind, org, _ := strings.Cut(msg, ":"); kind == "template" || kind == "org" {
+			tc.c.Invalidate(org, TemplateInvitation)
+		}
+	})
+	return tc
+}
+
+// get returns the organization's invitation template, loading it through
+// conn on a miss.
+func (tc *templateCache) get(ctx context.Context, conn *store.Conn, orgID string) (*store.EmailTemplate, error) {
+	if t, ok := tc.c.Get(orgID, TemplateInvitation); ok {
+		return t, nil
+	}
+	ticket := tc.c.Begin(orgID, TemplateInvitation)
+	t, err := conn.EmailTemplate(ctx, orgID, TemplateInvitation)
+	if err != nil {
+		return nil, err
+	}
+	tc.c.Fill(ticket, orgID, TemplateInvitation, t)
+	return t, nil
+}

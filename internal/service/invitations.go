@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -131,11 +132,17 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 	if err != nil {
 		return nil, err
 	}
+	quota, err := s.store.ReserveInvitationQuota(ctx, c.OrgID, s.now())
+	if err != nil {
+		return nil, err
+	}
 	var view *InvitationView
-	var token string
-	err = s.store.Tx(ctx, func(tx *store.Conn) error {
+	create := func(tx *store.Conn) error {
 		org, err := tx.OrgByID(ctx, c.OrgID)
 		if err != nil {
+			return err
+		}
+		if err := quota.Fits(dailyLimit(org)); err != nil {
 			return err
 		}
 		if in.Authentication == gatehouse.AuthSSO {
@@ -155,14 +162,19 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if role != nil {
 			roleID = role.ID
 		}
-		if u, err := tx.UserByEmail(ctx, email); err == nil {
-			if _, err := tx.Membership(ctx, c.OrgID, u.ID); err == nil {
-				return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "already_member", Message: "This person is already a member of the organization."}
-			}
-		}
-		if p, err := tx.PendingInvitationFor(ctx, c.OrgID, email); err != nil {
+		// Already a member, or already invited: one look-up.
+		member, pendingID, err := tx.Invitee(ctx, c.OrgID, email)
+		if err != nil {
 			return err
-		} else if p != nil {
+		}
+		if member {
+			return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "already_member", Message: "This person is already a member of the organization."}
+		}
+		if pendingID != "" {
+			p, err := tx.Invitation(ctx, c.OrgID, pendingID)
+			if err != nil {
+				return err
+			}
 			if p.EffectiveStatus(s.now()) == gatehouse.InvitationPending {
 				return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "invitation_pending",
 					Message: "A pending invitation for this email already exists; resend or cancel it.", Extra: map[string]any{"existing_id": p.ID}}
@@ -173,7 +185,7 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 			}
 		}
 		now := s.now()
-		token = secret.Token("", InvitationTokenBytes)
+		token := secret.Token("", InvitationTokenBytes)
 		if in.Grants == nil {
 			in.Grants = []gatehouse.Grant{}
 		}
@@ -193,32 +205,44 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if err := s.sendMail(ctx, tx, c, org, inv, role, token); err != nil {
 			return err
 		}
-		// The organization's lock last, so that it is held only for the
-		// counts and the commit (on PostgreSQL every invitation of the
-		// organization waits for it): the seats and the daily budget are
-		// counts that must not change between reading and using them.
-		if err := tx.LockOrg(ctx, c.OrgID); err != nil {
-			return err
+		// The seat limit is a count that must not change between reading
+		// and using it: under the organization's lock, taken last so that
+		// it is held only for the count and the commit (on PostgreSQL every
+		// invitation of the organization waits for it), and only when the
+		// policy has a limit.
+		if policy.SeatLimit != nil {
+			if err := tx.LockOrg(ctx, c.OrgID); err != nil {
+				return err
+			}
+			// The new invitation is already among the pending ones counted.
+			if err := s.checkSeats(ctx, tx, c.OrgID, policy, 0, true); err != nil {
+				return err
+			}
 		}
-		// The new invitation is already among the pending ones counted.
-		if err := s.checkSeats(ctx, tx, c.OrgID, PolicyOf(org), 0, true); err != nil {
+		// The daily budget, reserved before the transaction (store/invitation_quota.go).
+		if ok, oldest, err := quota.Take(ctx, tx, now, dailyLimit(org)); err != nil {
 			return err
-		}
-		limit := dailyLimit(org)
-		n, oldest, err := tx.CountInvitationQuota(ctx, c.OrgID, now)
-		if err != nil {
-			return err
-		}
-		if n >= limit {
+		} else if !ok {
 			return rateLimited("The organization has sent its daily number of invitations; try again later.", oldest.Add(24*time.Hour).Sub(now))
-		}
-		if err := tx.BumpInvitationQuota(ctx, c.OrgID, now); err != nil {
-			return err
 		}
 		view = &InvitationView{Invitation: inv, Role: role, CurrentStatus: gatehouse.InvitationPending, DeliveryStatus: gatehouse.MailQueued}
 		return s.audit(ctx, tx, c.Actor, c.OrgID, "invitation.created", "invitation", inv.ID, map[string]any{
 			"email": inv.Email, "role_id": roleID, "permissions": inv.Grants, "authentication": inv.Authentication, "expires_at": inv.ExpiresAt})
-	})
+	}
+	err = s.store.Tx(ctx, create)
+	if errors.Is(err, store.ErrBudgetRecount) {
+		// The reservation counted past the budget: give it back and count
+		// again, exactly, under the organization's lock.
+		if err = quota.Release(ctx); err == nil {
+			quota = s.store.ExactInvitationQuota(c.OrgID)
+			err = s.store.Tx(ctx, create)
+		}
+	}
+	if err != nil {
+		// Not created: its place in the budget goes back. Should that
+		// fail, the day counts one invitation too many, never too few.
+		_ = quota.Release(ctx)
+	}
 	return view, err
 }
 

@@ -94,6 +94,7 @@ func New(st *store.Store, cfg Config) *Services {
 	}
 	base := &base{store: st, cfg: cfg, cache: cache.New(cfg.CacheSize)}
 	base.counters = newCounters(base)
+	base.templates = newTemplateCache(base)
 
 	// The service graph, every edge here, each service built after what it
 	// uses (no service is changed after it is built):
@@ -148,6 +149,8 @@ type base struct {
 	cache *cache.Shared
 	// counters hold every throttle's state (throttle.go).
 	counters counters
+	// templates keeps organizations' invitation templates (email_templates.go).
+	templates *templateCache
 }
 
 func (b *base) now() time.Time { return b.cfg.Now().UTC().Truncate(time.Microsecond) }

@@ -31,7 +31,7 @@ type recorded struct {
 
 // TestHotPathPlans drives the hot paths through the services over seeded
 // data — permission check (API key and session), sign-in, session and key
-// look-up, member list, invitation list — records every query they run,
+// look-up, member list, invitation list and creation — records every query they run,
 // and asks the engine for each one's plan (EXPLAIN QUERY PLAN on SQLite;
 // EXPLAIN with sequential scans disabled on PostgreSQL, so a Seq Scan means
 // no usable index). Any full scan of a growing table fails.
@@ -124,6 +124,10 @@ func TestHotPathPlans(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, err := svc.Invitations.List(ctx, c, "pending", "", gatehouse.PageRequest{Limit: 25}); err != nil {
+				t.Fatal(err)
+			}
+			at("invitation creation")
+			if _, err := svc.Invitations.Create(ctx, c, service.InviteInput{Email: "plan@example.com", Role: "viewer"}); err != nil {
 				t.Fatal(err)
 			}
 			at("key creation")

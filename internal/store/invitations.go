@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -69,6 +70,17 @@ func (c *Conn) InvitationByPrevTokenHash(ctx context.Context, h string) (*gateho
 func (c *Conn) InvitationByTokenHash(ctx context.Context, h string) (*gatehouse.Invitation, error) {
 	i, err := scanInvitation(c.q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE token_hash = $1`, h))
 	return i, notFound(c.wrap(err, "invitation by token"), "Invitation")
+}
+
+// Invitee tells, in one look-up, whether an address already belongs to a
+// member of the organization and the id of its pending invitation there
+// ("" for none; at most one, the pending index is unique).
+func (c *Conn) Invitee(ctx context.Context, orgID, email string) (member bool, pendingID string, err error) {
+	var id sql.NullString
+	norm := NormalizeEmail(email)
+	err = c.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.email_norm = $2 AND m.org_id = $1),
+		(SELECT id FROM invitations WHERE org_id = $1 AND email_norm = $2 AND status = 'pending')`, orgID, norm).Scan(&member, &id)
+	return member, id.String, c.wrap(err, "invitee")
 }
 
 // PendingInvitationFor returns the pending invitation to an address, or nil.
@@ -231,36 +243,4 @@ func (c *Conn) InvitationDismissed(ctx context.Context, id string) (bool, error)
 	var n int
 	err := c.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM invitations WHERE id = $1 AND dismissed_at IS NOT NULL`, id).Scan(&n)
 	return n > 0, c.wrap(err, "dismissed")
-}
-
-// CountInvitationQuota returns how many invitations the organization sent
-// in the day before now, and when the oldest of them was sent.
-func (c *Conn) CountInvitationQuota(ctx context.Context, orgID string, now time.Time) (int, time.Time, error) {
-	var n int64
-	var oldest *int64
-	err := c.q.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0), MIN(second) FROM invitation_quota WHERE org_id = $1 AND second > $2`,
-		orgID, now.Unix()-24*60*60).Scan(&n, &oldest)
-	var t time.Time
-	if oldest != nil {
-		t = time.Unix(*oldest, 0).UTC()
-	}
-	return int(n), t, c.wrap(err, "invitation quota")
-}
-
-// BumpInvitationQuota counts one invitation sent now, and forgets counts
-// older than a day when it starts a new second's count (the count reads only
-// the last day anyway, so one clean-up per second and organization is
-// enough: one statement per invitation instead of two).
-func (c *Conn) BumpInvitationQuota(ctx context.Context, orgID string, now time.Time) error {
-	var n int64
-	err := c.q.QueryRowContext(ctx, `INSERT INTO invitation_quota (org_id, second, n) VALUES ($1, $2, 1)
-		ON CONFLICT (org_id, second) DO UPDATE SET n = invitation_quota.n + 1 RETURNING n`, orgID, now.Unix()).Scan(&n)
-	if err != nil {
-		return c.wrap(err, "invitation quota")
-	}
-	if n > 1 {
-		return nil
-	}
-	_, err = c.exec(ctx, `DELETE FROM invitation_quota WHERE org_id = $1 AND second <= $2`, orgID, now.Unix()-24*60*60)
-	return err
 }

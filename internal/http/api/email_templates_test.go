@@ -58,6 +58,12 @@ func TestEmailTemplates(t *testing.T) {
 			apptest.ProblemCode(t, w.do("POST", path+"/preview", w.owner, map[string]any{"template": map[string]any{"subject": "x", "text": "{{.Nope}}"}}), 422, "invalid_template")
 		})
 		t.Run("SaveSendDelete", func(t *testing.T) {
+			// An invitation before saving has the default (and the template
+			// cache has seen the organization, so saving must replace it).
+			w.invite(t, "tess@example.com", apptest.Role("viewer"))
+			if m := srv.MailTo("tess@example.com")[0]; !strings.Contains(m.Subject, "invited you to Acme Video") {
+				t.Fatalf("before saving: %q", m.Subject)
+			}
 			saved := w.must(t, 200, "PUT", path, w.owner, good)
 			if saved["custom"] != true || saved["updated_by"] != w.ownerID || len(saved["variables"].([]any)) != 5 {
 				t.Fatalf("saved %v", saved)

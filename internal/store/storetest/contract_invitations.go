@@ -38,7 +38,8 @@ func invitationIDs(is []*gatehouse.Invitation) []string {
 // the token a resend replaced; status moves only from pending, once; the
 // management list filters by status (a lapsed pending one counts as
 // expired), address and the dialects' listing, and pages both ways; the
-// invitee's and the inviter's lists, the role and folder look-ups that
+// invitee's and the inviter's lists, whether an address is a member or
+// invited, the role and folder look-ups that
 // orphan revocation starts from, dismissal and the daily quota.
 func runInvitations(t *testing.T, e Engine) {
 	s := e.Open(t)
@@ -93,6 +94,18 @@ func runInvitations(t *testing.T, e Engine) {
 		}
 		if i, err := s.R().PendingInvitationFor(ctx, org.ID, "nobody@example.com"); err != nil || i != nil {
 			t.Fatalf("pending for nobody = %+v, %v", i, err)
+		}
+		// Member or invited, in one look-up: ada is a member of org, not of
+		// a third organization; carol is invited to both org and other.
+		for _, c := range []struct {
+			org, email string
+			member     bool
+			pending    string
+		}{{org.ID, "  CAROL@example.COM ", false, carol.ID}, {other.ID, "carol@example.com", false, carolElsewhere.ID},
+			{org.ID, "ADA@example.com", true, ""}, {newID(), "ada@example.com", false, ""}, {org.ID, "nobody@example.com", false, ""}} {
+			if member, pending, err := s.R().Invitee(ctx, c.org, c.email); err != nil || member != c.member || pending != c.pending {
+				t.Fatalf("invitee %q in %s = %v, %q, %v; want %v, %q", c.email, c.org, member, pending, err, c.member, c.pending)
+			}
 		}
 	})
 
