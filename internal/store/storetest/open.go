@@ -99,24 +99,29 @@ func SQLite() Engine {
 }
 
 // Postgres gives each test a database of its own, a copy of a migrated
-// template (template.go), so that parallel tests never collide; the
-// database is dropped when the test ends.
+// template (template.go) made ahead of need, so that parallel tests never
+// collide; the database is dropped in the background when the test ends
+// (pgpool.go).
 func Postgres() Engine {
 	e := Engine{Name: "postgres"}
-	newDB := func(tb testing.TB, make func(base string) (string, func(), error)) string {
+	newDB := func(tb testing.TB, take func(*pgPool) (string, func(), error)) string {
 		base := os.Getenv(PostgresEnv)
 		if base == "" {
 			tb.Skipf("PostgreSQL tests skipped: %s is not set", PostgresEnv)
 		}
-		dsn, drop, err := make(base)
+		p, err := getPGPool(base)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		tb.Cleanup(drop)
+		dsn, release, err := take(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(release)
 		return dsn
 	}
-	e.NewDSN = func(tb testing.TB) string { return newDB(tb, newPGDatabase) }
-	e.NewEmptyDSN = func(tb testing.TB) string { return newDB(tb, newPGEmptyDatabase) }
+	e.NewDSN = func(tb testing.TB) string { return newDB(tb, (*pgPool).take) }
+	e.NewEmptyDSN = func(tb testing.TB) string { return newDB(tb, (*pgPool).takeEmpty) }
 	e.OpenAt = func(tb testing.TB, dsn string) *store.Store {
 		s, err := postgres.Open(context.Background(), dsn, MustKey(tb))
 		if err != nil {

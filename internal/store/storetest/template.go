@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -18,8 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -104,11 +101,7 @@ func newSQLiteDir(dir string) error {
 // can be dropped once nobody has used them for a day.
 const (
 	pgTemplatePrefix = "gatehouse_tpl_"
-	pgTestPrefix     = "gatehouse_t_"
 	pgTemplateIdle   = 24 * time.Hour
-	// Test databases older than this were left by a killed test process
-	// (cleanups do not run on a timeout panic): CI's timeout is 40 minutes.
-	pgTestStale = 6 * time.Hour
 )
 
 var pgTemplateOnce struct {
@@ -208,101 +201,48 @@ func makePGTemplate(ctx context.Context, conn *sql.Conn, base, name string) erro
 }
 
 // dropStale drops, best effort, templates of other migration sets that no
-// test process has used for pgTemplateIdle, and test databases older than
-// pgTestStale.
+// test process has used for pgTemplateIdle, with the free databases of
+// their pools (pgpool.go).
 func dropStale(ctx context.Context, conn *sql.Conn, keep string, now time.Time) {
 	rows, err := conn.QueryContext(ctx, `SELECT datname, COALESCE(shobj_description(oid, 'pg_database'), '')
-		FROM pg_database WHERE datname LIKE 'gatehouse\_tpl\_%' OR datname LIKE 'gatehouse\_t\_%'`)
+		FROM pg_database WHERE starts_with(datname, $1) OR starts_with(datname, $2)`, pgTemplatePrefix, pgPoolPrefix)
 	if err != nil {
 		return
 	}
-	var drop []string
+	kept := map[string]bool{} // migration hashes whose template stays
+	var templates, pooled []string
 	for rows.Next() {
 		var name, comment string
 		if rows.Scan(&name, &comment) != nil {
 			break
 		}
-		switch {
-		case name == keep:
-		case strings.HasPrefix(name, pgTemplatePrefix):
+		if hash, ok := strings.CutPrefix(name, pgTemplatePrefix); ok {
 			_, used, _ := strings.Cut(comment, "last used ")
-			if t, err := strconv.ParseInt(used, 10, 64); err != nil || now.Sub(time.Unix(t, 0)) > pgTemplateIdle {
-				drop = append(drop, name)
+			if t, err := strconv.ParseInt(used, 10, 64); name == keep || err == nil && now.Sub(time.Unix(t, 0)) <= pgTemplateIdle {
+				kept[hash] = true
+			} else {
+				templates = append(templates, name)
 			}
-		case strings.HasPrefix(name, pgTestPrefix):
-			made, _, _ := strings.Cut(strings.TrimPrefix(name, pgTestPrefix), "_")
-			if t, err := strconv.ParseInt(made, 10, 64); err == nil && now.Sub(time.Unix(t, 0)) > pgTestStale {
-				drop = append(drop, name)
-			}
+		} else {
+			pooled = append(pooled, name)
 		}
 	}
 	rows.Close()
-	for _, name := range drop {
+	for _, name := range pooled {
+		hash, _, _ := strings.Cut(strings.TrimPrefix(name, pgPoolPrefix), "_")
+		if kept[hash] {
+			continue
+		}
+		var free bool
+		if conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, lockID(name)).Scan(&free) == nil && free {
+			_, _ = conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+			_, _ = conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, lockID(name))
+		}
+	}
+	for _, name := range templates {
 		_, _ = conn.ExecContext(ctx, `ALTER DATABASE `+name+` IS_TEMPLATE false`)
 		_, _ = conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
 	}
-}
-
-// newPGDatabase copies the template into a new database and returns its
-// URL; the database is dropped by the returned function.
-func newPGDatabase(base string) (dsn string, drop func(), err error) {
-	tpl, err := pgTemplate(base)
-	if err != nil {
-		return "", nil, err
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := fmt.Sprintf("%s%d_%s", pgTestPrefix, time.Now().Unix(), hex.EncodeToString(b))
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, err
-	}
-	defer db.Close()
-	// Copies of one template may be made concurrently; a copy only fails
-	// when a session is connected to the template, which ALLOW_CONNECTIONS
-	// false rules out.
-	if _, err := db.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + tpl); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			err = fmt.Errorf("%w (%s)", err, pe.Code)
-		}
-		return "", nil, fmt.Errorf("create test database: %w", err)
-	}
-	dsn, err = withDatabase(base, name)
-	if err != nil {
-		return "", nil, err
-	}
-	return dsn, func() { dropPGDatabase(base, name) }, nil
-}
-
-func dropPGDatabase(base, name string) {
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		return
-	}
-	defer db.Close()
-	// FORCE ends what a test left connected (a child process, a listener).
-	_, _ = db.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
-}
-
-// newPGEmptyDatabase makes a database with no tables at all.
-func newPGEmptyDatabase(base string) (dsn string, drop func(), err error) {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := fmt.Sprintf("%s%d_%s", pgTestPrefix, time.Now().Unix(), hex.EncodeToString(b))
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, err
-	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0`); err != nil {
-		return "", nil, fmt.Errorf("create empty test database (is PostgreSQL running at %s?): %w", base, err)
-	}
-	dsn, err = withDatabase(base, name)
-	if err != nil {
-		return "", nil, err
-	}
-	return dsn, func() { dropPGDatabase(base, name) }, nil
 }
 
 // withDatabase is base with its database replaced.
