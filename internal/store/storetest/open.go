@@ -41,10 +41,10 @@ type Engine struct {
 	// (for restart and multi-process tests).
 	OpenAt func(tb testing.TB, dsn string) *store.Store
 	// NewDSN makes a new migrated database holding no data and returns
-	// where it is (a copy of a template migrated once per test process).
+	// where it is (a copy of a template migrated once, not migrated per test).
 	NewDSN func(tb testing.TB) string
-	// NewEmptyDSN makes a database without any table, for tests of
-	// migrating from nothing.
+	// NewEmptyDSN makes a database without any table (a new folder; on
+	// PostgreSQL a new schema), for tests of migrating from nothing.
 	NewEmptyDSN func(tb testing.TB) string
 }
 
@@ -98,9 +98,9 @@ func SQLite() Engine {
 	return e
 }
 
-// Postgres gives each test a database of its own, a copy of a migrated
-// template (template.go) made ahead of need, so that parallel tests never
-// collide; the database is dropped in the background when the test ends
+// Postgres gives each test a database of its own, so that parallel tests
+// never collide: a copy of a migrated template (template.go) from a pool
+// kept on the server, emptied before the test and handed back when it ends
 // (pgpool.go).
 func Postgres() Engine {
 	e := Engine{Name: "postgres"}
