@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"net/url"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // PostgreSQL tests each get a database of their own, taken from a pool of
@@ -160,9 +163,13 @@ func (p *pgPool) take() (dsn string, release func(), err error) {
 			p.disown(name)
 			return "", nil, fmt.Errorf("create test database from %s: %w", p.tpl, err)
 		}
-	} else if err := p.reset(name); err != nil {
-		p.disown(name)
-		return "", nil, fmt.Errorf("reset test database %s: %w", name, err)
+	} else {
+		fresh, err := p.reuse(prefix, name)
+		if err != nil {
+			p.disown(name)
+			return "", nil, fmt.Errorf("reuse test database %s: %w", name, err)
+		}
+		name = fresh
 	}
 	dsn, err = withDatabase(p.base, name)
 	if err != nil {
@@ -172,25 +179,51 @@ func (p *pgPool) take() (dsn string, release func(), err error) {
 	return dsn, func() { p.disown(name) }, nil
 }
 
-// reset ends the sessions left on database name and deletes its rows.
-func (p *pgPool) reset(name string) error {
+// reuse ends the sessions left on database name, renames it (a client of
+// its previous user that reconnects finds no database by the old name) and
+// deletes its rows. It returns the new name, owned in place of the old.
+func (p *pgPool) reuse(prefix, name string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	const others = `FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	fresh := prefix + hex.EncodeToString(b)
+	if ok, err := p.own(fresh); err != nil || !ok {
+		return "", fmt.Errorf("lock %s: %v %v", fresh, ok, err)
+	}
 	for {
-		var n int
-		if err := p.admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) `+others, name).Scan(&n); err != nil {
-			return err
+		// Renaming needs nobody connected; a client may reconnect between
+		// the two statements, so end sessions until the rename goes through.
+		if _, err := p.admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+			p.disown(fresh)
+			return "", err
 		}
-		if n == 0 {
+		_, err := p.admin.ExecContext(ctx, `ALTER DATABASE `+name+` RENAME TO `+fresh)
+		if err == nil {
 			break
+		}
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "55006" { // object_in_use
+			p.disown(fresh)
+			return "", err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("sessions still connected: %w", ctx.Err())
+			p.disown(fresh)
+			return "", fmt.Errorf("sessions still connected: %w", err)
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	p.disown(name)
+	if err := p.empty(ctx, fresh); err != nil {
+		p.disown(fresh)
+		return "", err
+	}
+	return fresh, nil
+}
+
+// empty deletes every row of database name but the migration history.
+func (p *pgPool) empty(ctx context.Context, name string) error {
 	dsn, err := withDatabase(p.base, name)
 	if err != nil {
 		return err

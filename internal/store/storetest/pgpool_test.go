@@ -14,8 +14,9 @@ import (
 )
 
 // TestPoolReset: a pooled PostgreSQL database handed out again holds no
-// rows but the migration history, and no session of its previous user is
-// left connected (with its advisory locks).
+// rows but the migration history, no session of its previous user is left
+// connected (with its advisory locks), and it has a new name, so that the
+// previous user's clients cannot reconnect to it.
 func TestPoolReset(t *testing.T) {
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
@@ -72,13 +73,23 @@ func TestPoolReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.reset(strings.TrimPrefix(u2.Path, "/")); err != nil {
+	name := strings.TrimPrefix(u2.Path, "/")
+	fresh, err := p.reuse(pgPoolPrefix+migrationsHash()+"_", name)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer p.disown(fresh)
 	if err := conn.PingContext(ctx); err == nil {
 		t.Fatal("the previous user's session is still connected after the reset")
 	}
-	check, err = sql.Open("pgx", dsn)
+	if _, err := stray.Conn(ctx); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("a client of the previous user reconnects to the reused database: %v", err)
+	}
+	freshDSN, err := withDatabase(base, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, err = sql.Open("pgx", freshDSN)
 	if err != nil {
 		t.Fatal(err)
 	}
