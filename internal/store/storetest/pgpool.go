@@ -143,10 +143,21 @@ func (p *pgPool) take() (dsn string, release func(), err error) {
 		if err != nil {
 			return "", nil, err
 		}
-		if ok {
+		if !ok {
+			continue
+		}
+		// Another process may have taken and renamed it since the list
+		// (it renames while holding the lock of the old name).
+		var exists bool
+		if err := p.admin.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, n).Scan(&exists); err != nil {
+			p.disown(n)
+			return "", nil, err
+		}
+		if exists {
 			name = n
 			break
 		}
+		p.disown(n)
 	}
 	if name == "" {
 		// All in use: the pool grows by one copy of the template.
