@@ -30,9 +30,10 @@ import (
 // nobody holds is free, whoever made it, and when its process ends or is
 // killed the server releases the lock. Before handing a database to a test
 // the pool ends every session still connected to it (the previous test's
-// listeners, janitor locks, a child process) and deletes every row but the
-// migration history, so each test starts as on a fresh copy: same schema, no
-// data, nobody else connected. What may differ from a fresh copy is only
+// listeners, janitor locks, a child process), renames it (so that none of
+// them can reconnect) and deletes every row but the migration history, so
+// each test starts as on a fresh copy: same schema, no data, nobody else
+// connected. What may differ from a fresh copy is only
 // what the planner knows (statistics, dead space), which changes no result.
 
 // pgPoolPrefix starts the name of pooled databases, then the migrations
