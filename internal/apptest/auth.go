@@ -125,7 +125,7 @@ type DBValue struct {
 func (v DBValue) String() string { return fmt.Sprintf("%s.%s = %q", v.Table, v.Column, v.Value) }
 
 // DBValues reads every text and blob value of every table of the server's
-// database (its own schema on PostgreSQL).
+// database (on PostgreSQL, the test's own database).
 func (s *Server) DBValues() []DBValue {
 	s.TB.Helper()
 	ctx := context.Background()
@@ -249,7 +249,7 @@ func Problem(tb testing.TB, resp *Response, status int) map[string]any {
 }
 
 // RowCounts returns the number of rows of every table of the server's
-// database (its own schema on PostgreSQL), by table.
+// database (on PostgreSQL, the test's own database), by table.
 func (s *Server) RowCounts() map[string]int {
 	s.TB.Helper()
 	db := s.Store.ReaderDB()

@@ -14,12 +14,19 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrate applies every pending migration. Both engines share one history.
-func (s *Store) Migrate(ctx context.Context) error {
+// Migrations returns the embedded migration files (tests key the migrated
+// template databases they copy on their contents).
+func Migrations() fs.FS {
 	fsys, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
-		return err
+		panic(err) // the embedded folder is fixed at build time
 	}
+	return fsys
+}
+
+// Migrate applies every pending migration. Both engines share one history.
+func (s *Store) Migrate(ctx context.Context) error {
+	fsys := Migrations()
 	dialect := goose.DialectSQLite3
 	var opts []goose.ProviderOption
 	if s.dialect.Name() == "postgres" {

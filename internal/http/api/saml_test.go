@@ -30,7 +30,7 @@ type samlSetup struct {
 }
 
 func newSAMLSetup(t *testing.T, e storetest.Engine) *samlSetup {
-	s := socialServer(t, e, nil, nil)
+	s := providersServer(t, e, apptest.NewClock(), nil, nil)
 	idp := apptest.NewSAMLIdP(t, s.Clock.Now)
 	owner, _ := s.Signup("Owner", "owner@saml.test")
 	org := s.CreateOrg(owner, "Saml Corp")

@@ -158,6 +158,12 @@ func socialServer(t *testing.T, e storetest.Engine, google *fakeGoogle, gh *fake
 	old := mockoidc.NowFunc
 	mockoidc.NowFunc = clock.Now
 	t.Cleanup(func() { mockoidc.NowFunc = old })
+	return providersServer(t, e, clock, google, gh)
+}
+
+// providersServer is socialServer without touching mockoidc's clock, for
+// tests with no OpenID provider (SAML), which may run in parallel.
+func providersServer(t *testing.T, e storetest.Engine, clock *apptest.Clock, google *fakeGoogle, gh *fakeGitHub) *apptest.Server {
 	return apptest.New(t, e, apptest.Options{Clock: clock, Configure: func(c *app.Config) {
 		if google != nil {
 			c.GoogleClientID, c.GoogleClientSecret, c.GoogleIssuer = google.ClientID, google.ClientSecret, google.Issuer()

@@ -50,8 +50,9 @@ func newSSOSetup(t *testing.T, e storetest.Engine) *ssoSetup {
 	return &ssoSetup{s: s, idp: idp, owner: owner, org: org, conn: conn, connsPath: path}
 }
 
+// Not parallel: the fake OpenID provider issues tokens on mockoidc's
+// package-wide clock, set to this test's (socialServer).
 func TestSSOConnectionsRefusals(t *testing.T) {
-	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		x := newSSOSetup(t, e)
 		s := x.s
@@ -117,8 +118,9 @@ func TestSSOConnectionsRefusals(t *testing.T) {
 	})
 }
 
+// Not parallel: the fake OpenID provider issues tokens on mockoidc's
+// package-wide clock, set to this test's (socialServer).
 func TestSSOOIDCSignIn(t *testing.T) {
-	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		x := newSSOSetup(t, e)
 		s := x.s

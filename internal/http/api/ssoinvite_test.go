@@ -10,8 +10,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
+// Not parallel: the fake OpenID provider issues tokens on mockoidc's
+// package-wide clock, set to this test's (socialServer).
 func TestSSOInvitations(t *testing.T) {
-	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		x := newSSOSetup(t, e)
 		s := x.s
@@ -101,8 +102,9 @@ func TestSSOInvitations(t *testing.T) {
 	})
 }
 
+// Not parallel: the fake OpenID provider issues tokens on mockoidc's
+// package-wide clock, set to this test's (socialServer).
 func TestEnforcedSSOStopsSocialSignIn(t *testing.T) {
-	t.Parallel()
 	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
 		google := newFakeGoogle(t)
 		s := socialServer(t, e, google, nil)

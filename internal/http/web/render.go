@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -166,6 +167,12 @@ func (f *form) apply(err error) int {
 	}
 	return status
 }
+
+// parsedPages parses the templates once per process: they are embedded,
+// so every handler would parse the same, and the per-page clones cost tens
+// of milliseconds of CPU (a test suite starts hundreds of servers). Parsed
+// templates are safe for concurrent use, and nothing changes them after.
+var parsedPages = sync.OnceValue(mustParsePages)
 
 // mustParsePages parses the embedded templates: every page gets its own
 // set, holding the layouts, the shared partials and the page's "content".

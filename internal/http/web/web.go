@@ -74,7 +74,7 @@ func New(cfg Config) *Handler {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	h := &Handler{cfg: cfg, svc: cfg.Services, secure: strings.HasPrefix(cfg.BaseURL, "https://")}
-	h.pages = mustParsePages()
+	h.pages = parsedPages()
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,5 +183,39 @@ func TestBusyIsUnavailable(t *testing.T) {
 	tx.Rollback()
 	if err := s.Tx(ctx, func(tx *store.Conn) error { return nil }); err != nil {
 		t.Fatalf("after the lock is released: %v", err)
+	}
+}
+
+// TestTemplate: the database file tests get (storetest's template copy),
+// read as it is before any store opens it, is what migrating an empty
+// database gives: the same tables, indexes and migration history.
+func TestTemplate(t *testing.T) {
+	e := storetest.SQLite()
+	fresh := e.OpenAt(t, e.NewEmptyDSN(t)).ReaderDB()
+	copied, err := sql.Open("sqlite", "file:"+filepath.Join(e.NewDSN(t), sqlite.FileName)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copied.Close()
+	dump := func(db *sql.DB) string {
+		var schema, history string
+		err := db.QueryRow(`SELECT group_concat(type || ' ' || name || ': ' || COALESCE(sql, ''), char(10))
+			FROM (SELECT * FROM sqlite_schema ORDER BY type, name)`).Scan(&schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.QueryRow(`SELECT group_concat(version_id || ' ' || is_applied, ',')
+			FROM (SELECT * FROM goose_db_version ORDER BY id)`).Scan(&history)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return schema + "\nhistory: " + history
+	}
+	want, got := dump(fresh), dump(copied)
+	if !strings.Contains(want, "CREATE TABLE audit_events") {
+		t.Fatalf("migrating from empty made no audit_events table:\n%s", want)
+	}
+	if got != want {
+		t.Fatalf("the template differs from a migrated database:\ncopy:\n%s\nmigrated:\n%s", got, want)
 	}
 }

@@ -15,8 +15,9 @@ import (
 // Run is the store contract: the same subtests, run against one engine.
 // Every engine package calls it from its TestContract, so SQLite and
 // PostgreSQL are held to one behaviour. Each subtest opens stores of its
-// own, so the subtests run in parallel (PostgreSQL migrations lock per
-// schema, store.Migrate, so parallel opens do not wait for each other).
+// own, so the subtests run in parallel (on PostgreSQL each store is a
+// database of its own, see pgpool.go, so parallel opens do not wait for
+// each other).
 func Run(t *testing.T, e Engine) {
 	for _, c := range []struct {
 		name string

@@ -1,14 +1,10 @@
 // Package storetest opens real databases for tests (SQLite in a temporary
-// folder, PostgreSQL in a schema of its own) and holds the store contract
+// folder, PostgreSQL in a database of its own) and holds the store contract
 // suite that both engines must pass.
 package storetest
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -44,8 +40,12 @@ type Engine struct {
 	// OpenAt returns a store of the same database as a DSN made by NewDSN
 	// (for restart and multi-process tests).
 	OpenAt func(tb testing.TB, dsn string) *store.Store
-	// NewDSN makes a new empty database and returns where it is.
+	// NewDSN makes a new migrated database holding no data and returns
+	// where it is (a copy of a template migrated once, not migrated per test).
 	NewDSN func(tb testing.TB) string
+	// NewEmptyDSN makes a database without any table (a new folder; on
+	// PostgreSQL a new schema), for tests of migrating from nothing.
+	NewEmptyDSN func(tb testing.TB) string
 }
 
 // Engines lists SQLite, and PostgreSQL when GATEHOUSE_TEST_DATABASE_URL is
@@ -78,7 +78,14 @@ func logSkipOnce(tb testing.TB) {
 // SQLite is the embedded engine in a temporary folder.
 func SQLite() Engine {
 	e := Engine{Name: "sqlite"}
-	e.NewDSN = func(tb testing.TB) string { return tb.TempDir() }
+	e.NewDSN = func(tb testing.TB) string {
+		dir := tb.TempDir()
+		if err := newSQLiteDir(dir); err != nil {
+			tb.Fatal(err)
+		}
+		return dir
+	}
+	e.NewEmptyDSN = func(tb testing.TB) string { return tb.TempDir() }
 	e.OpenAt = func(tb testing.TB, dir string) *store.Store {
 		s, err := sqlite.Open(context.Background(), dir, MustKey(tb))
 		if err != nil {
@@ -91,42 +98,30 @@ func SQLite() Engine {
 	return e
 }
 
-// Postgres gives each test a schema of its own in the test database, so that
-// parallel tests never collide; the schema is dropped when the test ends.
+// Postgres gives each test a database of its own, so that parallel tests
+// never collide: a copy of a migrated template (template.go) from a pool
+// kept on the server, emptied before the test and handed back when it ends
+// (pgpool.go).
 func Postgres() Engine {
 	e := Engine{Name: "postgres"}
-	e.NewDSN = func(tb testing.TB) string {
+	newDB := func(tb testing.TB, take func(*pgPool) (string, func(), error)) string {
 		base := os.Getenv(PostgresEnv)
 		if base == "" {
 			tb.Skipf("PostgreSQL tests skipped: %s is not set", PostgresEnv)
 		}
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "t_" + hex.EncodeToString(b)
-		db, err := sql.Open("pgx", base)
+		p, err := getPGPool(base)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		defer db.Close()
-		if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-			tb.Fatalf("create schema (is PostgreSQL running at %s?): %v", base, err)
-		}
-		tb.Cleanup(func() {
-			db, err := sql.Open("pgx", base)
-			if err == nil {
-				_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-				db.Close()
-			}
-		})
-		u, err := url.Parse(base)
+		dsn, release, err := take(p)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
+		tb.Cleanup(release)
+		return dsn
 	}
+	e.NewDSN = func(tb testing.TB) string { return newDB(tb, (*pgPool).take) }
+	e.NewEmptyDSN = func(tb testing.TB) string { return newDB(tb, (*pgPool).takeEmpty) }
 	e.OpenAt = func(tb testing.TB, dsn string) *store.Store {
 		s, err := postgres.Open(context.Background(), dsn, MustKey(tb))
 		if err != nil {
