@@ -287,6 +287,8 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	}
 	debug.FreeOSMemory() // the seed's garbage is not the server's
 	r.rssStart = rss()
+	fmt.Fprintf(stdout, "N=%d start: %s\n", n, readMemSplit())
+	heapProfile(o, fmt.Sprintf("%d-start", n))
 	h0, m0, _, _ := stats()
 	var mu sync.Mutex
 	var all []time.Duration
@@ -408,6 +410,8 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	r.elapsed = time.Since(begin)
 	all = append(all, cur...)
 	r.rssEnd = rss()
+	fmt.Fprintf(stdout, "N=%d end:   %s\n", n, readMemSplit())
+	heapProfile(o, fmt.Sprintf("%d-end", n))
 	h1, m1, ev, en := stats()
 	r.hits, r.misses, r.evictions, r.entries = h1-h0, m1-m0, ev-ev0, en
 	r.checks = int64(len(all))
