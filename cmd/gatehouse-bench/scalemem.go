@@ -19,9 +19,19 @@ import (
 // modernc.org/sqlite maps directly), and file-backed pages (the binary,
 // mapped files).
 type memSplit struct {
-	rss, anon, file int64 // from /proc/self/status
-	goRuntime       int64 // Go runtime memory not released to the OS
-	goLive          int64 // heap live after the last GC
+	rss, anon, file int64   // from /proc/self/status
+	goRuntime       int64   // Go runtime memory not released to the OS
+	goLive          int64   // heap live after the last GC
+	gcCPU, allCPU   float64 // CPU seconds spent by the GC, and in all
+}
+
+// gcShare is the share of the process's CPU spent in garbage collection
+// between two readings.
+func gcShare(a, b memSplit) float64 {
+	if b.allCPU <= a.allCPU {
+		return 0
+	}
+	return (b.gcCPU - a.gcCPU) / (b.allCPU - a.allCPU)
 }
 
 func (m memSplit) outsideGo() int64 { return m.anon - m.goRuntime }
@@ -52,10 +62,12 @@ func readMemSplit() memSplit {
 		}
 		f.Close()
 	}
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}, {Name: "/gc/heap/live:bytes"},
+		{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}}
 	metrics.Read(s)
 	m.goRuntime = int64(s[0].Value.Uint64() - s[1].Value.Uint64())
 	m.goLive = int64(s[2].Value.Uint64())
+	m.gcCPU, m.allCPU = s[3].Value.Float64(), s[4].Value.Float64()
 	return m
 }
 
