@@ -77,7 +77,7 @@ func dsn(path string, readOnly bool, o Options) string {
 // with SQLite's header takes an 8 KiB slot of modernc.org/memory's
 // power-of-two allocator. SQLite's default, 2,000 KiB, on the writer and
 // each reader grew a 2-core server by ~20 MiB (outside Go, measured: README
-// "Memory and caches"), and grew with the cores (readers are twice the
+// "Scale run"), and grew with the cores (readers are twice the
 // CPUs). The writer keeps the default: a write transaction's pages stay in
 // memory until it commits. Readers keep 512 KiB, enough for the top of the
 // hot indexes: a reader's cache is dropped whenever another connection has
