@@ -287,6 +287,9 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	}
 	debug.FreeOSMemory() // the seed's garbage is not the server's
 	r.rssStart = rss()
+	memStart := readMemSplit()
+	fmt.Fprintf(stdout, "N=%d start: %s\n", n, memStart)
+	heapProfile(o, fmt.Sprintf("%d-start", n))
 	h0, m0, _, _ := stats()
 	var mu sync.Mutex
 	var all []time.Duration
@@ -408,6 +411,14 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	r.elapsed = time.Since(begin)
 	all = append(all, cur...)
 	r.rssEnd = rss()
+	var estimated int64
+	for _, s := range m.Services.Cache.Stats() {
+		estimated += s.Bytes
+	}
+	memEnd := readMemSplit()
+	fmt.Fprintf(stdout, "N=%d end:   %s; the caches' estimate of their size %s; GC %.0f%% of the CPU since the start\n",
+		n, memEnd, mib(estimated), 100*gcShare(memStart, memEnd))
+	heapProfile(o, fmt.Sprintf("%d-end", n))
 	h1, m1, ev, en := stats()
 	r.hits, r.misses, r.evictions, r.entries = h1-h0, m1-m0, ev-ev0, en
 	r.checks = int64(len(all))

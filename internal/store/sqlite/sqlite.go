@@ -61,6 +61,7 @@ func dsn(path string, readOnly bool, o Options) string {
 	// transaction in a savepoint, whose sub-journal would otherwise be a
 	// temporary file written page by page.
 	v.Add("_pragma", "temp_store(MEMORY)")
+	v.Add("_pragma", fmt.Sprintf("cache_size(-%d)", pageCacheKiB(readOnly)))
 	if readOnly {
 		v.Add("mode", "ro")
 	} else {
@@ -68,6 +69,34 @@ func dsn(path string, readOnly bool, o Options) string {
 	}
 	return "file:" + path + "?" + v.Encode()
 }
+
+// Page cache per connection: how many KiB of the file's pages each
+// connection keeps in memory (PRAGMA cache_size). This memory is outside the
+// Go heap, so outside the soft memory limit (app.SetMemoryLimit), and every
+// cached page costs about twice its size in resident memory: a 4 KiB page
+// with SQLite's header takes an 8 KiB slot of modernc.org/memory's
+// power-of-two allocator. SQLite's default, 2,000 KiB, on the writer and
+// each reader grew a 2-core server by ~20 MiB (outside Go, measured: README
+// "Scale run"), and grew with the cores (readers are twice the
+// CPUs). The writer keeps the default: a write transaction's pages stay in
+// memory until it commits. Readers keep 512 KiB, enough for the top of the
+// hot indexes: a reader's cache is dropped whenever another connection has
+// committed (WAL), and on a large file the pages a miss reads are cold
+// anyway; they come from the OS's page cache.
+const (
+	WriterCacheKiB = 2000
+	ReaderCacheKiB = 512
+)
+
+func pageCacheKiB(readOnly bool) int {
+	if readOnly {
+		return ReaderCacheKiB
+	}
+	return WriterCacheKiB
+}
+
+// readers is the size of the reader pool.
+func readers() int { return max(4, runtime.NumCPU()*2) }
 
 // Options tune the embedded database.
 type Options struct {
@@ -124,7 +153,7 @@ func OpenWith(ctx context.Context, dataDir string, box store.Box, o Options) (*s
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	reader := sql.OpenDB(&connector{dsn: dsn(path, true, o)})
-	n := max(4, runtime.NumCPU()*2)
+	n := readers()
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
 	s := store.New(writer, reader, dialect{}, box)

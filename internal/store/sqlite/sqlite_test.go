@@ -120,6 +120,23 @@ func TestPragmas(t *testing.T) {
 		}
 	})
 
+	t.Run("CacheSize", func(t *testing.T) {
+		// Negative: KiB. Each pool's setting (see sqlite.ReaderCacheKiB).
+		for _, c := range []struct {
+			name string
+			db   *sql.DB
+			want int
+		}{{"writer", s.WriterDB(), -sqlite.WriterCacheKiB}, {"reader", s.ReaderDB(), -sqlite.ReaderCacheKiB}} {
+			var n int
+			if err := c.db.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != c.want {
+				t.Errorf("%s cache_size = %d, want %d", c.name, n, c.want)
+			}
+		}
+	})
+
 	t.Run("ErrReaderIsReadOnly", func(t *testing.T) {
 		if _, err := s.ReaderDB().ExecContext(ctx, "INSERT INTO audit_chains (chain_id, seq, last_hash) VALUES ('x', 0, '')"); err == nil {
 			t.Fatal("the reader pool accepted a write")
