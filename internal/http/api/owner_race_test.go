@@ -128,29 +128,7 @@ func TestInvitationBudgetRace(t *testing.T) {
 			org := srv.CreateOrg(owner, fmt.Sprintf("Budget %d", round))
 			budget := []int{5, 15}[round%2]
 			srv.SetOrgSetting(org, "invitations_per_day", budget)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			statuses := make([]int, 20)
-			for i := range statuses {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					body, _ := json.Marshal(map[string]any{"email": fmt.Sprintf("guest%d@example.com", i), "role": "viewer"})
-					req, _ := http.NewRequest("POST", srv.URL+"/v1/members/invitations", bytes.NewReader(body))
-					req.Header.Set("Authorization", "Bearer "+owner)
-					req.Header.Set("X-Organization-Id", org)
-					req.Header.Set("Content-Type", "application/json")
-					<-start
-					resp, err := client.Do(req)
-					if err != nil {
-						return
-					}
-					resp.Body.Close()
-					statuses[i] = resp.StatusCode
-				}()
-			}
-			close(start)
-			wg.Wait()
+			statuses := inviteAtOnce(srv, client, owner, org, "guest", 20)
 			sent := 0
 			for _, st := range statuses {
 				switch st {
@@ -168,6 +146,35 @@ func TestInvitationBudgetRace(t *testing.T) {
 	})
 }
 
+// inviteAtOnce sends n invitations (prefix0@example.com…) into org at the
+// same instant and answers their statuses (0 where the request failed).
+func inviteAtOnce(srv *apptest.Server, client *http.Client, owner, org, prefix string, n int) []int {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	statuses := make([]int, n)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, _ := json.Marshal(map[string]any{"email": fmt.Sprintf("%s%d@example.com", prefix, i), "role": "viewer"})
+			req, _ := http.NewRequest("POST", srv.URL+"/v1/members/invitations", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+owner)
+			req.Header.Set("X-Organization-Id", org)
+			req.Header.Set("Content-Type", "application/json")
+			<-start
+			resp, err := client.Do(req)
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return statuses
+}
+
 // TestInvitationSeatRace: the seat limit (members plus pending invitations)
 // holds when invitations race for the last seats: twenty invitations sent at
 // once into an organization of one member with a limit of five leave exactly
@@ -182,29 +189,7 @@ func TestInvitationSeatRace(t *testing.T) {
 			org := srv.CreateOrg(owner, fmt.Sprintf("Seats %d", round))
 			apptest.Status(t, 200, srv.Do(apptest.Req{Method: "PATCH", Path: "/v1/organizations/" + org + "/policy", Token: owner,
 				Body: map[string]any{"seat_limit": 5}}))
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			statuses := make([]int, 20)
-			for i := range statuses {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					body, _ := json.Marshal(map[string]any{"email": fmt.Sprintf("seat%d@example.com", i), "role": "viewer"})
-					req, _ := http.NewRequest("POST", srv.URL+"/v1/members/invitations", bytes.NewReader(body))
-					req.Header.Set("Authorization", "Bearer "+owner)
-					req.Header.Set("X-Organization-Id", org)
-					req.Header.Set("Content-Type", "application/json")
-					<-start
-					resp, err := client.Do(req)
-					if err != nil {
-						return
-					}
-					resp.Body.Close()
-					statuses[i] = resp.StatusCode
-				}()
-			}
-			close(start)
-			wg.Wait()
+			statuses := inviteAtOnce(srv, client, owner, org, "seat", 20)
 			sent := 0
 			for _, st := range statuses {
 				switch st {
