@@ -93,9 +93,19 @@ func TestCacheWeightsMatchHeap(t *testing.T) {
 	checkWeight(t, svc, "members", orgs, func() { rights(svc, 0) }) // owners
 	checkWeight(t, svc, "members", orgs, func() { rights(svc, 1) }) // members with grants
 
+	// An entry with no value to weigh: the cache's own cost per entry
+	// (otter's node, the key, the item), what entryOverhead estimates.
+	const n = 20000
+	checkWeight(t, svc, "mfa_policies", n, func() {
+		m := svc.Access.mfaRequired
+		for range n {
+			id := newID()
+			m.Fill(m.Begin(id, ""), id, "", true)
+		}
+	})
+
 	// Sessions and API keys are built as Authenticate builds them, from
 	// values shaped like the store's (fresh strings per row).
-	const n = 20000
 	now := time.Now()
 	checkWeight(t, svc, "sessions", n, func() {
 		for i := range n {
