@@ -66,7 +66,7 @@ func newAccess(b *base) *Access {
 			return e.tree.Size() + len(e.projects)*(36+48)
 		}, OnDrop: func(e *orgEntry) { e.dropped.Store(true) }}),
 		members: cache.NewCache(b.cache, "members", cache.Options[*memberEntry]{Weigh: func(e *memberEntry) int {
-			return e.set.Size() + membershipSize(e.membership)
+			return int(unsafe.Sizeof(*e)) + e.set.Size() + membershipSize(e.membership)
 		}}),
 		keySets: cache.NewCache(b.cache, "api_key_rights", cache.Options[*keySetEntry]{
 			Weigh: func(e *keySetEntry) int { return 64 + e.set.Size() },
