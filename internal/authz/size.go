@@ -27,7 +27,7 @@ func (t *Tree) Size() int {
 // by every set of the organization).
 func (s *Set) Size() int {
 	n := int(unsafe.Sizeof(*s)) + 3*48
-	n += len(s.grants) * int(unsafe.Sizeof(GrantRef{}))
+	n += cap(s.grants) * int(unsafe.Sizeof(GrantRef{}))
 	for _, g := range s.grants {
 		n += len(g.Source) / 4 // labels are shared between grants of one source
 	}
@@ -37,6 +37,7 @@ func (s *Set) Size() int {
 	}
 	n += len(s.treeProj) * 4
 	n += len(s.fRefs)*(int(unsafe.Sizeof(refs{}))+4) + len(s.folders)*2*8
+	n += cap(s.fOrder)*4 + cap(s.contribs)*int(unsafe.Sizeof(contrib{}))
 	return n
 }
 

@@ -82,6 +82,14 @@ func TestCacheWeightsMatchHeap(t *testing.T) {
 	warm := New(st, Config{})
 	rights(warm, 0)
 	rights(warm, 1)
+	rosters := func(s *Services) {
+		for i := range orgs {
+			if _, err := s.Lookups.roster(ctx, store.SeedOrgID(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rosters(warm)
 	svc := New(st, Config{})
 	checkWeight(t, svc, "trees", orgs, func() {
 		for i := range orgs {
@@ -92,6 +100,7 @@ func TestCacheWeightsMatchHeap(t *testing.T) {
 	})
 	checkWeight(t, svc, "members", orgs, func() { rights(svc, 0) }) // owners
 	checkWeight(t, svc, "members", orgs, func() { rights(svc, 1) }) // members with grants
+	checkWeight(t, svc, "rosters", orgs, func() { rosters(svc) })   // their trees cached above
 
 	// An entry with no value to weigh: the cache's own cost per entry
 	// (otter's node, the key, the item), what entryOverhead estimates.
