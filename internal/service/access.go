@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
@@ -65,7 +66,7 @@ func newAccess(b *base) *Access {
 			return e.tree.Size() + len(e.projects)*(36+48)
 		}, OnDrop: func(e *orgEntry) { e.dropped.Store(true) }}),
 		members: cache.NewCache(b.cache, "members", cache.Options[*memberEntry]{Weigh: func(e *memberEntry) int {
-			return e.set.Size() + membershipSize(e.membership)
+			return int(unsafe.Sizeof(*e)) + e.set.Size() + membershipSize(e.membership)
 		}}),
 		keySets: cache.NewCache(b.cache, "api_key_rights", cache.Options[*keySetEntry]{
 			Weigh: func(e *keySetEntry) int { return 64 + e.set.Size() },
@@ -76,17 +77,36 @@ func newAccess(b *base) *Access {
 	return a
 }
 
-// membershipSize estimates a membership's memory (its grants dominate).
+// membershipSize estimates a membership's memory (its grants dominate):
+// every string counted at its allocation (strSize), every slice at its
+// elements, as decoded from the store.
 func membershipSize(m *gatehouse.Membership) int {
-	n := 256 + len(m.UserName) + len(m.UserEmail)
-	for _, g := range m.Grants {
-		n += 160 + len(g.EntityID)
+	n := int(unsafe.Sizeof(*m))
+	for _, f := range []string{m.ID, m.OrgID, m.UserID, m.RoleID, m.InvitedBy, m.UserName, m.UserEmail} {
+		n += strSize(f)
+	}
+	return n + grantsSize(m.Grants)
+}
+
+// grantsSize estimates the memory of decoded grants.
+func grantsSize(gs []gatehouse.Grant) int {
+	n := cap(gs) * int(unsafe.Sizeof(gatehouse.Grant{}))
+	for _, g := range gs {
+		n += strSize(g.EntityType) + strSize(g.EntityID) + strSize(g.Name) + strSize(g.Action)
+		n += cap(g.Permission) * int(unsafe.Sizeof(gatehouse.AreaGrant{}))
 		for _, p := range g.Permission {
-			n += 64 + 72*len(p.Folders)
+			n += strSize(p.Name) + strSize(p.Action) + cap(p.Folders)*int(unsafe.Sizeof(gatehouse.FolderGrant{}))
+			for _, f := range p.Folders {
+				n += strSize(f.FolderID) + strSize(f.Action)
+			}
 		}
 	}
 	return n
 }
+
+// strSize is a string's allocation: its bytes rounded up to the
+// allocator's 16-byte size classes (exact up to 128 bytes, close above).
+func strSize(s string) int { return (len(s) + 15) &^ 15 }
 
 // invalidate drops what a notification says changed. An organization's
 // rights-level change (its roles, or its deletion) drops the organization's

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
@@ -48,7 +49,15 @@ func newKeys(b *base, access *Access) *Keys {
 		// One entry (id, time, map slot) is ~128 bytes: 1/64 of the budget.
 		maxUsed: max(1024, int(b.cache.MaxBytes()/64/128)),
 		byHash: cache.NewCache(b.cache, "api_keys", cache.Options[*cachedKey]{
-			Weigh: func(c *cachedKey) int { return 400 + len(c.key.Name) + 200*len(c.key.Grants) },
+			// The entry, the key, and their strings at their allocation.
+			Weigh: func(c *cachedKey) int {
+				k := c.key
+				n := int(unsafe.Sizeof(*c)+unsafe.Sizeof(*k)) + grantsSize(k.Grants)
+				for _, f := range []string{k.ID, k.OrgID, k.Name, k.Prefix, k.SecretHash, k.CreatedBy} {
+					n += strSize(f)
+				}
+				return n
+			},
 			Index: func(c *cachedKey) string { return c.key.ID },
 		}),
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/cache"
@@ -129,8 +130,14 @@ type cachedSession struct {
 
 func newSessionCache(s *cache.Shared) *sessionCache {
 	return &sessionCache{c: cache.NewCache(s, "sessions", cache.Options[*cachedSession]{
+		// The entry, the principal, and their strings at their allocation.
 		Weigh: func(e *cachedSession) int {
-			return 200 + len(e.p.UserID) + len(e.p.SessionID) + len(e.p.Name) + len(e.p.CurrentOrgID)
+			p := e.p
+			n := int(unsafe.Sizeof(*e)+unsafe.Sizeof(*p)) + 16*cap(p.AMR)
+			for _, a := range p.AMR {
+				n += strSize(a)
+			}
+			return n + strSize(p.UserID) + strSize(p.SessionID) + strSize(p.Name) + strSize(p.CurrentOrgID)
 		},
 		Index: func(e *cachedSession) string { return e.p.SessionID },
 	})}

@@ -271,7 +271,8 @@ func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, status in
 		p.Form = newForm(nil)
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, p.Layout, p); err != nil {
+	// The layout's copy for this page (mustParsePages).
+	if err := t.ExecuteTemplate(&buf, p.Layout+":"+name, p); err != nil {
 		h.cfg.Log.ErrorContext(r.Context(), "web: render", "page", name, "err", err)
 		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
 		return
