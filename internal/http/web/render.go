@@ -181,7 +181,7 @@ var parsedPages = sync.OnceValue(mustParsePages)
 // call names the page's own "page:<name>". A copy of every template per
 // page (a clone of the whole set each) held ~35 MiB of heap for 42 pages;
 // the layouts' copies are a small part of that.
-func mustParsePages() map[string]*template.Template {
+func mustParsePages() *template.Template {
 	base := template.New("").Funcs(funcs)
 	files, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -205,7 +205,6 @@ func mustParsePages() map[string]*template.Template {
 			layouts = append(layouts, t)
 		}
 	}
-	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
 		for _, l := range layouts {
 			tree := l.Tree.Copy()
@@ -213,9 +212,8 @@ func mustParsePages() map[string]*template.Template {
 			callsContent(tree.Root, "page:"+name)
 			template.Must(base.AddParseTree(tree.Name, tree))
 		}
-		pages[name] = base
 	}
-	return pages
+	return base
 }
 
 // callsContent reports whether the nodes under n call template "content",

@@ -55,7 +55,7 @@ type Handler struct {
 	cfg      Config
 	svc      *service.Services
 	secure   bool
-	pages    map[string]*template.Template
+	pages    *template.Template // every page, and per page a copy of each layout (render.go)
 	static   http.Handler
 	files    fs.FS
 	csrf     *http.CrossOriginProtection
@@ -254,8 +254,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, p 
 // renderStatus executes a page into a buffer, then writes it, so that a
 // template error becomes a clean 500.
 func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
-	t, ok := h.pages[name]
-	if !ok {
+	t := h.pages
+	if t.Lookup("page:"+name) == nil {
 		panic("web: no page " + name)
 	}
 	if p.Layout == "" {
