@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
 // TestPassword is the password Signup and SignUpTokens use.
@@ -149,12 +150,8 @@ func (s *Server) DBValues() []DBValue {
 			s.TB.Fatal(err)
 		}
 		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
+			vals, err := storetest.ScanAny(rows)
+			if err != nil {
 				s.TB.Fatalf("scan %s: %v", table, err)
 			}
 			for i, v := range vals {

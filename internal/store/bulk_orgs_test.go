@@ -58,14 +58,9 @@ func seedDigest(t *testing.T, st *store.Store) (string, int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := rows.Columns()
 		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
+			vals, err := storetest.ScanAny(rows)
+			if err != nil {
 				t.Fatal(err)
 			}
 			fmt.Fprint(h, tb.name)

@@ -202,15 +202,10 @@ func explain(t *testing.T, st *store.Store, engine string, r recorded) string {
 		t.Fatalf("%s: explain %s: %v", r.path, oneLine(r.query), err)
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
 	var lines []string
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := storetest.ScanAny(rows)
+		if err != nil {
 			t.Fatal(err)
 		}
 		line := vals[len(vals)-1]

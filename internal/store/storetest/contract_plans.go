@@ -154,15 +154,10 @@ func explain(tb testing.TB, s *store.Store, q string, args []any) []string {
 		tb.Fatalf("explain: %v", err)
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
 	var out []string
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := ScanAny(rows)
+		if err != nil {
 			tb.Fatal(err)
 		}
 		out = append(out, fmt.Sprint(vals[col]))
