@@ -127,7 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.fastHash, "fast-hash", false, "cheap argon2 parameters for the sign-up (tests); only sign-up and login hash passwords")
 	logLevel := fs.String("log-level", "info", "server log level; the server's JSON log is encoded as in production, then discarded (see -log-file)")
 	fs.StringVar(&o.logFile, "log-file", "", "write the server's log here instead of discarding it (warnings and errors also go to stderr)")
-	fs.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles into this directory: cpu-<phase>-<round>.pprof per measured load run, cpu-seed.pprof, cpu-list.pprof (go tool pprof merges several files); the scale run also writes heap-<orgs>-start.pprof and heap-<orgs>-end.pprof")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles into this directory: cpu-<phase>-<round>.pprof per measured load run, cpu-seed.pprof, cpu-list.pprof (go tool pprof merges several files); the scale run writes cpu-scale-<orgs>.pprof of each measured window and heap-<orgs>-start.pprof and heap-<orgs>-end.pprof")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long (with -soak: at least the soak plus 10 minutes)")
 	fs.DurationVar(&o.soak, "soak", 0, "instead of (a)–(c), run a mixed workload this long (like 20m) at a bounded rate, printing resources and latencies per -soak-every, slopes, and a lost-writes check")
 	fs.Float64Var(&o.soakRate, "soak-rate", 300, "-soak: requests per second, at most")

@@ -79,8 +79,8 @@ func Uncovered(holder, requested *Set) (r Right, by GrantRef, ok bool) {
 		}
 	}
 	for _, fi := range requested.fOrder {
-		id := requested.tree.ids[fi]
-		hf, hok := holder.tree.index[id]
+		id := requested.tree.ids.at(fi)
+		hf, hok := holder.tree.find(id)
 		rr := &requested.fRefs[requested.folders[fi]]
 		for b := range nbits {
 			if o := rr[b]; o != 0 && (!hok || holder.folderBit(hf, b) == 0) {

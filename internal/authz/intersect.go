@@ -12,7 +12,7 @@ import "github.com/gatehouse/gatehouse"
 // folders with grants), which is enough: any folder either allows lies
 // under one of those places, and allowance only grows going down the tree.
 func Intersect(a, b *Set) *Set {
-	r := &Set{tree: a.tree, grants: a.grants, projIdx: map[string]int32{}, folders: map[int32]int32{}}
+	r := &Set{tree: a.tree, grants: a.grants}
 	if a.owner != 0 && b.owner != 0 {
 		r.owner = a.owner
 	}
@@ -49,7 +49,7 @@ func Intersect(a, b *Set) *Set {
 		}
 	}
 	addFolder := func(id string) {
-		fi, ok := a.tree.index[id]
+		fi, ok := a.tree.find(id)
 		if !ok {
 			return
 		}
@@ -63,6 +63,9 @@ func Intersect(a, b *Set) *Set {
 			}
 		}
 		if rr.any() {
+			if r.folders == nil {
+				r.folders = map[int32]int32{}
+			}
 			r.folders[fi] = int32(len(r.fRefs))
 			r.fRefs = append(r.fRefs, rr)
 			r.fOrder = append(r.fOrder, fi)
@@ -70,11 +73,12 @@ func Intersect(a, b *Set) *Set {
 	}
 	for _, s := range []*Set{a, b} {
 		for _, fi := range s.fOrder {
-			addFolder(s.tree.ids[fi])
+			addFolder(s.tree.ids.at(fi))
 		}
 	}
-	r.treeProj = make([]int32, len(r.tree.projects))
-	for i, id := range r.tree.projects {
+	r.treeProj = make([]int32, r.tree.projects.len())
+	for i := range r.tree.projects.len() {
+		id := r.tree.projects.at(int32(i))
 		r.treeProj[i] = -1
 		if p, ok := r.projIdx[id]; ok {
 			r.treeProj[i] = p

@@ -131,7 +131,7 @@ func (s *Set) Explain(res Resource, area string, action Action) []Reason {
 		if area != "" && area != gatehouse.AreaFolders {
 			return nil
 		}
-		fi, ok := s.tree.index[res.ID]
+		fi, ok := s.tree.find(res.ID)
 		if !ok {
 			return nil
 		}
@@ -172,7 +172,7 @@ func (s *Set) Explain(res Resource, area string, action Action) []Reason {
 			if !slices.Contains(folders, c.at.idx) {
 				continue
 			}
-			r.Scope, r.FolderID = ScopeFolder, s.tree.ids[c.at.idx]
+			r.Scope, r.FolderID = ScopeFolder, s.tree.ids.at(c.at.idx)
 		}
 		// One entry per grant and place: a custom grant may name an area
 		// twice; merge its bits.
@@ -226,14 +226,14 @@ func (s *Set) LookupFolders(projectID string, action Action) []Allowed {
 	t := s.tree
 	idx := t.sorted
 	if projectID != "" {
-		p, ok := t.projIdx[projectID]
+		p, ok := t.findProject(projectID)
 		if !ok {
 			return nil
 		}
-		idx = t.byProject[p]
+		idx = t.inProject(p)
 	}
 	// base[p]: what the project level gives every folder of tree project p.
-	base := make([][nbits]int32, len(t.projects))
+	base := make([][nbits]int32, t.projects.len())
 	for p := range base {
 		for b := range nbits {
 			m := earliest(s.owner, s.star[areaFolders][b])
@@ -247,14 +247,14 @@ func (s *Set) LookupFolders(projectID string, action Action) []Allowed {
 	if len(s.folders) == 0 {
 		for _, fi := range idx {
 			if ok, by := s.bitsOK(&base[t.project[fi]], action); ok {
-				out = append(out, Allowed{ID: t.ids[fi], By: by})
+				out = append(out, Allowed{ID: t.ids.at(fi), By: by})
 			}
 		}
 		return out
 	}
 	// memo[fi]: earliest folder-grant ordinals from fi and its ancestors.
-	memo := make([][nbits]int32, len(t.ids))
-	done := make([]bool, len(t.ids))
+	memo := make([][nbits]int32, t.ids.len())
+	done := make([]bool, t.ids.len())
 	var stack []int32
 	for _, fi := range idx {
 		for a := fi; a >= 0 && !done[a]; a = t.parent[a] {
@@ -280,7 +280,7 @@ func (s *Set) LookupFolders(projectID string, action Action) []Allowed {
 			m[b] = earliest(bp[b], memo[fi][b])
 		}
 		if ok, by := s.bitsOK(&m, action); ok {
-			out = append(out, Allowed{ID: t.ids[fi], By: by})
+			out = append(out, Allowed{ID: t.ids.at(fi), By: by})
 		}
 	}
 	return out
@@ -325,7 +325,7 @@ func (s *Set) LookupProjects(ids []string, area string, action Action) []Allowed
 func (s *Set) FolderGrants() []string {
 	out := make([]string, len(s.fOrder))
 	for i, fi := range s.fOrder {
-		out[i] = s.tree.ids[fi]
+		out[i] = s.tree.ids.at(fi)
 	}
 	return out
 }

@@ -83,7 +83,7 @@ func Compile(orgID string, sources []Source, tree *Tree) *Set {
 	if tree == nil {
 		tree = emptyTree
 	}
-	s := &Set{tree: tree, projIdx: map[string]int32{}, folders: map[int32]int32{}}
+	s := &Set{tree: tree} // maps made on first use: most sets name few projects and folders
 	n := 0
 	for i := range sources {
 		n += len(sources[i].Grants)
@@ -96,8 +96,9 @@ func Compile(orgID string, sources []Source, tree *Tree) *Set {
 			s.addGrant(orgID, &src.Grants[gi], int32(len(s.grants)))
 		}
 	}
-	s.treeProj = make([]int32, len(tree.projects))
-	for i, id := range tree.projects {
+	s.treeProj = make([]int32, tree.projects.len())
+	for i := range tree.projects.len() {
+		id := tree.projects.at(int32(i))
 		s.treeProj[i] = -1
 		if p, ok := s.projIdx[id]; ok {
 			s.treeProj[i] = p
@@ -170,6 +171,9 @@ func (s *Set) projectRefs(id string) *areaRefs {
 	p, ok := s.projIdx[id]
 	if !ok {
 		p = int32(len(s.proj))
+		if s.projIdx == nil {
+			s.projIdx = map[string]int32{}
+		}
 		s.projIdx[id] = p
 		s.proj = append(s.proj, areaRefs{})
 		s.projIDs = append(s.projIDs, id)
@@ -178,16 +182,19 @@ func (s *Set) projectRefs(id string) *areaRefs {
 }
 
 func (s *Set) addFolder(projectID string, f *gatehouse.FolderGrant, capm Action, ord int32) {
-	fi, ok := s.tree.index[f.FolderID]
+	fi, ok := s.tree.find(f.FolderID)
 	if !ok {
 		return
 	}
-	if projectID != gatehouse.AllProjects && s.tree.projects[s.tree.project[fi]] != projectID {
+	if projectID != gatehouse.AllProjects && s.tree.projects.at(s.tree.project[fi]) != projectID {
 		return
 	}
 	i, ok := s.folders[fi]
 	if !ok {
 		i = int32(len(s.fRefs))
+		if s.folders == nil {
+			s.folders = map[int32]int32{}
+		}
 		s.folders[fi] = i
 		s.fRefs = append(s.fRefs, refs{})
 		s.fOrder = append(s.fOrder, fi)
@@ -263,7 +270,7 @@ func (s *Set) check(res Resource, area string, b int) int32 {
 		if area != "" && area != gatehouse.AreaFolders {
 			return 0
 		}
-		fi, ok := s.tree.index[res.ID]
+		fi, ok := s.tree.find(res.ID)
 		if !ok {
 			return 0
 		}
@@ -307,7 +314,7 @@ func (s *Set) Reaches(projectID string) bool {
 		return true
 	}
 	for _, fi := range s.fOrder {
-		if s.tree.projects[s.tree.project[fi]] == projectID && s.fRefs[s.folders[fi]].any() {
+		if s.tree.projects.at(s.tree.project[fi]) == projectID && s.fRefs[s.folders[fi]].any() {
 			return true
 		}
 	}

@@ -1,32 +1,36 @@
 package authz
 
-import "unsafe"
+import (
+	"math/bits"
+	"unsafe"
+)
 
-// Size estimates, in bytes, the memory a Tree holds: for weighing cache
-// entries, not exact accounting. Maps count about twice their payload.
-func (t *Tree) Size() int {
-	if t == nil {
+var sizeofTree = unsafe.Sizeof(Tree{})
+
+// allocSize is the memory of an allocation of n bytes: rounded up to the
+// allocator's size classes (16-byte steps up to 128 bytes, then steps of
+// about an eighth of the size).
+func allocSize(n int) int {
+	if n <= 0 {
 		return 0
 	}
-	n := int(unsafe.Sizeof(*t)) + 2*48 // the struct and two map headers
-	for _, id := range t.ids {
-		// The string (allocated in 16-byte steps), ids[i], parent and
-		// project, index entry, sorted, byProject, children's header.
-		n += roundUp(len(id)) + 16 + 8 + 2*(16+4) + 4 + 4 + 24
+	if n <= 128 {
+		return (n + 15) &^ 15
 	}
-	for _, p := range t.projects {
-		n += roundUp(len(p)) + 16 + 2*(16+4) + 24
-	}
-	for _, c := range t.children {
-		n += 4 * cap(c)
-	}
-	return n
+	step := 1 << (bits.Len(uint(n)) - 4) // an eighth of the power of two below n
+	return (n + step - 1) &^ (step - 1)
 }
 
 // Size estimates the memory of a compiled Set, its Tree excluded (shared
 // by every set of the organization).
 func (s *Set) Size() int {
-	n := int(unsafe.Sizeof(*s)) + 3*48
+	n := int(unsafe.Sizeof(*s))
+	if s.projIdx != nil {
+		n += 48 // a map's header; made on first use
+	}
+	if s.folders != nil {
+		n += 48
+	}
 	n += cap(s.grants) * int(unsafe.Sizeof(GrantRef{}))
 	for _, g := range s.grants {
 		n += len(g.Source) / 4 // labels are shared between grants of one source
@@ -40,7 +44,3 @@ func (s *Set) Size() int {
 	n += cap(s.fOrder)*4 + cap(s.contribs)*int(unsafe.Sizeof(contrib{}))
 	return n
 }
-
-// roundUp is a string's allocation: its bytes rounded up to the allocator's
-// 16-byte size classes (exact up to 128 bytes, close above).
-func roundUp(n int) int { return (n + 15) &^ 15 }

@@ -147,7 +147,11 @@ func TestInvalidateIndex(t *testing.T) {
 	c.Invalidate("hash2", "")
 	deadline := time.Now().Add(time.Second)
 	for {
-		if _, ok := s.c.GetIfPresent(keyOf(s.indexOf[c.view], "s2", "")); !ok {
+		x := s.indexes[c.view]
+		x.mu.Lock()
+		_, ok := x.m["s2"]
+		x.mu.Unlock()
+		if !ok {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -211,5 +215,30 @@ func TestOnDrop(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("nothing was evicted")
+	}
+}
+
+// TestIndexBoundedByEntries fills an indexed view far past the budget: the
+// secondary ids leave with their evicted entries, so the index never holds
+// more than the entries still cached (it lives outside otter, where an
+// entry of no weight would never be evicted).
+func TestIndexBoundedByEntries(t *testing.T) {
+	s := New(64 << 10)
+	c := NewCache[*sess](s, "sessions", Options[*sess]{Index: func(v *sess) string { return v.id }})
+	for i := range 20000 {
+		h := fmt.Sprintf("hash%d", i)
+		c.Fill(c.Begin(h, ""), h, "", &sess{fmt.Sprintf("s%d", i), "u"})
+	}
+	s.c.CleanUp()
+	x := s.indexes[c.view]
+	x.mu.Lock()
+	n := len(x.m)
+	x.mu.Unlock()
+	entries := s.c.EstimatedSize()
+	if n > entries || entries > 20000/10 {
+		t.Fatalf("index holds %d ids for %d cached entries (of 20,000 filled)", n, entries)
+	}
+	if st := s.Stats()[0]; st.Evictions == 0 {
+		t.Fatal("nothing evicted")
 	}
 }

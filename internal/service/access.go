@@ -40,17 +40,18 @@ type Access struct {
 
 type orgEntry struct {
 	tree     *authz.Tree
-	projects map[string]struct{}
+	projects *authz.IDSet
 	// dropped is set as the entry leaves the cache (invalidated or
 	// evicted) or when it was never stored (an invalidation raced its
 	// load): member entries compiled against it are stale from then on.
 	dropped atomic.Bool
 }
 
+// memberEntry keeps the compiled rights only: the membership row they were
+// compiled from is not needed again (and would double the entry).
 type memberEntry struct {
-	org        *orgEntry
-	set        *authz.Set
-	membership *gatehouse.Membership
+	org *orgEntry
+	set *authz.Set
 }
 
 // Notification messages.
@@ -63,10 +64,10 @@ func userChanged(id string) string              { return "user:" + id }
 func newAccess(b *base) *Access {
 	a := &Access{base: b,
 		orgs: cache.NewCache(b.cache, "trees", cache.Options[*orgEntry]{Weigh: func(e *orgEntry) int {
-			return e.tree.Size() + len(e.projects)*(36+48)
+			return int(unsafe.Sizeof(*e)) + e.tree.Size() + e.projects.Size()
 		}, OnDrop: func(e *orgEntry) { e.dropped.Store(true) }}),
 		members: cache.NewCache(b.cache, "members", cache.Options[*memberEntry]{Weigh: func(e *memberEntry) int {
-			return int(unsafe.Sizeof(*e)) + e.set.Size() + membershipSize(e.membership)
+			return int(unsafe.Sizeof(*e)) + e.set.Size()
 		}}),
 		keySets: cache.NewCache(b.cache, "api_key_rights", cache.Options[*keySetEntry]{
 			Weigh: func(e *keySetEntry) int { return 64 + e.set.Size() },
@@ -146,10 +147,7 @@ func (a *Access) org(ctx context.Context, orgID string) (*orgEntry, error) {
 	if a.loaded != nil {
 		a.loaded("trees")
 	}
-	e := &orgEntry{tree: newTree(shape.Folders), projects: make(map[string]struct{}, len(shape.ProjectIDs))}
-	for _, id := range shape.ProjectIDs {
-		e.projects[id] = struct{}{}
-	}
+	e := &orgEntry{tree: newTree(shape.Folders), projects: authz.NewIDSet(shape.ProjectIDs)}
 	if !a.orgs.Fill(t, orgID, "", e) {
 		e.dropped.Store(true) // outdated already: rights compiled on it are not kept
 	}
@@ -181,8 +179,7 @@ func (a *Access) ProjectExists(ctx context.Context, orgID, id string) (bool, err
 	if err != nil {
 		return false, err
 	}
-	_, ok := e.projects[id]
-	return ok, nil
+	return e.projects.Has(id), nil
 }
 
 var errNoOrganization = &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "no_organization",
@@ -190,27 +187,27 @@ var errNoOrganization = &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "no_o
 
 var errOrgNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Organization not found.")
 
-// MemberRights returns a user's compiled rights in an organization and their
-// membership; not a member → not found. A hit costs one cache look-up and
+// MemberRights returns a user's compiled rights in an organization; not a
+// member → not found. A hit costs one cache look-up and
 // no allocation: the entry is valid while the organization's entry it was
 // compiled against is still cached. A miss costs one query for the
 // organization (when it is not cached either) and one for the membership
 // with its role.
-func (a *Access) MemberRights(ctx context.Context, orgID, userID string) (*authz.Set, *gatehouse.Membership, error) {
+func (a *Access) MemberRights(ctx context.Context, orgID, userID string) (*authz.Set, error) {
 	if e, ok := a.members.Get(orgID, userID); ok && !e.org.dropped.Load() {
-		return e.set, e.membership, nil
+		return e.set, nil
 	}
 	org, err := a.org(ctx, orgID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	t := a.members.Begin(orgID, userID)
 	m, role, err := a.store.R().MemberRights(ctx, orgID, userID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return nil, nil, errOrgNotFound
+		return nil, errOrgNotFound
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if a.loaded != nil {
 		a.loaded("members")
@@ -221,10 +218,10 @@ func (a *Access) MemberRights(ctx context.Context, orgID, userID string) (*authz
 	}
 	set, err := a.Compile(ctx, CompileRequest{OrgID: orgID, RoleID: roleID, Grants: m.Grants, Role: role, Tree: org.tree})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	a.members.Fill(t, orgID, userID, &memberEntry{org: org, set: set, membership: m})
-	return set, m, nil
+	a.members.Fill(t, orgID, userID, &memberEntry{org: org, set: set})
+	return set, nil
 }
 
 // directLabel labels a principal's own grants (those outside any role) in
@@ -331,7 +328,7 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 	if !authz.IsUUID(orgID) {
 		return nil, errOrgNotFound
 	}
-	set, _, err := a.MemberRights(ctx, orgID, p.UserID)
+	set, err := a.MemberRights(ctx, orgID, p.UserID)
 	if fromSession && gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, errNoOrganization
 	}

@@ -68,7 +68,7 @@ func BenchmarkCachedCheck(b *testing.B) {
 	svc := New(st, Config{})
 	org, user, folder, _ := seedMember(b, st, gatehouse.RoleViewer, viewerOf)
 	ctx := context.Background()
-	if _, _, err := svc.Access.MemberRights(ctx, org, user); err != nil {
+	if _, err := svc.Access.MemberRights(ctx, org, user); err != nil {
 		b.Fatal(err)
 	}
 	res := authz.Folder(folder)
@@ -78,7 +78,7 @@ func BenchmarkCachedCheck(b *testing.B) {
 	cpu0 := cpuTime()
 	defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
 	for b.Loop() {
-		set, _, err := svc.Access.MemberRights(ctx, org, user)
+		set, err := svc.Access.MemberRights(ctx, org, user)
 		if err != nil {
 			b.Fatal(err)
 		}

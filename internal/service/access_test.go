@@ -46,7 +46,7 @@ func TestReloadBeforeInvalidationNeverWins(t *testing.T) {
 			org, user, folder, _ := seedMember(t, st, "", viewerOf)
 			res := authz.Folder(folder)
 			allowed := func() bool {
-				set, _, err := svcA.Access.MemberRights(ctx, org, user)
+				set, err := svcA.Access.MemberRights(ctx, org, user)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -155,7 +155,7 @@ func TestMissQueries(t *testing.T) {
 	svc := New(st, Config{})
 	org, user, _, _ := seedMember(t, st, "", viewerOf)
 	ctx := context.Background()
-	if _, _, err := svc.Access.MemberRights(ctx, org, user); err != nil {
+	if _, err := svc.Access.MemberRights(ctx, org, user); err != nil {
 		t.Fatal(err)
 	}
 	st2 := svc.Cache.Stats()

@@ -72,7 +72,7 @@ func TestCacheWeightsMatchHeap(t *testing.T) {
 	}
 	rights := func(s *Services, member int) {
 		for i := range orgs {
-			if _, _, err := s.Access.MemberRights(ctx, store.SeedOrgID(i), store.SeedUserID(i*store.SeedUsersPerOrg+member)); err != nil {
+			if _, err := s.Access.MemberRights(ctx, store.SeedOrgID(i), store.SeedUserID(i*store.SeedUsersPerOrg+member)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -56,7 +56,7 @@ func (l *Lookups) subjectSet(ctx context.Context, c *Caller, userID string) (*au
 	if !authz.IsUUID(userID) {
 		return nil, errMemberNotFound
 	}
-	set, _, err := l.access.MemberRights(ctx, c.OrgID, userID)
+	set, err := l.access.MemberRights(ctx, c.OrgID, userID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, errMemberNotFound
 	}

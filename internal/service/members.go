@@ -338,7 +338,7 @@ func (s *Members) Check(ctx context.Context, c *Caller, checks []CheckInput, fie
 					return nil, errMemberNotFound
 				}
 				var err error
-				if set, _, err = s.access.MemberRights(ctx, c.OrgID, ch.UserID); err != nil {
+				if set, err = s.access.MemberRights(ctx, c.OrgID, ch.UserID); err != nil {
 					if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 						return nil, errMemberNotFound
 					}

@@ -131,7 +131,7 @@ func (s *SCIM) Authenticate(ctx context.Context, actor gatehouse.Actor, secretTe
 	if !secret.Equal(t.SecretHash, secret.HashToken(secretText)) {
 		return nil, errBadSCIMToken
 	}
-	set, _, err := s.access.MemberRights(ctx, t.OrgID, t.CreatedBy)
+	set, err := s.access.MemberRights(ctx, t.OrgID, t.CreatedBy)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, errSCIMCreatorGone
 	}

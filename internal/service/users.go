@@ -27,7 +27,7 @@ func (a *Auth) Me(ctx context.Context, p *gatehouse.Principal) (*gatehouse.User,
 		// A session cached before its user left the organization still
 		// names it for a moment: it has none.
 		if u.CurrentOrgID != "" && a.access != nil {
-			if _, _, err := a.access.MemberRights(ctx, u.CurrentOrgID, u.ID); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			if _, err := a.access.MemberRights(ctx, u.CurrentOrgID, u.ID); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 				u.CurrentOrgID = ""
 			} else if err != nil {
 				return nil, err
