@@ -32,15 +32,15 @@ type Access struct {
 	// keySets memoises each API key's capped rights (key id → keySetEntry;
 	// see keyRights).
 	keySets *cache.Cache[*keySetEntry]
-
-	// mfaRequired caches each organization's require_mfa (org id → on),
-	// so sessions without a second factor cost no query per request.
-	mfaRequired *cache.Cache[bool]
 }
 
 type orgEntry struct {
 	tree     *authz.Tree
 	projects *authz.IDSet
+	// requireMFA is the organization's second-factor policy, read with
+	// its shape, so that sessions without a second factor cost no query
+	// and no look-up of their own (see requireMFA).
+	requireMFA bool
 	// dropped is set as the entry leaves the cache (invalidated or
 	// evicted) or when it was never stored (an invalidation raced its
 	// load): member entries compiled against it are stale from then on.
@@ -72,7 +72,6 @@ func newAccess(b *base) *Access {
 		keySets: cache.NewCache(b.cache, "api_key_rights", cache.Options[*keySetEntry]{
 			Weigh: func(e *keySetEntry) int { return 64 + e.set.Size() },
 		}),
-		mfaRequired: cache.NewCache(b.cache, "mfa_policies", cache.Options[bool]{}),
 	}
 	b.store.Subscribe(a.invalidate)
 	return a
@@ -121,11 +120,8 @@ func (a *Access) invalidate(msg string) {
 		a.members.Invalidate(org, user)
 	case "tree":
 		a.orgs.Invalidate(rest, "")
-	case "org":
+	case "org", "mfapolicy": // mfaPolicyChanged: the policy is part of the entry
 		a.orgs.Invalidate(rest, "")
-		a.mfaRequired.Invalidate(rest, "")
-	case "mfapolicy": // mfaPolicyChanged
-		a.mfaRequired.Invalidate(rest, "")
 	case "apikey": // apiKeyEnded
 		a.keySets.Invalidate(rest, "")
 	case store.FlushAll: // this process may have missed notifications
@@ -147,7 +143,7 @@ func (a *Access) org(ctx context.Context, orgID string) (*orgEntry, error) {
 	if a.loaded != nil {
 		a.loaded("trees")
 	}
-	e := &orgEntry{tree: newTree(shape.Folders), projects: authz.NewIDSet(shape.ProjectIDs)}
+	e := &orgEntry{tree: newTree(shape.Folders), projects: authz.NewIDSet(shape.ProjectIDs), requireMFA: shape.RequireMFA}
 	if !a.orgs.Fill(t, orgID, "", e) {
 		e.dropped.Store(true) // outdated already: rights compiled on it are not kept
 	}
@@ -194,20 +190,27 @@ var errOrgNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "Organization not fou
 // organization (when it is not cached either) and one for the membership
 // with its role.
 func (a *Access) MemberRights(ctx context.Context, orgID, userID string) (*authz.Set, error) {
+	set, _, err := a.memberRights(ctx, orgID, userID)
+	return set, err
+}
+
+// memberRights is MemberRights with the organization's entry the rights
+// were compiled against.
+func (a *Access) memberRights(ctx context.Context, orgID, userID string) (*authz.Set, *orgEntry, error) {
 	if e, ok := a.members.Get(orgID, userID); ok && !e.org.dropped.Load() {
-		return e.set, nil
+		return e.set, e.org, nil
 	}
 	org, err := a.org(ctx, orgID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t := a.members.Begin(orgID, userID)
 	m, role, err := a.store.R().MemberRights(ctx, orgID, userID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return nil, errOrgNotFound
+		return nil, nil, errOrgNotFound
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if a.loaded != nil {
 		a.loaded("members")
@@ -218,10 +221,10 @@ func (a *Access) MemberRights(ctx context.Context, orgID, userID string) (*authz
 	}
 	set, err := a.Compile(ctx, CompileRequest{OrgID: orgID, RoleID: roleID, Grants: m.Grants, Role: role, Tree: org.tree})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a.members.Fill(t, orgID, userID, &memberEntry{org: org, set: set})
-	return set, nil
+	return set, org, nil
 }
 
 // directLabel labels a principal's own grants (those outside any role) in
@@ -328,7 +331,7 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 	if !authz.IsUUID(orgID) {
 		return nil, errOrgNotFound
 	}
-	set, err := a.MemberRights(ctx, orgID, p.UserID)
+	set, org, err := a.memberRights(ctx, orgID, p.UserID)
 	if fromSession && gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, errNoOrganization
 	}
@@ -345,7 +348,7 @@ func (a *Access) Caller(ctx context.Context, actor gatehouse.Actor, p *gatehouse
 	if err != nil {
 		return nil, err
 	}
-	if err := a.requireMFA(ctx, p, orgID); err != nil { // mfa_policy.go
+	if err := requireMFA(p, org); err != nil { // mfa_policy.go
 		return nil, err
 	}
 	return &Caller{Actor: actor, Principal: p, OrgID: orgID, Rights: set, access: a}, nil

@@ -18,21 +18,13 @@ var errOrgRequiresMFA = &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "mf
 // principal: only when the organization requires a second factor and the
 // principal is a session opened without one (API keys are unaffected; an
 // SSO session counts as satisfying it, its amr being "fed"). The policy is
-// read from the bounded cache, dropped on every process when it changes.
-func (a *Access) requireMFA(ctx context.Context, p *gatehouse.Principal, orgID string) error {
+// part of the organization's cached entry (orgEntry.requireMFA, loaded with
+// its shape), dropped on every process when it changes.
+func requireMFA(p *gatehouse.Principal, org *orgEntry) error {
 	if p.Kind != gatehouse.PrincipalUser || gatehouse.MultiFactor(p.AMR) {
 		return nil
 	}
-	on, ok := a.mfaRequired.Get(orgID, "")
-	if !ok {
-		t := a.mfaRequired.Begin(orgID, "")
-		var err error
-		if on, err = a.store.R().OrgRequiresMFA(ctx, orgID); err != nil {
-			return err
-		}
-		a.mfaRequired.Fill(t, orgID, "", on)
-	}
-	if on {
+	if org.requireMFA {
 		return errOrgRequiresMFA
 	}
 	return nil

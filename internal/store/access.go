@@ -13,13 +13,17 @@ import (
 type OrgShape struct {
 	ProjectIDs []string
 	Folders    []gatehouse.Folder
+	// RequireMFA is the organization's second-factor policy (see
+	// OrgRequiresMFA), read in the same query.
+	RequireMFA bool
 }
 
-// OrgShape loads an organization's projects and folders in one query (the
-// cache miss of a permission check).
+// OrgShape loads an organization's projects, folders and second-factor
+// policy in one query (the cache miss of a permission check).
 func (c *Conn) OrgShape(ctx context.Context, orgID string) (*OrgShape, error) {
 	rows, err := c.q.QueryContext(ctx, `SELECT 'f', id, COALESCE(parent_id, ''), project_id, created_at FROM folders WHERE org_id = $1
 		UNION ALL SELECT 'p', id, '', '', created_at FROM projects WHERE org_id = $1
+		UNION ALL SELECT 'm', '', '', '', 0 FROM org_mfa_policy WHERE org_id = $1 AND require_mfa
 		ORDER BY 5, 2`, orgID)
 	if err != nil {
 		return nil, c.wrap(err, "org shape")
@@ -32,9 +36,12 @@ func (c *Conn) OrgShape(ctx context.Context, orgID string) (*OrgShape, error) {
 		if err := rows.Scan(&kind, &id, &parent, &project, &created); err != nil {
 			return nil, c.wrap(err, "scan org shape")
 		}
-		if kind == "p" {
+		switch kind {
+		case "m":
+			out.RequireMFA = true
+		case "p":
 			out.ProjectIDs = append(out.ProjectIDs, id)
-		} else {
+		default:
 			out.Folders = append(out.Folders, gatehouse.Folder{ID: id, ParentID: parent, ProjectID: project})
 		}
 	}
