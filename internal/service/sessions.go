@@ -29,7 +29,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*gatehouse.Princ
 		return p, nil
 	}
 	t := a.cache.begin(h)
-	s, err := a.store.R().SessionByAccessHash(ctx, h)
+	s, err := a.store.R().SessionPrincipalByAccessHash(ctx, h)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, errBadToken
 	}
@@ -39,14 +39,10 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*gatehouse.Princ
 	if !now.Before(s.AccessExpiresAt) {
 		return nil, errBadToken
 	}
-	u, err := a.store.R().UserByID(ctx, s.UserID)
-	if err != nil {
-		return nil, errBadToken
-	}
-	p := &gatehouse.Principal{Kind: gatehouse.PrincipalUser, UserID: u.ID, SessionID: s.ID, Name: u.Name, CurrentOrgID: s.CurrentOrgID, AMR: s.AMR}
+	p := &gatehouse.Principal{Kind: gatehouse.PrincipalUser, UserID: s.UserID, SessionID: s.SessionID, Name: s.UserName, CurrentOrgID: s.CurrentOrgID, AMR: s.AMR}
 	// last_used_at is noted at most once per cache period per session, and
 	// written in batches.
-	if err := a.touch(ctx, s.ID, now); err != nil {
+	if err := a.touch(ctx, s.SessionID, now); err != nil {
 		return nil, err
 	}
 	a.cache.put(t, h, p, s.AccessExpiresAt, now)

@@ -49,6 +49,31 @@ func (c *Conn) SessionByAccessHash(ctx context.Context, h string) (*gatehouse.Se
 	return s, notFound(c.wrap(err, "session by access"), "Session")
 }
 
+// SessionPrincipal is what a request's authentication needs of a session
+// found by its access token's hash: the session and its user's name.
+type SessionPrincipal struct {
+	SessionID, UserID, UserName, CurrentOrgID string
+	AccessExpiresAt                           time.Time
+	AMR                                       []string
+}
+
+// SessionPrincipalByAccessHash finds the session whose access token hashes
+// to h with its user's name, in one query (the cache miss of every
+// session-authenticated request). A session whose user is gone is not found.
+func (c *Conn) SessionPrincipalByAccessHash(ctx context.Context, h string) (*SessionPrincipal, error) {
+	var p SessionPrincipal
+	var expires int64
+	var amr string
+	err := c.q.QueryRowContext(ctx, `SELECT s.id, s.user_id, u.name, COALESCE(s.current_org_id, ''), s.access_expires_at, s.amr
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.access_hash = $1`, h).Scan(
+		&p.SessionID, &p.UserID, &p.UserName, &p.CurrentOrgID, &expires, &amr)
+	if err != nil {
+		return nil, notFound(c.wrap(err, "session principal"), "Session")
+	}
+	p.AccessExpiresAt, p.AMR = fromTS(expires), strings.Fields(amr)
+	return &p, nil
+}
+
 // SessionByRefreshHash finds the session whose current refresh token hashes to h.
 func (c *Conn) SessionByRefreshHash(ctx context.Context, h string) (*gatehouse.Session, error) {
 	s, err := scanSession(c.q.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE refresh_hash = $1`, h))

@@ -2,10 +2,12 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -37,6 +39,18 @@ func runSessionState(t *testing.T, e Engine) {
 		}
 		if got, err := s.R().SessionByAccessHash(ctx, two.AccessHash); err != nil || got.CurrentOrgID != "org-b" {
 			t.Fatalf("by access hash: %+v, %v", got, err)
+		}
+		// The authentication's one query: the session with its user's name.
+		three := newSession(u.ID, baseTime)
+		three.AMR, three.CurrentOrgID = []string{"pwd", "otp"}, "org-c"
+		mustCreateSession(t, s, three)
+		p, err := s.R().SessionPrincipalByAccessHash(ctx, three.AccessHash)
+		if err != nil || p.SessionID != three.ID || p.UserID != u.ID || p.UserName != u.Name || p.CurrentOrgID != "org-c" ||
+			!p.AccessExpiresAt.Equal(three.AccessExpiresAt) || strings.Join(p.AMR, " ") != "pwd otp" {
+			t.Fatalf("session principal: %+v, %v", p, err)
+		}
+		if _, err := s.R().SessionPrincipalByAccessHash(ctx, "no such hash"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Fatalf("unknown hash: %v", err)
 		}
 		mustTx(t, s, func(tx *store.Conn) error { return tx.SetSessionOrg(ctx, one.ID, "") })
 		if orgOf(one.ID) != "" || orgOf(two.ID) != "org-b" {
