@@ -40,10 +40,13 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*gatehouse.Princ
 		return nil, errBadToken
 	}
 	p := &gatehouse.Principal{Kind: gatehouse.PrincipalUser, UserID: s.UserID, SessionID: s.SessionID, Name: s.UserName, CurrentOrgID: s.CurrentOrgID, AMR: s.AMR}
-	// last_used_at is noted at most once per cache period per session, and
+	// last_used_at is kept to the cache period: noted when older than
+	// that (a session evicted and read again soon after costs no write), and
 	// written in batches.
-	if err := a.touch(ctx, s.SessionID, now); err != nil {
-		return nil, err
+	if now.Sub(s.LastUsedAt) >= sessionCacheTTL {
+		if err := a.touch(ctx, s.SessionID, now); err != nil {
+			return nil, err
+		}
 	}
 	a.cache.put(t, h, p, s.AccessExpiresAt, now)
 	return p, nil

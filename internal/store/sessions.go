@@ -53,7 +53,7 @@ func (c *Conn) SessionByAccessHash(ctx context.Context, h string) (*gatehouse.Se
 // found by its access token's hash: the session and its user's name.
 type SessionPrincipal struct {
 	SessionID, UserID, UserName, CurrentOrgID string
-	AccessExpiresAt                           time.Time
+	AccessExpiresAt, LastUsedAt               time.Time
 	AMR                                       []string
 }
 
@@ -62,15 +62,15 @@ type SessionPrincipal struct {
 // session-authenticated request). A session whose user is gone is not found.
 func (c *Conn) SessionPrincipalByAccessHash(ctx context.Context, h string) (*SessionPrincipal, error) {
 	var p SessionPrincipal
-	var expires int64
+	var expires, used int64
 	var amr string
-	err := c.q.QueryRowContext(ctx, `SELECT s.id, s.user_id, u.name, COALESCE(s.current_org_id, ''), s.access_expires_at, s.amr
+	err := c.q.QueryRowContext(ctx, `SELECT s.id, s.user_id, u.name, COALESCE(s.current_org_id, ''), s.access_expires_at, s.last_used_at, s.amr
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.access_hash = $1`, h).Scan(
-		&p.SessionID, &p.UserID, &p.UserName, &p.CurrentOrgID, &expires, &amr)
+		&p.SessionID, &p.UserID, &p.UserName, &p.CurrentOrgID, &expires, &used, &amr)
 	if err != nil {
 		return nil, notFound(c.wrap(err, "session principal"), "Session")
 	}
-	p.AccessExpiresAt, p.AMR = fromTS(expires), strings.Fields(amr)
+	p.AccessExpiresAt, p.LastUsedAt, p.AMR = fromTS(expires), fromTS(used), strings.Fields(amr)
 	return &p, nil
 }
 

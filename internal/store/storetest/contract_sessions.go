@@ -46,7 +46,7 @@ func runSessionState(t *testing.T, e Engine) {
 		mustCreateSession(t, s, three)
 		p, err := s.R().SessionPrincipalByAccessHash(ctx, three.AccessHash)
 		if err != nil || p.SessionID != three.ID || p.UserID != u.ID || p.UserName != u.Name || p.CurrentOrgID != "org-c" ||
-			!p.AccessExpiresAt.Equal(three.AccessExpiresAt) || strings.Join(p.AMR, " ") != "pwd otp" {
+			!p.AccessExpiresAt.Equal(three.AccessExpiresAt) || !p.LastUsedAt.Equal(three.LastUsedAt) || strings.Join(p.AMR, " ") != "pwd otp" {
 			t.Fatalf("session principal: %+v, %v", p, err)
 		}
 		if _, err := s.R().SessionPrincipalByAccessHash(ctx, "no such hash"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
