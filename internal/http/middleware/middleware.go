@@ -49,16 +49,23 @@ func validRequestID(id string) bool {
 }
 
 func newRequestID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	var id [24]byte
+	hex.Encode(id[:], b[:])
+	return string(id[:])
 }
+
+// unmatched is the route of a request no pattern matched.
+const unmatched = "unmatched"
 
 // Recorder remembers the status and size written through it.
 type Recorder struct {
 	http.ResponseWriter
 	Status int
 	Bytes  int
+
+	requestID [1]string // the X-Request-Id header's value, allocated with the recorder
 }
 
 func (r *Recorder) WriteHeader(status int) {
@@ -98,13 +105,17 @@ func Log(log *slog.Logger, observe Observe, next http.Handler) http.Handler {
 func LogWith(log *slog.Logger, policy *AccessLog, observe Observe, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
+		var id string
+		if v := r.Header["X-Request-Id"]; len(v) > 0 { // r.Header.Get's look-up, the key written canonical
+			id = v[0]
+		}
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(respond.WithRequest(r.Context(), id, log))
 		rec := &Recorder{ResponseWriter: w}
+		rec.requestID[0] = id
+		w.Header()["X-Request-Id"] = rec.requestID[:] // Header().Set without a slice of its own
+		r = r.WithContext(respond.WithRequest(r.Context(), id, log))
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -135,7 +146,7 @@ func LogWith(log *slog.Logger, policy *AccessLog, observe Observe, next http.Han
 				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 				slog.String("remote", r.RemoteAddr),
 			}
-			if route != "unmatched" && !strings.Contains(route, "{") {
+			if route != unmatched && !strings.Contains(route, "{") {
 				attrs = append(attrs, slog.String("path", r.URL.Path))
 			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
@@ -149,7 +160,7 @@ func LogWith(log *slog.Logger, policy *AccessLog, observe Observe, next http.Han
 func Route(r *http.Request) string {
 	p := r.Pattern
 	if p == "" {
-		return "unmatched"
+		return unmatched
 	}
 	if _, after, ok := strings.Cut(p, " "); ok {
 		return after
