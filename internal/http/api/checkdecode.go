@@ -29,7 +29,7 @@ var checkBufs = sync.Pool{New: func() any { b := make([]byte, 0, checkBodyMax); 
 // answered.
 func decodeCheck(w http.ResponseWriter, r *http.Request, one *checkJSON) (checks []checkJSON, ok bool) {
 	n := r.ContentLength
-	if n <= 0 || n > checkBodyMax || !respond.IsJSONContentType(r.Header.Get("Content-Type")) {
+	if n <= 0 || n > checkBodyMax || !respond.IsJSONContentType(header(r, "Content-Type")) {
 		return decodeChecks(w, r, one)
 	}
 	bp := checkBufs.Get().(*[]byte)

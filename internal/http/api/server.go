@@ -129,20 +129,42 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 }
 
 // route dispatches through the mux, turning its plain-text 404 and 405 into
-// problem documents.
+// problem documents. The mux looks the request up once: its own answer to a
+// request no pattern matched (r.Pattern is then "") is caught by
+// routeWriter (issue 17: the second look-up of the permission check's path
+// cost as much as the metrics).
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	lowerUUIDs(r)
+	if r.RequestURI == "*" { // answered by the mux before any look-up
+		s.routeProbed(w, r)
+		return
+	}
+	rw := &routeWriter{ResponseWriter: w, r: r}
+	s.mux.ServeHTTP(rw, r)
+	if r.Pattern == "" {
+		s.unmatched(w, r, &rw.probe)
+	}
+}
+
+// routeProbed is route with the look-up made first, the mux's answer to an
+// unmatched request written to a probe.
+func (s *Server) routeProbed(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
-	probe := &statusProbe{header: http.Header{}}
+	probe := &statusProbe{}
 	h.ServeHTTP(probe, r)
+	s.unmatched(w, r, probe)
+}
+
+// unmatched answers a request no pattern matched, given the mux's answer.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, probe *statusProbe) {
 	switch probe.status {
 	case http.StatusMethodNotAllowed:
-		w.Header().Set("Allow", probe.header.Get("Allow"))
-		respond.Error(w, r, gatehouse.Errorf(gatehouse.EMETHOD, "Method %s is not allowed here; allowed: %s.", r.Method, probe.header.Get("Allow")))
+		w.Header().Set("Allow", probe.Header().Get("Allow"))
+		respond.Error(w, r, gatehouse.Errorf(gatehouse.EMETHOD, "Method %s is not allowed here; allowed: %s.", r.Method, probe.Header().Get("Allow")))
 	case http.StatusNotFound, 0:
 		s.notFound(w, r)
 	default:
@@ -153,6 +175,40 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(probe.status)
 	}
 }
+
+// routeWriter is the ResponseWriter the mux serves: a matched handler's
+// writes go through; the mux's own answer to an unmatched request (its
+// 404, 405 or redirect, written while r.Pattern is "") goes to probe.
+type routeWriter struct {
+	http.ResponseWriter
+	r     *http.Request
+	probe statusProbe
+}
+
+func (w *routeWriter) Header() http.Header {
+	if w.r.Pattern == "" {
+		return w.probe.Header()
+	}
+	return w.ResponseWriter.Header()
+}
+
+func (w *routeWriter) Write(b []byte) (int, error) {
+	if w.r.Pattern == "" {
+		return w.probe.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *routeWriter) WriteHeader(status int) {
+	if w.r.Pattern == "" {
+		w.probe.WriteHeader(status)
+		return
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *routeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // notFound answers a path that does not exist.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
@@ -170,7 +226,7 @@ var uuidSegment = regexp.MustCompile(`(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
 // by lower-casing them before routing: every id is stored, compared and
 // answered in lower case.
 func lowerUUIDs(r *http.Request) {
-	if v := r.Header.Get("X-Organization-Id"); v != strings.ToLower(v) && uuidSegment.MatchString(strings.TrimSpace(v)) {
+	if v := header(r, OrgHeader); v != strings.ToLower(v) && uuidSegment.MatchString(strings.TrimSpace(v)) {
 		r.Header.Set("X-Organization-Id", strings.ToLower(strings.TrimSpace(v)))
 	}
 	lower := func(p string) string {
@@ -197,7 +253,13 @@ type statusProbe struct {
 	status int
 }
 
-func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Header() http.Header {
+	if p.header == nil {
+		p.header = http.Header{}
+	}
+	return p.header
+}
+
 func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *statusProbe) WriteHeader(status int)      { p.status = status }
 
