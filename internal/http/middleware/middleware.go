@@ -152,7 +152,17 @@ func LogWith(log *slog.Logger, policy *AccessLog, observe Observe, next http.Han
 			if route != unmatched && !strings.Contains(route, "{") {
 				attrs = append(attrs, slog.String("path", r.URL.Path))
 			}
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			// Straight to the handler, as Logger.LogAttrs does but without
+			// the caller's program counter, which it unwinds the stack for at
+			// every line (issue 17: most of a sampled line's cost) and which
+			// only a handler with AddSource writes: the caller here would be
+			// this function, for every access line.
+			ctx := r.Context()
+			if h := log.Handler(); h.Enabled(ctx, slog.LevelInfo) {
+				line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+				line.AddAttrs(attrs...)
+				_ = h.Handle(ctx, line)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
