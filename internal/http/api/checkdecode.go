@@ -120,13 +120,16 @@ func plainString(b string, i int) (string, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return "", 0, false
 	}
+	ascii := true
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
 			s := b[i+1 : j]
-			return s, j + 1, utf8.ValidString(s)
+			return s, j + 1, ascii || utf8.ValidString(s)
 		case c == '\\' || c < 0x20:
 			return "", 0, false
+		case c >= utf8.RuneSelf:
+			ascii = false
 		}
 	}
 	return "", 0, false
