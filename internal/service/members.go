@@ -285,7 +285,13 @@ func (s *Members) Check(ctx context.Context, c *Caller, checks []CheckInput, fie
 		res    authz.Resource
 		action authz.Action
 	}
-	ps := make([]parsed, len(checks))
+	// The single check (the hot path, issue 17) keeps its parsed form on
+	// the stack and its answer and granted_by in one allocation.
+	var ps1 [1]parsed
+	ps := ps1[:]
+	if len(checks) != 1 {
+		ps = make([]parsed, len(checks))
+	}
 	for i, ch := range checks {
 		prefix := field
 		if field != "" {
@@ -325,8 +331,18 @@ func (s *Members) Check(ctx context.Context, c *Caller, checks []CheckInput, fie
 	if len(ferrs) > 0 {
 		return nil, gatehouse.Invalid("Invalid check.", ferrs...)
 	}
-	sets := map[string]*authz.Set{}
-	out := make([]CheckResult, len(checks))
+	var sets map[string]*authz.Set // other members' rights, by user id
+	var out []CheckResult
+	var by1 *string // the single check's granted_by
+	if len(checks) == 1 {
+		one := new(struct {
+			res [1]CheckResult
+			by  string
+		})
+		out, by1 = one.res[:], &one.by
+	} else {
+		out = make([]CheckResult, len(checks))
+	}
 	for i, ch := range checks {
 		set := c.Rights
 		if ch.UserID != "" && !(c.Principal.Kind == gatehouse.PrincipalUser && ch.UserID == c.Principal.UserID) {
@@ -343,6 +359,9 @@ func (s *Members) Check(ctx context.Context, c *Caller, checks []CheckInput, fie
 						return nil, errMemberNotFound
 					}
 					return nil, err
+				}
+				if sets == nil {
+					sets = map[string]*authz.Set{}
 				}
 				sets[ch.UserID] = set
 			}
@@ -362,8 +381,12 @@ func (s *Members) Check(ctx context.Context, c *Caller, checks []CheckInput, fie
 		ok, by := set.Check(ps[i].res, ch.Name, ps[i].action)
 		out[i].Allowed = ok
 		if ok {
-			b := by.String()
-			out[i].GrantedBy = &b
+			b := by1
+			if b == nil {
+				b = new(string)
+			}
+			*b = by.String()
+			out[i].GrantedBy = b
 		}
 	}
 	return out, nil

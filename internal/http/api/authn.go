@@ -8,9 +8,19 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http/respond"
 )
 
+// header is r.Header.Get(key) for a key written in canonical form (the
+// hot path's look-ups, without canonicalising the key at every request:
+// issue 17). TestHeaderKeysCanonical checks the keys it is given.
+func header(r *http.Request, key string) string {
+	if v := r.Header[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // bearer returns the token of an "Authorization: Bearer <token>" header.
 func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
+	h := header(r, "Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return ""

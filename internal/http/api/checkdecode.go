@@ -24,31 +24,46 @@ const checkBodyMax = 2048
 
 var checkBufs = sync.Pool{New: func() any { b := make([]byte, 0, checkBodyMax); return &b }}
 
-// decodeCheck fills in (whose embedded checkJSON is one); false means a
-// problem was answered.
-func decodeCheck(w http.ResponseWriter, r *http.Request, in any, one *checkJSON) (ok bool) {
+// decodeCheck fills one with the check of the body; the batch form of old
+// ({"checks":[…]}) comes back as checks (non-nil). false means a problem was
+// answered.
+func decodeCheck(w http.ResponseWriter, r *http.Request, one *checkJSON) (checks []checkJSON, ok bool) {
 	n := r.ContentLength
-	if n <= 0 || n > checkBodyMax || !respond.IsJSONContentType(r.Header.Get("Content-Type")) {
-		return decode(w, r, in)
+	if n <= 0 || n > checkBodyMax || !respond.IsJSONContentType(header(r, "Content-Type")) {
+		return decodeChecks(w, r, one)
 	}
 	bp := checkBufs.Get().(*[]byte)
 	defer checkBufs.Put(bp)
 	buf := (*bp)[:n]
 	if _, err := io.ReadFull(r.Body, buf); err != nil {
 		respond.Error(w, r, gatehouse.Invalid("The request body could not be read."))
-		return false
+		return nil, false
 	}
-	if parseCheck(buf, one) {
-		return true
+	if parseCheck(string(buf), one) {
+		return nil, true
 	}
 	*one = checkJSON{}
 	r.Body = io.NopCloser(bytes.NewReader(buf))
-	return decode(w, r, in)
+	return decodeChecks(w, r, one)
+}
+
+// decodeChecks is the general decoder's reading of a check body.
+func decodeChecks(w http.ResponseWriter, r *http.Request, one *checkJSON) ([]checkJSON, bool) {
+	var in struct {
+		checkJSON
+		Checks []checkJSON `json:"checks"`
+	}
+	if !decode(w, r, &in) {
+		return nil, false
+	}
+	*one = in.checkJSON
+	return in.Checks, true
 }
 
 // parseCheck parses {"key":"value",...} with keys among checkJSON's and
 // plain string values (no escapes, valid UTF-8); false for anything else.
-func parseCheck(b []byte, out *checkJSON) bool {
+// The values are substrings of b: the body is copied once, not per value.
+func parseCheck(b string, out *checkJSON) bool {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
@@ -70,17 +85,17 @@ func parseCheck(b []byte, out *checkJSON) bool {
 		if !ok {
 			return false
 		}
-		switch string(key) {
+		switch key {
 		case "user_id":
-			out.UserID = string(val)
+			out.UserID = val
 		case "entity_type":
-			out.EntityType = string(val)
+			out.EntityType = val
 		case "entity_id":
-			out.EntityID = string(val)
+			out.EntityID = val
 		case "name":
-			out.Name = string(val)
+			out.Name = val
 		case "action":
-			out.Action = string(val)
+			out.Action = val
 		default:
 			return false
 		}
@@ -101,23 +116,26 @@ func parseCheck(b []byte, out *checkJSON) bool {
 
 // plainString reads a JSON string at b[i] without escapes or control
 // characters; it returns its bytes and the index after the closing quote.
-func plainString(b []byte, i int) ([]byte, int, bool) {
+func plainString(b string, i int) (string, int, bool) {
 	if i >= len(b) || b[i] != '"' {
-		return nil, 0, false
+		return "", 0, false
 	}
+	ascii := true
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
 			s := b[i+1 : j]
-			return s, j + 1, utf8.Valid(s)
+			return s, j + 1, ascii || utf8.ValidString(s)
 		case c == '\\' || c < 0x20:
-			return nil, 0, false
+			return "", 0, false
+		case c >= utf8.RuneSelf:
+			ascii = false
 		}
 	}
-	return nil, 0, false
+	return "", 0, false
 }
 
-func skipWS(b []byte, i int) int {
+func skipWS(b string, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}

@@ -24,7 +24,7 @@ func TestParseCheckMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, body := range append(fast, slow...) {
 		var got checkJSON
-		ok := parseCheck([]byte(body), &got)
+		ok := parseCheck(body, &got)
 		if !ok {
 			for _, f := range fast {
 				if f == body {

@@ -24,14 +24,11 @@ func writeCheck(w http.ResponseWriter, res service.CheckResult) {
 	}
 	w.Header()["Content-Type"] = jsonContentType // net/http adds Content-Length to a body this small
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(appendCheck(make([]byte, 0, 64+lenOf(res.GrantedBy)), res))
-}
-
-func lenOf(s *string) int {
-	if s == nil {
-		return 0
-	}
-	return len(*s)
+	bp := checkBufs.Get().(*[]byte) // checkdecode.go's: a Write does not keep its bytes
+	b := appendCheck((*bp)[:0], res)
+	_, _ = w.Write(b)
+	*bp = b[:0]
+	checkBufs.Put(bp)
 }
 
 // appendCheck appends res as encoding/json writes it, and a newline, for a

@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -109,6 +110,32 @@ func TestFoundationRouting(t *testing.T) {
 						if !strings.Contains(allow, m) {
 							t.Fatalf("Allow = %q, want it to list %s", allow, m)
 						}
+					}
+				})
+			}
+		})
+		// The mux's own answers other than 404 and 405 pass through as
+		// they are: a path it cleans is redirected.
+		t.Run("MuxAnswers", func(t *testing.T) {
+			for _, tt := range []struct {
+				method, target string
+				status         int
+				location, body string
+			}{
+				{"GET", "/v1/./health/../health", http.StatusTemporaryRedirect, "/v1/health", ""},
+				{"GET", "//health", http.StatusTemporaryRedirect, "/health", "<a href=\"/health\">Temporary Redirect</a>.\n\n"},
+				{"OPTIONS", "*", http.StatusTemporaryRedirect, "/%2A", ""},
+			} {
+				t.Run(tt.method+tt.target, func(t *testing.T) {
+					r := httptest.NewRequest(tt.method, "/", nil)
+					r.URL.Path, r.RequestURI = tt.target, tt.target
+					rec := httptest.NewRecorder()
+					srv.Handler().ServeHTTP(rec, r)
+					if rec.Code != tt.status || rec.Header().Get("Location") != tt.location || rec.Body.String() != tt.body {
+						t.Fatalf("%d, Location %q, body %q; want %d, Location %q, body %q", rec.Code, rec.Header().Get("Location"), rec.Body, tt.status, tt.location, tt.body)
+					}
+					if rec.Header().Get("X-Request-Id") == "" {
+						t.Fatal("no X-Request-Id")
 					}
 				})
 			}

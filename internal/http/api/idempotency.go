@@ -35,7 +35,7 @@ var idempotentRoutes = map[string]bool{
 // idempotency_in_flight. A 5xx answer is not kept, so a retry runs again.
 // It reports false when the request carries no key or the route takes none.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal, h func(w http.ResponseWriter, r *http.Request)) bool {
-	key := r.Header.Get("Idempotency-Key")
+	key := header(r, "Idempotency-Key")
 	if key == "" || !idempotentRoutes[r.Pattern] {
 		return false
 	}

@@ -103,19 +103,17 @@ func (c checkJSON) input() service.CheckInput {
 
 // handleCheck answers one check, or a batch under "checks".
 func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, c *service.Caller) {
-	var in struct {
-		checkJSON
-		Checks []checkJSON `json:"checks"`
-	}
-	if !decodeCheck(w, r, &in, &in.checkJSON) {
+	var one checkJSON
+	checks, ok := decodeCheck(w, r, &one) // checkdecode.go
+	if !ok {
 		return
 	}
-	if in.Checks != nil {
+	if checks != nil {
 		// The batch form of old; POST …/check/batch is its own operation.
-		s.checkBatch(w, r, c, in.Checks)
+		s.checkBatch(w, r, c, checks)
 		return
 	}
-	res, err := s.Services.Members.Check(r.Context(), c, []service.CheckInput{in.checkJSON.input()}, "")
+	res, err := s.Services.Members.Check(r.Context(), c, []service.CheckInput{one.input()}, "")
 	if err != nil {
 		respond.Error(w, r, err)
 		return

@@ -18,7 +18,7 @@ const OrgHeader = "X-Organization-Id"
 // Rights are loaded once per request; not a member → 404.
 func (s *Server) scoped(h func(w http.ResponseWriter, r *http.Request, c *service.Caller)) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) {
-		c, err := s.Services.Access.Caller(r.Context(), middleware.Actor(r, p), p, strings.TrimSpace(r.Header.Get(OrgHeader)))
+		c, err := s.Services.Access.Caller(r.Context(), middleware.Actor(r, p), p, strings.TrimSpace(header(r, OrgHeader)))
 		if err != nil {
 			respond.Error(w, r, err)
 			return

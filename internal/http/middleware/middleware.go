@@ -3,13 +3,16 @@
 package middleware
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,16 +52,23 @@ func validRequestID(id string) bool {
 }
 
 func newRequestID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	var id [24]byte
+	hex.Encode(id[:], b[:])
+	return string(id[:])
 }
+
+// unmatched is the route of a request no pattern matched.
+const unmatched = "unmatched"
 
 // Recorder remembers the status and size written through it.
 type Recorder struct {
 	http.ResponseWriter
 	Status int
 	Bytes  int
+
+	requestID [1]string // the X-Request-Id header's value, allocated with the recorder
 }
 
 func (r *Recorder) WriteHeader(status int) {
@@ -98,13 +108,17 @@ func Log(log *slog.Logger, observe Observe, next http.Handler) http.Handler {
 func LogWith(log *slog.Logger, policy *AccessLog, observe Observe, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
+		var id string
+		if v := r.Header["X-Request-Id"]; len(v) > 0 { // r.Header.Get's look-up, the key written canonical
+			id = v[0]
+		}
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(respond.WithRequest(r.Context(), id, log))
 		rec := &Recorder{ResponseWriter: w}
+		rec.requestID[0] = id
+		w.Header()["X-Request-Id"] = rec.requestID[:] // Header().Set without a slice of its own
+		r = r.WithContext(respond.WithRequest(r.Context(), id, log))
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -132,16 +146,47 @@ func LogWith(log *slog.Logger, policy *AccessLog, observe Observe, next http.Han
 				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Int("bytes", rec.Bytes),
-				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				{Key: "duration_ms", Value: durationMS(d)},
 				slog.String("remote", r.RemoteAddr),
 			}
-			if route != "unmatched" && !strings.Contains(route, "{") {
+			if route != unmatched && !strings.Contains(route, "{") {
 				attrs = append(attrs, slog.String("path", r.URL.Path))
 			}
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			// Straight to the handler, as Logger.LogAttrs does but without
+			// the caller's program counter, which it unwinds the stack for at
+			// every line (issue 17: most of a sampled line's cost) and which
+			// only a handler with AddSource writes: the caller here would be
+			// this function, for every access line.
+			ctx := r.Context()
+			if h := log.Handler(); h.Enabled(ctx, slog.LevelInfo) {
+				line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+				line.AddAttrs(attrs...)
+				_ = h.Handle(ctx, line)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// durationMS is d in milliseconds to the microsecond, the JSON number
+// json.Marshal writes for float64(d.Microseconds())/1000, formatted from the
+// integer. slog's JSON handler writes a float64 through encoding/json's
+// float formatting, whose stack is deep enough that the sampled access line
+// grew the connection goroutine's stack (shrunk again at every collection)
+// each time: in issue 17's profiles, all of the permission check's stack
+// copying. A json.Number is written as it is.
+func durationMS(d time.Duration) slog.Value {
+	us := d.Microseconds()
+	if us < 0 || us >= 1e12 { // beyond any request; as before
+		return slog.Float64Value(float64(us) / 1000)
+	}
+	var b [24]byte
+	n := strconv.AppendInt(b[:0], us/1000, 10)
+	if frac := us % 1000; frac != 0 {
+		n = append(n, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+		n = bytes.TrimRight(n, "0")
+	}
+	return slog.AnyValue(json.Number(n))
 }
 
 // Route returns the request's matched pattern without its method, or
@@ -149,7 +194,7 @@ func LogWith(log *slog.Logger, policy *AccessLog, observe Observe, next http.Han
 func Route(r *http.Request) string {
 	p := r.Pattern
 	if p == "" {
-		return "unmatched"
+		return unmatched
 	}
 	if _, after, ok := strings.Cut(p, " "); ok {
 		return after

@@ -112,35 +112,60 @@ func MakeProblem(err error, requestID string) (Problem, *gatehouse.Error) {
 
 type ctxKey int
 
-const (
-	requestIDKey ctxKey = iota
-	loggerKey
-)
+// requestKey finds a request's requestCtx.
+const requestKey ctxKey = 0
 
-// WithRequest returns ctx carrying a request's id and logger. The middleware
+// requestCtx carries a request's id and logger in one context node: one
+// allocation per request where two context.WithValue nodes and the boxed id
+// took three (issue 17, the permission check's path).
+type requestCtx struct {
+	context.Context
+	id  string
+	log *slog.Logger // nil: the default logger
+}
+
+func (c *requestCtx) Value(key any) any {
+	if key == requestKey {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// request returns ctx's innermost requestCtx, nil outside a request.
+func request(ctx context.Context) *requestCtx {
+	rc, _ := ctx.Value(requestKey).(*requestCtx)
+	return rc
+}
+
+// WithRequest returns ctx carrying a request's id and logger (a nil logger
+// keeps ctx's). The middleware
 // (LogWith) calls it for every request, so that a problem names the request
 // and internal causes reach the server's log with the request id rather than
 // the process-wide default logger. This package owns these values so that
 // it needs no wiring from the middleware.
 func WithRequest(ctx context.Context, id string, log *slog.Logger) context.Context {
-	if log != nil {
-		ctx = context.WithValue(ctx, loggerKey, log)
+	if log == nil {
+		if outer := request(ctx); outer != nil {
+			log = outer.log
+		}
 	}
-	return context.WithValue(ctx, requestIDKey, id)
+	return &requestCtx{Context: ctx, id: id, log: log}
 }
 
 // RequestIDFunc returns the request id of a context ("" outside a request);
 // a variable only so that tests can stand in for it.
 var RequestIDFunc = func(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	if rc := request(ctx); rc != nil {
+		return rc.id
+	}
+	return ""
 }
 
 // LoggerFunc returns the logger of a request's context (the default logger
 // outside a request); a variable only so that tests can stand in for it.
 var LoggerFunc = func(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
-		return l
+	if rc := request(ctx); rc != nil && rc.log != nil {
+		return rc.log
 	}
 	return slog.Default()
 }
@@ -208,6 +233,9 @@ func DecodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) err
 
 // IsJSONContentType accepts application/json and any +json type.
 func IsJSONContentType(ct string) bool {
+	if ct == "application/json" {
+		return true // the common case, without ParseMediaType's map (issue 17)
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return false
