@@ -178,6 +178,9 @@ type Conn struct {
 	inTx  bool
 	after []func()
 	depth int // savepoints open (nested.go)
+	// heads are the chain heads of the group-commit batch this Conn runs
+	// in (audit_heads.go); nil outside one.
+	heads *chainHeads
 }
 
 // R returns a Conn on the reader pool, for reads outside a transaction.
