@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,14 +19,26 @@ type mailBody struct {
 	HTML string `json:"html"`
 }
 
+// bodyBuffers hold a message's JSON body until it is sealed (one per queued
+// mail; json.Marshal's result was a fresh copy each time). The encoder's
+// trailing newline is inside the sealed JSON, which decodes the same.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // EnqueueMail writes a message to the outbox, its body sealed by the store's
 // Box. Inside a transaction the message commits with the change that caused it.
 func (c *Conn) EnqueueMail(ctx context.Context, m gatehouse.MailMessage, now time.Time) (string, error) {
-	plain, err := json.Marshal(mailBody{Text: m.Text, HTML: m.HTML})
-	if err != nil {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			bodyBuffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if err := json.NewEncoder(buf).Encode(mailBody{Text: m.Text, HTML: m.HTML}); err != nil {
 		return "", gatehouse.Internal(err)
 	}
-	sealed, err := c.s.box.Seal(plain)
+	sealed, err := c.s.box.Seal(buf.Bytes()) // a copy: the buffer goes back to the pool
 	if err != nil {
 		return "", gatehouse.Internal(fmt.Errorf("seal mail: %w", err))
 	}

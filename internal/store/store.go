@@ -39,7 +39,8 @@ type Dialect interface {
 	IsUnavailable(err error) bool
 }
 
-// Box seals secrets held for later delivery (mail bodies) at rest.
+// Box seals secrets held for later delivery (mail bodies) at rest. Seal
+// returns new memory: the caller may reuse plaintext afterwards.
 type Box interface {
 	Seal(plaintext []byte) ([]byte, error)
 	Open(ciphertext []byte) ([]byte, error)
