@@ -56,7 +56,7 @@ func (c *Conn) scanOutbox(rows *sql.Rows) ([]*gatehouse.OutboxMessage, error) {
 	var out []*gatehouse.OutboxMessage
 	for rows.Next() {
 		var m gatehouse.OutboxMessage
-		var body []byte
+		var body sql.RawBytes // opened into new memory before the next row: no copy of the sealed body
 		var next, created int64
 		var sent sql.NullInt64
 		if err := rows.Scan(&m.ID, &m.To, &m.Subject, &body, &m.Kind, &m.RefID, &m.Status, &m.Attempts, &m.LastError, &next, &created, &sent); err != nil {
