@@ -184,10 +184,8 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 			CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Duration(days) * 24 * time.Hour), SentAt: now,
 			RedirectURL: redirect,
 		}
-		if err := tx.CreateInvitation(ctx, inv); err != nil {
-			return err
-		}
-		if err := keepReminder(ctx, tx, policy, inv, token); err != nil { // reminders.go
+		// The link is kept for the reminder in the invitation's own row (reminders.go).
+		if err := tx.CreateInvitationWithReminder(ctx, inv, token, remindAt(policy, inv.SentAt)); err != nil {
 			return err
 		}
 		if err := s.sendMail(ctx, tx, c, org, inv, role, token); err != nil {

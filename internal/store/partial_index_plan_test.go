@@ -9,8 +9,8 @@ import (
 )
 
 // TestPartialIndexPlans: the indexes that hold only the rows their queries
-// ask for (migration 00170) are still the ones those queries read, on both
-// engines: the queries' conditions imply the indexes' WHERE.
+// ask for (migrations 00170 and 00180) are still the ones those queries
+// read, on both engines: the queries' conditions imply the indexes' WHERE.
 func TestPartialIndexPlans(t *testing.T) {
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
@@ -18,7 +18,9 @@ func TestPartialIndexPlans(t *testing.T) {
 			for _, c := range []struct{ index, query string }{
 				{"invitations_prev_token", `SELECT id FROM invitations WHERE prev_token_hash = $1`},
 				{"outbox_sent", `SELECT id FROM outbox WHERE status = 'sent' AND sent_at < $1 LIMIT 100`},
-				{"invitation_reminders_due", `SELECT invitation_id FROM invitation_reminders WHERE reminded_at IS NULL AND remind_at <= $1 ORDER BY remind_at LIMIT 100`},
+				{"invitations_remind_due", `SELECT id FROM invitations WHERE reminded_at IS NULL AND remind_at <= $1 ORDER BY remind_at LIMIT 100`},
+				{"invitations_token_expiry", `SELECT id FROM invitations WHERE status IN ('pending', 'expired') AND token_hash NOT LIKE 'expired:%'
+					AND expires_at <= $1 AND token_sealed IS NOT NULL LIMIT 100`},
 			} {
 				arg := any(int64(1))
 				if c.index == "invitations_prev_token" {

@@ -12,14 +12,8 @@ CREATE INDEX invitations_prev_token ON invitations (prev_token_hash) WHERE prev_
 -- sent_at < $2): queued mail has no entry until it is sent.
 DROP INDEX outbox_sent;
 CREATE INDEX outbox_sent ON outbox (status, sent_at) WHERE status = 'sent';
--- Due reminders (WHERE reminded_at IS NULL AND remind_at <= $1): without a
--- reminder policy an invitation's remind_at is NULL and never due.
-DROP INDEX invitation_reminders_due;
-CREATE INDEX invitation_reminders_due ON invitation_reminders (remind_at) WHERE reminded_at IS NULL AND remind_at IS NOT NULL;
 
 -- +goose Down
-DROP INDEX invitation_reminders_due;
-CREATE INDEX invitation_reminders_due ON invitation_reminders (remind_at) WHERE reminded_at IS NULL;
 DROP INDEX outbox_sent;
 CREATE INDEX outbox_sent ON outbox (status, sent_at);
 DROP INDEX invitations_prev_token;
