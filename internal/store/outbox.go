@@ -27,6 +27,25 @@ var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // EnqueueMail writes a message to the outbox, its body sealed by the store's
 // Box. Inside a transaction the message commits with the change that caused it.
 func (c *Conn) EnqueueMail(ctx context.Context, m gatehouse.MailMessage, now time.Time) (string, error) {
+	msg, err := c.enqueueMail(ctx, m, now, time.Time{})
+	if err != nil {
+		return "", err
+	}
+	return msg.ID, nil
+}
+
+// EnqueueLeasedMail is EnqueueMail for a message this process's own worker
+// delivers right after the commit (mail.Worker.HandOff): it is written
+// already claimed, leased until leaseUntil with its first attempt counted,
+// as ClaimMail would leave it, so that no claim rewrites the row and reads
+// the body back. Should the process stop before delivering it, the lease
+// runs out and any worker claims it as usual; nothing is lost. It returns
+// the message as a claim would.
+func (c *Conn) EnqueueLeasedMail(ctx context.Context, m gatehouse.MailMessage, now, leaseUntil time.Time) (*gatehouse.OutboxMessage, error) {
+	return c.enqueueMail(ctx, m, now, leaseUntil)
+}
+
+func (c *Conn) enqueueMail(ctx context.Context, m gatehouse.MailMessage, now, leaseUntil time.Time) (*gatehouse.OutboxMessage, error) {
 	buf := bodyBuffers.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= 64<<10 {
@@ -36,17 +55,25 @@ func (c *Conn) EnqueueMail(ctx context.Context, m gatehouse.MailMessage, now tim
 	}()
 	buf.Reset()
 	if err := json.NewEncoder(buf).Encode(mailBody{Text: m.Text, HTML: m.HTML}); err != nil {
-		return "", gatehouse.Internal(err)
+		return nil, gatehouse.Internal(err)
 	}
 	sealed, err := c.s.box.Seal(buf.Bytes()) // a copy: the buffer goes back to the pool
 	if err != nil {
-		return "", gatehouse.Internal(fmt.Errorf("seal mail: %w", err))
+		return nil, gatehouse.Internal(fmt.Errorf("seal mail: %w", err))
 	}
-	id := uuid.Must(uuid.NewV7()).String()
-	_, err = c.exec(ctx, `INSERT INTO outbox (id, to_addr, subject, body, kind, ref_id, status, next_attempt_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7)`,
-		id, m.To, m.Subject, sealed, m.Kind, m.RefID, ts(now))
-	return id, err
+	msg := &gatehouse.OutboxMessage{ID: uuid.Must(uuid.NewV7()).String(), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
+		Kind: m.Kind, RefID: m.RefID, Status: gatehouse.MailQueued, NextAttemptAt: fromTS(ts(now)), CreatedAt: fromTS(ts(now))}
+	var locked int64
+	if !leaseUntil.IsZero() {
+		msg.Attempts, locked = 1, ts(leaseUntil)
+	}
+	_, err = c.exec(ctx, `INSERT INTO outbox (id, to_addr, subject, body, kind, ref_id, status, attempts, next_attempt_at, locked_until, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $8)`,
+		msg.ID, m.To, m.Subject, sealed, m.Kind, m.RefID, msg.Attempts, ts(now), locked)
+	if err != nil {
+		return nil, err
+	}
+	return msg, nil
 }
 
 const outboxColumns = `id, to_addr, subject, body, kind, ref_id, status, attempts, last_error, next_attempt_at, created_at, sent_at`
