@@ -91,3 +91,50 @@ func TestWorkerHandOff(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerHandOffStillClaims: while hand-offs keep a worker busy, mail
+// queued without one (another process's, a retry) is still claimed and
+// sent, at the latest an Interval later.
+func TestWorkerHandOffStillClaims(t *testing.T) {
+	e := storetest.Engines(t)[0]
+	ctx := context.Background()
+	s := e.Open(t)
+	sent := &countingSender{}
+	w := &gmail.Worker{Store: s, Sender: sent, Log: quiet, Interval: 50 * time.Millisecond}
+	w.Start()
+	defer w.Stop()
+	var queued string
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		if i == 20 { // after the worker's first claims
+			if err := s.Tx(ctx, func(tx *store.Conn) (err error) {
+				queued, err = tx.EnqueueMail(ctx, gatehouse.MailMessage{To: "q@example.com", Subject: "Q"}, store.Now())
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		until, ok := w.HandOffLease(store.Now())
+		if !ok {
+			t.Fatal("no hand-off")
+		}
+		var msg *gatehouse.OutboxMessage
+		if err := s.Tx(ctx, func(tx *store.Conn) (err error) {
+			msg, err = tx.EnqueueLeasedMail(ctx, gatehouse.MailMessage{To: "h@example.com", Subject: "H"}, store.Now(), until)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		w.HandOff(msg)
+		sent.mu.Lock()
+		done := queued != "" && sent.count[queued] == 1
+		sent.mu.Unlock()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mail queued without a hand-off was never claimed")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

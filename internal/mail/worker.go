@@ -37,6 +37,7 @@ type Worker struct {
 	mu      sync.Mutex
 	running bool
 	handed  []*gatehouse.OutboxMessage
+	claimed time.Time // the last claim (wall clock)
 }
 
 // maxHanded bounds the messages waiting in memory for a round: past it
@@ -152,11 +153,21 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		sent += w.deliver(context.WithoutCancel(ctx), ms)
 		w.mu.Lock()
 		more := len(w.handed) > 0
+		// Rounds woken by hand-offs claim at most once per Interval
+		// (other processes' mail, retries): a claim that finds nothing is
+		// still a transaction.
+		recent := time.Since(w.claimed) < w.Interval
 		w.mu.Unlock()
 		if more {
 			w.Wake()
 		}
+		if recent {
+			return sent, nil
+		}
 	}
+	w.mu.Lock()
+	w.claimed = time.Now()
+	w.mu.Unlock()
 	err := w.Store.Tx(ctx, func(tx *store.Conn) error {
 		ms, err := tx.ClaimMail(ctx, w.Now(), w.Lease, w.Batch)
 		claimed = len(ms)
