@@ -197,27 +197,18 @@ const markEvery = time.Second
 // deliver sends claimed messages and records the outcomes: failures at
 // once, deliveries together at the end of the batch or after markEvery.
 func (w *Worker) deliver(ctx context.Context, ms []*gatehouse.OutboxMessage) (sent int) {
-	type delivered struct {
-		id string
-		at time.Time
-	}
-	var pending []delivered
+	var pending []store.MailSent
 	var since time.Time
 	flush := func() {
 		if len(pending) == 0 {
 			return
 		}
 		err := w.Store.Tx(ctx, func(tx *store.Conn) error {
-			for _, d := range pending {
-				if err := tx.MarkMailSent(ctx, d.id, d.at, w.Sender.Remote()); err != nil {
-					return err
-				}
-			}
-			return nil
+			return tx.MarkMailsSent(ctx, pending, w.Sender.Remote())
 		})
 		for _, d := range pending {
 			if err != nil {
-				w.Log.Error("outbox: recording delivery", "message_id", d.id, "err", err)
+				w.Log.Error("outbox: recording delivery", "message_id", d.ID, "err", err)
 			}
 			w.observe(true, false)
 		}
@@ -234,7 +225,7 @@ func (w *Worker) deliver(ctx context.Context, ms []*gatehouse.OutboxMessage) (se
 			if len(pending) == 0 {
 				since = time.Now()
 			}
-			pending = append(pending, delivered{m.ID, now})
+			pending = append(pending, store.MailSent{ID: m.ID, At: now})
 			if time.Since(since) >= markEvery {
 				flush()
 			}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,11 +124,41 @@ func (c *Conn) ClaimMail(ctx context.Context, now time.Time, lease time.Duration
 // MarkMailSent records delivery. eraseBody drops the sealed body, as after a
 // real SMTP delivery; the development mailbox keeps it.
 func (c *Conn) MarkMailSent(ctx context.Context, id string, now time.Time, eraseBody bool) error {
-	q := `UPDATE outbox SET status = 'sent', sent_at = $2, last_error = '', locked_until = 0 WHERE id = $1`
-	if eraseBody {
-		q = `UPDATE outbox SET status = 'sent', sent_at = $2, last_error = '', locked_until = 0, body = NULL WHERE id = $1`
+	return c.MarkMailsSent(ctx, []MailSent{{ID: id, At: now}}, eraseBody)
+}
+
+// MailSent is one delivery to record: the message and when it went out.
+type MailSent struct {
+	ID string
+	At time.Time
+}
+
+// MarkMailsSent records deliveries as MarkMailSent does, each with its own
+// time, in one statement (the mail worker records a batch at once).
+func (c *Conn) MarkMailsSent(ctx context.Context, sent []MailSent, eraseBody bool) error {
+	if len(sent) == 0 {
+		return nil
 	}
-	_, err := c.exec(ctx, q, id, ts(now))
+	var sb strings.Builder
+	args := make([]any, 0, 2*len(sent))
+	sb.WriteString(`UPDATE outbox SET status = 'sent', last_error = '', locked_until = 0, sent_at = CASE id`)
+	for _, m := range sent {
+		args = append(args, m.ID, ts(m.At))
+		fmt.Fprintf(&sb, ` WHEN $%d THEN CAST($%d AS BIGINT)`, len(args)-1, len(args))
+	}
+	sb.WriteString(` END`)
+	if eraseBody {
+		sb.WriteString(`, body = NULL`)
+	}
+	sb.WriteString(` WHERE id IN (`)
+	for i := range sent {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "$%d", 2*i+1)
+	}
+	sb.WriteByte(')')
+	_, err := c.exec(ctx, sb.String(), args...)
 	return err
 }
 
