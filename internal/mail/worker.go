@@ -68,8 +68,9 @@ func (w *Worker) HandOff(m *gatehouse.OutboxMessage) {
 }
 
 // takeHanded takes up to Batch handed-off messages whose lease still has at
-// least half its length to run (time to send them). An older one is left
-// to the claim of any worker once its lease has run out.
+// least half its length to run (time to send them): queued (NextAttemptAt)
+// less than Lease/2 ago, as the lease started then. An older one is left to
+// the claim of any worker once its lease has run out.
 func (w *Worker) takeHanded(now time.Time) []*gatehouse.OutboxMessage {
 	w.mu.Lock()
 	defer w.mu.Unlock()
