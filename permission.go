@@ -166,12 +166,39 @@ func BuiltinRoles() []Role {
 
 // BuiltinRole finds a built-in role by id or by (lowercase) name.
 func BuiltinRole(idOrName string) (Role, bool) {
-	for _, r := range BuiltinRoles() {
+	for _, r := range builtinRoles {
 		if r.ID == idOrName || r.Name == idOrName {
-			return r, true
+			return r.clone(), true
 		}
 	}
 	return Role{}, false
+}
+
+// builtinRoles is BuiltinRoles once, for BuiltinRole to find a role by id or
+// name without building every role each time (it runs on every invitation
+// and role look-up); the role it returns is still a fresh copy.
+var builtinRoles = BuiltinRoles()
+
+// clone copies the role deeply: nothing the copy holds is shared.
+func (r Role) clone() Role {
+	if r.Grants != nil {
+		gs := make([]Grant, len(r.Grants))
+		for i, g := range r.Grants {
+			if g.Permission != nil {
+				ps := make([]AreaGrant, len(g.Permission))
+				for j, p := range g.Permission {
+					if p.Folders != nil {
+						p.Folders = append([]FolderGrant{}, p.Folders...)
+					}
+					ps[j] = p
+				}
+				g.Permission = ps
+			}
+			gs[i] = g
+		}
+		r.Grants = gs
+	}
+	return r
 }
 
 // GrantsFor returns a copy of the role's grants with every organizations

@@ -224,7 +224,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Janitor.MailboxKeep = janitor.MailboxKeep
 	}
 	m.Services = service.New(m.Store, service.Config{
-		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake,
+		BaseURL: m.Config.BaseURL, Key: m.Key, Hasher: m.Hasher, Now: m.Now, MailQueued: m.Worker.Wake, MailHandOff: m.Worker,
 		WebhooksQueued: m.Webhooks.Wake, WebhooksAllowPrivate: m.Config.WebhooksAllowPrivate,
 		CacheSize:              m.Config.CacheSize,
 		Providers:              m.providers(),

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 
 	"github.com/gatehouse/gatehouse"
@@ -26,11 +27,13 @@ var (
 // Compose renders the named template pair (name.txt and name.html) with
 // data. The first line of the text template is "Subject: ...".
 func Compose(name, to string, data any) (gatehouse.MailMessage, error) {
-	var text, html bytes.Buffer
-	if err := textTemplates.ExecuteTemplate(&text, name+".txt", data); err != nil {
+	text, html := getBuffer(), getBuffer()
+	defer putBuffer(text)
+	defer putBuffer(html)
+	if err := textTemplates.ExecuteTemplate(text, name+".txt", data); err != nil {
 		return gatehouse.MailMessage{}, fmt.Errorf("mail template %s.txt: %w", name, err)
 	}
-	if err := htmlTemplates.ExecuteTemplate(&html, name+".html", data); err != nil {
+	if err := htmlTemplates.ExecuteTemplate(html, name+".html", data); err != nil {
 		return gatehouse.MailMessage{}, fmt.Errorf("mail template %s.html: %w", name, err)
 	}
 	subject, body, ok := strings.Cut(text.String(), "\n")
@@ -43,6 +46,25 @@ func Compose(name, to string, data any) (gatehouse.MailMessage, error) {
 		Text:    strings.TrimLeft(body, "\n"),
 		HTML:    html.String(),
 	}, nil
+}
+
+// buffers hold rendered mail between Compose calls: a message is rendered
+// by many small writes, and a fresh buffer grew by doubling to its size
+// every time (the largest allocation of an invitation). What Compose
+// returns is copied out (Buffer.String), never the buffer itself.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer keeps a rare huge message's buffer out of the pool.
+const maxPooledBuffer = 64 << 10
+
+func getBuffer() *bytes.Buffer { return buffers.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	buffers.Put(b)
 }
 
 // Sender delivers one message.

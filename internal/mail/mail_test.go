@@ -71,6 +71,32 @@ func TestCompose(t *testing.T) {
 		}
 	})
 
+	t.Run("BuffersReused", func(t *testing.T) {
+		// Compose renders into reused buffers: nothing of an earlier
+		// message, finished or failed half-way, shows in a later one.
+		first, err := gmail.Compose("verify_email", "ada@example.com", mailData{Name: "Ada", Code: "111111", ValidMinutes: 15})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := first
+		for range 3 {
+			if _, err := gmail.Compose("verify_email", "ada@example.com", "not a struct"); err == nil {
+				t.Fatal("Compose with unusable data succeeded")
+			}
+			m, err := gmail.Compose("reset_password", "bob@example.com", mailData{Name: "Bob", Code: "222222", ValidMinutes: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(m.Text, "Hello Bob,") || strings.Contains(m.Text+m.HTML, "111111") || strings.Contains(m.Text+m.HTML, "verification") ||
+				strings.Count(m.HTML, "<html") > 1 {
+				t.Fatalf("a later message holds an earlier one's text:\n%s\n%s", m.Text, m.HTML)
+			}
+		}
+		if first != kept || !strings.Contains(first.Text, "111111") {
+			t.Fatalf("an earlier message changed: %+v", first)
+		}
+	})
+
 	t.Run("ErrUnknownTemplate", func(t *testing.T) {
 		if _, err := gmail.Compose("no_such_template", "ada@example.com", mailData{}); err == nil {
 			t.Fatal("Compose of an unknown template succeeded")

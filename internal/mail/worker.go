@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -31,6 +32,61 @@ type Worker struct {
 	OnResult func(sent bool, final bool)
 
 	loop loop.Loop
+	// Messages this process queued already leased to this worker
+	// (HandOff), delivered by the next round without a claim.
+	mu      sync.Mutex
+	running bool
+	handed  []*gatehouse.OutboxMessage
+	claimed time.Time // the last claim (wall clock)
+}
+
+// maxHanded bounds the messages waiting in memory for a round: past it
+// new mail is queued unleased and claimed as usual.
+const maxHanded = 1000
+
+// HandOffLease answers until when a message queued now may be leased to this
+// worker at once (store.Conn.EnqueueLeasedMail, then HandOff after the
+// commit), and false when the worker takes no hand-offs: not started, or
+// too many waiting. A handed-off message skips the claim, a transaction
+// that rewrote it and read its sealed body back.
+func (w *Worker) HandOffLease(now time.Time) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.running || len(w.handed) >= maxHanded {
+		return time.Time{}, false
+	}
+	return now.Add(w.Lease), true
+}
+
+// HandOff gives the worker a committed message queued leased to it; the
+// next round delivers it.
+func (w *Worker) HandOff(m *gatehouse.OutboxMessage) {
+	w.mu.Lock()
+	w.handed = append(w.handed, m)
+	w.mu.Unlock()
+	w.Wake()
+}
+
+// takeHanded takes up to Batch handed-off messages whose lease still has at
+// least half its length to run (time to send them): queued (NextAttemptAt)
+// less than Lease/2 ago, as the lease started then. An older one is left to
+// the claim of any worker once its lease has run out.
+func (w *Worker) takeHanded(now time.Time) []*gatehouse.OutboxMessage {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []*gatehouse.OutboxMessage
+	n := 0
+	for _, m := range w.handed {
+		if len(out) == w.Batch {
+			break
+		}
+		n++
+		if m.NextAttemptAt.Add(w.Lease / 2).After(now) {
+			out = append(out, m)
+		}
+	}
+	w.handed = append(w.handed[:0], w.handed[n:]...)
+	return out
 }
 
 func (w *Worker) defaults() {
@@ -63,6 +119,9 @@ func (w *Worker) defaults() {
 // Start runs the worker until Stop.
 func (w *Worker) Start() {
 	w.defaults()
+	w.mu.Lock()
+	w.running = true
+	w.mu.Unlock()
 	w.loop.Start(w.Interval, func(ctx context.Context) error {
 		_, err := w.RunOnce(ctx)
 		return err
@@ -76,14 +135,40 @@ func (w *Worker) Wake() {
 	}
 }
 
-// Stop ends the worker, letting deliveries under way finish.
-func (w *Worker) Stop() { w.loop.Stop() }
+// Stop ends the worker, letting deliveries under way finish. Messages
+// handed off and not yet delivered stay leased in the outbox until their
+// lease runs out; then any worker claims them.
+func (w *Worker) Stop() {
+	w.mu.Lock()
+	w.running = false
+	w.mu.Unlock()
+	w.loop.Stop()
+}
 
 // RunOnce claims and delivers one batch; it returns how many were sent.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.defaults()
 	var claimed int
 	var sent int
+	if ms := w.takeHanded(w.Now()); len(ms) > 0 {
+		sent += w.deliver(context.WithoutCancel(ctx), ms)
+		w.mu.Lock()
+		more := len(w.handed) > 0
+		// Rounds woken by hand-offs claim at most once per Interval
+		// (other processes' mail, retries): a claim that finds nothing is
+		// still a transaction.
+		recent := time.Since(w.claimed) < w.Interval
+		w.mu.Unlock()
+		if more {
+			w.Wake()
+		}
+		if recent {
+			return sent, nil
+		}
+	}
+	w.mu.Lock()
+	w.claimed = time.Now()
+	w.mu.Unlock()
 	err := w.Store.Tx(ctx, func(tx *store.Conn) error {
 		ms, err := tx.ClaimMail(ctx, w.Now(), w.Lease, w.Batch)
 		claimed = len(ms)
@@ -94,7 +179,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		tx.AfterCommit(func() {
 			// Outcomes are recorded even when Stop cancels ctx meanwhile:
 			// a sent message left under lease would go out again.
-			sent = w.deliver(context.WithoutCancel(ctx), ms)
+			sent += w.deliver(context.WithoutCancel(ctx), ms)
 		})
 		return nil
 	})
@@ -113,27 +198,18 @@ const markEvery = time.Second
 // deliver sends claimed messages and records the outcomes: failures at
 // once, deliveries together at the end of the batch or after markEvery.
 func (w *Worker) deliver(ctx context.Context, ms []*gatehouse.OutboxMessage) (sent int) {
-	type delivered struct {
-		id string
-		at time.Time
-	}
-	var pending []delivered
+	var pending []store.MailSent
 	var since time.Time
 	flush := func() {
 		if len(pending) == 0 {
 			return
 		}
 		err := w.Store.Tx(ctx, func(tx *store.Conn) error {
-			for _, d := range pending {
-				if err := tx.MarkMailSent(ctx, d.id, d.at, w.Sender.Remote()); err != nil {
-					return err
-				}
-			}
-			return nil
+			return tx.MarkMailsSent(ctx, pending, w.Sender.Remote())
 		})
 		for _, d := range pending {
 			if err != nil {
-				w.Log.Error("outbox: recording delivery", "message_id", d.id, "err", err)
+				w.Log.Error("outbox: recording delivery", "message_id", d.ID, "err", err)
 			}
 			w.observe(true, false)
 		}
@@ -150,7 +226,7 @@ func (w *Worker) deliver(ctx context.Context, ms []*gatehouse.OutboxMessage) (se
 			if len(pending) == 0 {
 				since = time.Now()
 			}
-			pending = append(pending, delivered{m.ID, now})
+			pending = append(pending, store.MailSent{ID: m.ID, At: now})
 			if time.Since(since) >= markEvery {
 				flush()
 			}

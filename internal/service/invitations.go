@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -89,17 +88,6 @@ func (s *Invitations) views(ctx context.Context, conn *store.Conn, invs []*gateh
 	return out, nil
 }
 
-// dailyLimit reads the organization's invitations_per_day setting.
-func dailyLimit(o *gatehouse.Organization) int {
-	var st struct {
-		PerDay *int `json:"invitations_per_day"`
-	}
-	if json.Unmarshal(o.Settings, &st) == nil && st.PerDay != nil && *st.PerDay > 0 {
-		return *st.PerDay
-	}
-	return DefaultInvitationsPerDay
-}
-
 // Create invites someone: members write, and nothing the inviter lacks.
 func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*InvitationView, error) {
 	if err := c.Require(authz.Organization(), gatehouse.OrgMembers, authz.Write); err != nil {
@@ -142,7 +130,8 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if err != nil {
 			return err
 		}
-		if err := quota.Fits(dailyLimit(org)); err != nil {
+		policy := PolicyOf(org) // the daily budget too: one parse of the settings
+		if err := quota.Fits(policy.InvitationsPerDay); err != nil {
 			return err
 		}
 		if in.Authentication == gatehouse.AuthSSO {
@@ -150,7 +139,6 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 				return err
 			}
 		}
-		policy := PolicyOf(org)
 		if days, err = s.checkInvitePolicy(ctx, tx, c, policy, email, in.ExpiresInDays); err != nil { // policy.go
 			return err
 		}
@@ -196,10 +184,8 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 			CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Duration(days) * 24 * time.Hour), SentAt: now,
 			RedirectURL: redirect,
 		}
-		if err := tx.CreateInvitation(ctx, inv); err != nil {
-			return err
-		}
-		if err := keepReminder(ctx, tx, policy, inv, token); err != nil { // reminders.go
+		// The link is kept for the reminder in the invitation's own row (reminders.go).
+		if err := tx.CreateInvitationWithReminder(ctx, inv, token, remindAt(policy, inv.SentAt)); err != nil {
 			return err
 		}
 		if err := s.sendMail(ctx, tx, c, org, inv, role, token); err != nil {
@@ -220,7 +206,7 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 			}
 		}
 		// The daily budget, reserved before the transaction (store/invitation_quota.go).
-		if ok, oldest, err := quota.Take(ctx, tx, now, dailyLimit(org)); err != nil {
+		if ok, oldest, err := quota.Take(ctx, tx, now, policy.InvitationsPerDay); err != nil {
 			return err
 		} else if !ok {
 			return rateLimited("The organization has sent its daily number of invitations; try again later.", oldest.Add(24*time.Hour).Sub(now))

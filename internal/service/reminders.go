@@ -33,14 +33,19 @@ func (s *Orgs) patchRemind(ctx context.Context, tx *store.Conn, orgID string, p 
 	return nil
 }
 
-// keepReminder records an invitation's link for its reminder, due after
-// the policy's remind_after_days from sentAt (none without it).
-func keepReminder(ctx context.Context, tx *store.Conn, p Policy, inv *gatehouse.Invitation, token string) error {
-	var at time.Time
-	if p.RemindAfterDays != nil {
-		at = inv.SentAt.Add(time.Duration(*p.RemindAfterDays) * 24 * time.Hour)
+// remindAt is when an invitation sent at sentAt is due its reminder under
+// the policy's remind_after_days (zero: none).
+func remindAt(p Policy, sentAt time.Time) time.Time {
+	if p.RemindAfterDays == nil {
+		return time.Time{}
 	}
-	return tx.PutReminder(ctx, inv.ID, inv.OrgID, token, at)
+	return sentAt.Add(time.Duration(*p.RemindAfterDays) * 24 * time.Hour)
+}
+
+// keepReminder records a resent invitation's new link for its reminder; a
+// new invitation keeps it in its own INSERT (store.CreateInvitationWithReminder).
+func keepReminder(ctx context.Context, tx *store.Conn, p Policy, inv *gatehouse.Invitation, token string) error {
+	return tx.PutReminder(ctx, inv.ID, token, remindAt(p, inv.SentAt))
 }
 
 // ReminderBatch is how many reminders one round looks at.

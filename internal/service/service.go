@@ -27,6 +27,10 @@ type Config struct {
 	Now func() time.Time
 	// MailQueued is called after a commit that queued mail (wakes the worker).
 	MailQueued func()
+	// MailHandOff, when set, is this process's running mail worker: mail is
+	// queued already leased to it and handed to it after the commit, so
+	// that no claim has to rewrite each message (mail.Worker.HandOff).
+	MailHandOff MailHandOff
 	// WebhooksQueued is called after a commit that queued webhook
 	// deliveries (wakes the webhook worker).
 	WebhooksQueued func()
@@ -184,9 +188,31 @@ func (b *base) audit(ctx context.Context, tx *store.Conn, actor gatehouse.Actor,
 	return b.webhookEvent(ctx, tx, e)
 }
 
-// mail queues a message inside tx and wakes the worker after commit.
+// MailHandOff is a mail worker taking messages queued leased to it
+// (implemented by *mail.Worker).
+type MailHandOff interface {
+	// HandOffLease answers until when a message queued now is leased to
+	// the worker, or false when it takes none now.
+	HandOffLease(now time.Time) (time.Time, bool)
+	// HandOff gives it a committed message queued with that lease.
+	HandOff(m *gatehouse.OutboxMessage)
+}
+
+// mail queues a message inside tx and, after commit, hands it to this
+// process's worker (leased to it when queued) or wakes the worker.
 func (b *base) mail(ctx context.Context, tx *store.Conn, m gatehouse.MailMessage) error {
-	if _, err := tx.EnqueueMail(ctx, m, b.now()); err != nil {
+	now := b.now()
+	if h := b.cfg.MailHandOff; h != nil {
+		if until, ok := h.HandOffLease(now); ok {
+			msg, err := tx.EnqueueLeasedMail(ctx, m, now, until)
+			if err != nil {
+				return err
+			}
+			tx.AfterCommit(func() { h.HandOff(msg) })
+			return nil
+		}
+	}
+	if _, err := tx.EnqueueMail(ctx, m, now); err != nil {
 		return err
 	}
 	tx.AfterCommit(b.cfg.MailQueued)

@@ -52,6 +52,9 @@ func (c *Conn) WriteAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 		}
 		return c.writeUnchained(ctx, e, chain) // audit_defer.go
 	}
+	if c.heads != nil {
+		return c.writeBatched(ctx, e, chain) // audit_heads.go
+	}
 	// The UPDATE locks the chain's head row until commit, so concurrent
 	// writers of one chain queue up instead of forking it. The head is
 	// created on first use only: an INSERT … ON CONFLICT on every write
@@ -77,7 +80,12 @@ func (c *Conn) WriteAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 	if _, err := c.exec(ctx, `UPDATE audit_chains SET last_hash = $2 WHERE chain_id = $1`, chain, e.Hash); err != nil {
 		return err
 	}
-	_, err = c.exec(ctx, `INSERT INTO audit_events (id, chain_id, seq, org_id, actor_kind, actor_id, actor_name, action,
+	return c.insertChained(ctx, e, chain)
+}
+
+// insertChained inserts an event already given its seq and seal.
+func (c *Conn) insertChained(ctx context.Context, e *gatehouse.AuditEvent, chain string) error {
+	_, err := c.exec(ctx, `INSERT INTO audit_events (id, chain_id, seq, org_id, actor_kind, actor_id, actor_name, action,
 		target_type, target_id, summary, ip, user_agent, request_id, created_at, prev_hash, hash, key_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		e.ID, chain, e.Seq, nullStr(e.OrgID), e.ActorKind, e.ActorID, e.ActorName, e.Action,
@@ -231,6 +239,9 @@ func (c *Conn) streamEvents(ctx context.Context, name, q string, args []any, fn 
 // ChainHead returns a chain's recorded length and last hash (0 and the
 // genesis hash for an empty chain).
 func (c *Conn) ChainHead(ctx context.Context, orgID string) (int64, string, error) {
+	if err := c.flushChains(ctx); err != nil {
+		return 0, "", err
+	}
 	chain := chainID(orgID)
 	var seq int64
 	var last string

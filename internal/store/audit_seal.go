@@ -105,6 +105,9 @@ func (s *Store) CarryOverAudit(ctx context.Context) (int, error) {
 	}
 	n := 0
 	err := s.Tx(ctx, func(tx *Conn) error {
+		if err := tx.flushChains(ctx); err != nil {
+			return err
+		}
 		rows, err := tx.q.QueryContext(ctx, `SELECT c.chain_id, c.seq, c.last_hash, c.legacy_seal, COALESCE(e.key_id, '')
 			FROM audit_chains c LEFT JOIN audit_events e ON e.chain_id = c.chain_id AND e.seq = c.seq WHERE c.seq > 0`)
 		if err != nil {
@@ -158,6 +161,9 @@ type ChainHeadRow struct {
 
 // ChainHeads lists every chain's head (for the periodic checkpoint log).
 func (c *Conn) ChainHeads(ctx context.Context) ([]ChainHeadRow, error) {
+	if err := c.flushChains(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := c.q.QueryContext(ctx, `SELECT chain_id, seq, last_hash FROM audit_chains WHERE seq > 0 ORDER BY chain_id`)
 	if err != nil {
 		return nil, c.wrap(err, "chain heads")

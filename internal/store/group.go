@@ -59,7 +59,8 @@ type batch struct {
 	start  time.Time
 	broken error // a savepoint command failed: roll everything back
 	done   chan struct{}
-	err    error // the commit's outcome, set before done closes
+	err    error       // the commit's outcome, set before done closes
+	heads  *chainHeads // audit chain heads, written before the commit (audit_heads.go)
 }
 
 // EnableGroupCommit makes Tx batch concurrent write transactions into one
@@ -131,7 +132,7 @@ func (s *Store) groupTx(ctx context.Context, fn func(tx *Conn) error) error {
 			}
 			return gatehouse.Internal(fmt.Errorf("begin: %w", err))
 		}
-		b = &batch{tx: tx, start: time.Now(), done: make(chan struct{})}
+		b = &batch{tx: tx, start: time.Now(), done: make(chan struct{}), heads: newChainHeads()}
 		g.cur = b
 	}
 	b.n++
@@ -181,6 +182,12 @@ func (s *Store) finish(b *batch) {
 		b.err = b.broken
 		return
 	}
+	c := &Conn{q: s.wrapQ(b.tx), s: s, inTx: true, heads: b.heads}
+	if err := c.flushChains(context.Background()); err != nil {
+		_ = b.tx.Rollback()
+		b.err = err
+		return
+	}
 	if err := b.tx.Commit(); err != nil {
 		if s.IsUnavailable(err) {
 			b.err = unavailable(err)
@@ -199,7 +206,8 @@ func (s *Store) member(ctx context.Context, b *batch, fn func(tx *Conn) error) (
 		b.broken = err
 		return nil, nil, err
 	}
-	c := &Conn{q: s.wrapQ(detached{b.tx}), s: s, inTx: true}
+	c := &Conn{q: s.wrapQ(detached{b.tx}), s: s, inTx: true, heads: b.heads}
+	heads := b.heads.snapshot()
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -217,6 +225,7 @@ func (s *Store) member(ctx context.Context, b *batch, fn func(tx *Conn) error) (
 		} else if _, err := sp.exec(bg, "RELEASE SAVEPOINT gh_group"); err != nil {
 			b.broken = err
 		}
+		b.heads.restore(heads) // the chain heads as they were (audit_heads.go)
 		return nil, panicked, ferr
 	}
 	if _, err := sp.exec(bg, "RELEASE SAVEPOINT gh_group"); err != nil {

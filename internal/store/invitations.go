@@ -31,15 +31,30 @@ func scanInvitation(row interface{ Scan(...any) error }) (*gatehouse.Invitation,
 // CreateInvitation inserts an invitation; a pending one for the same
 // address in the organization is a conflict (reason "invitation_pending").
 func (c *Conn) CreateInvitation(ctx context.Context, i *gatehouse.Invitation) error {
+	return c.insertInvitation(ctx, i, nil, time.Time{})
+}
+
+// CreateInvitationWithReminder is CreateInvitation keeping the link token
+// for the invitation's reminder, due at remindAt (zero: none), in the same
+// row (reminders.go).
+func (c *Conn) CreateInvitationWithReminder(ctx context.Context, i *gatehouse.Invitation, token string, remindAt time.Time) error {
+	sealed, err := c.sealReminder(token)
+	if err != nil {
+		return err
+	}
+	return c.insertInvitation(ctx, i, sealed, remindAt)
+}
+
+func (c *Conn) insertInvitation(ctx context.Context, i *gatehouse.Invitation, sealed []byte, remindAt time.Time) error {
 	grants, err := marshalGrants(i.Grants)
 	if err != nil {
 		return gatehouse.Internal(err)
 	}
 	_, err = c.exec(ctx, `INSERT INTO invitations (id, org_id, email, email_norm, name, role_id, grants, authentication, status, token_hash,
-		valid_days, created_by, updated_by, created_at, updated_at, expires_at, sent_at, redirect_url)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		valid_days, created_by, updated_by, created_at, updated_at, expires_at, sent_at, redirect_url, token_sealed, remind_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		i.ID, i.OrgID, i.Email, NormalizeEmail(i.Email), i.Name, nullStr(i.RoleID), grants, i.Authentication, i.Status, i.TokenHash,
-		i.ValidDays, i.CreatedBy, i.UpdatedBy, ts(i.CreatedAt), ts(i.UpdatedAt), ts(i.ExpiresAt), ts(i.SentAt), i.RedirectURL)
+		i.ValidDays, i.CreatedBy, i.UpdatedBy, ts(i.CreatedAt), ts(i.UpdatedAt), ts(i.ExpiresAt), ts(i.SentAt), i.RedirectURL, sealed, nullTS(remindAt))
 	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 		return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "invitation_pending", Message: "A pending invitation for this email already exists.", Cause: err}
 	}
@@ -99,8 +114,9 @@ func (c *Conn) PendingInvitationFor(ctx context.Context, orgID, email string) (*
 // SetInvitationStatus moves an invitation from pending to status; false when
 // it was no longer pending (someone else moved it first).
 func (c *Conn) SetInvitationStatus(ctx context.Context, id, status, by string, now time.Time) (bool, error) {
+	// No longer pending: no reminder, so its sealed link token goes too.
 	res, err := c.exec(ctx, `UPDATE invitations SET status = $2, updated_by = $3, updated_at = $4,
-		accepted_by = CASE WHEN $2 = 'accepted' THEN $3 ELSE accepted_by END
+		accepted_by = CASE WHEN $2 = 'accepted' THEN $3 ELSE accepted_by END, token_sealed = NULL, remind_at = NULL
 		WHERE id = $1 AND status = 'pending'`, id, status, by, ts(now))
 	if err != nil {
 		return false, err

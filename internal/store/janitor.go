@@ -133,7 +133,7 @@ func (c *Conn) ExpireInvitationTokens(ctx context.Context, before, now time.Time
 		return 0, c.wrap(err, "lapsed invitations")
 	}
 	for _, l := range ls {
-		if _, err := c.exec(ctx, `UPDATE invitations SET status = 'expired', token_hash = $2, updated_at = $3 WHERE id = $1`,
+		if _, err := c.exec(ctx, `UPDATE invitations SET status = 'expired', token_hash = $2, updated_at = $3, token_sealed = NULL, remind_at = NULL WHERE id = $1`,
 			l.id, "expired:"+l.id, ts(now)); err != nil {
 			return 0, err
 		}

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,22 +20,61 @@ type mailBody struct {
 	HTML string `json:"html"`
 }
 
+// bodyBuffers hold a message's JSON body until it is sealed (one per queued
+// mail; json.Marshal's result was a fresh copy each time). The encoder's
+// trailing newline is inside the sealed JSON, which decodes the same.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // EnqueueMail writes a message to the outbox, its body sealed by the store's
 // Box. Inside a transaction the message commits with the change that caused it.
 func (c *Conn) EnqueueMail(ctx context.Context, m gatehouse.MailMessage, now time.Time) (string, error) {
-	plain, err := json.Marshal(mailBody{Text: m.Text, HTML: m.HTML})
+	msg, err := c.enqueueMail(ctx, m, now, time.Time{})
 	if err != nil {
-		return "", gatehouse.Internal(err)
+		return "", err
 	}
-	sealed, err := c.s.box.Seal(plain)
+	return msg.ID, nil
+}
+
+// EnqueueLeasedMail is EnqueueMail for a message this process's own worker
+// delivers right after the commit (mail.Worker.HandOff): it is written
+// already claimed, leased until leaseUntil with its first attempt counted,
+// as ClaimMail would leave it, so that no claim rewrites the row and reads
+// the body back. Should the process stop before delivering it, the lease
+// runs out and any worker claims it as usual; nothing is lost. It returns
+// the message as a claim would.
+func (c *Conn) EnqueueLeasedMail(ctx context.Context, m gatehouse.MailMessage, now, leaseUntil time.Time) (*gatehouse.OutboxMessage, error) {
+	return c.enqueueMail(ctx, m, now, leaseUntil)
+}
+
+func (c *Conn) enqueueMail(ctx context.Context, m gatehouse.MailMessage, now, leaseUntil time.Time) (*gatehouse.OutboxMessage, error) {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			bodyBuffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if err := json.NewEncoder(buf).Encode(mailBody{Text: m.Text, HTML: m.HTML}); err != nil {
+		return nil, gatehouse.Internal(err)
+	}
+	sealed, err := c.s.box.Seal(buf.Bytes()) // a copy: the buffer goes back to the pool
 	if err != nil {
-		return "", gatehouse.Internal(fmt.Errorf("seal mail: %w", err))
+		return nil, gatehouse.Internal(fmt.Errorf("seal mail: %w", err))
 	}
-	id := uuid.Must(uuid.NewV7()).String()
-	_, err = c.exec(ctx, `INSERT INTO outbox (id, to_addr, subject, body, kind, ref_id, status, next_attempt_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7)`,
-		id, m.To, m.Subject, sealed, m.Kind, m.RefID, ts(now))
-	return id, err
+	msg := &gatehouse.OutboxMessage{ID: uuid.Must(uuid.NewV7()).String(), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
+		Kind: m.Kind, RefID: m.RefID, Status: gatehouse.MailQueued, NextAttemptAt: fromTS(ts(now)), CreatedAt: fromTS(ts(now))}
+	var locked int64
+	if !leaseUntil.IsZero() {
+		msg.Attempts, locked = 1, ts(leaseUntil)
+	}
+	_, err = c.exec(ctx, `INSERT INTO outbox (id, to_addr, subject, body, kind, ref_id, status, attempts, next_attempt_at, locked_until, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $8)`,
+		msg.ID, m.To, m.Subject, sealed, m.Kind, m.RefID, msg.Attempts, ts(now), locked)
+	if err != nil {
+		return nil, err
+	}
+	return msg, nil
 }
 
 const outboxColumns = `id, to_addr, subject, body, kind, ref_id, status, attempts, last_error, next_attempt_at, created_at, sent_at`
@@ -42,7 +84,7 @@ func (c *Conn) scanOutbox(rows *sql.Rows) ([]*gatehouse.OutboxMessage, error) {
 	var out []*gatehouse.OutboxMessage
 	for rows.Next() {
 		var m gatehouse.OutboxMessage
-		var body []byte
+		var body sql.RawBytes // opened into new memory before the next row: no copy of the sealed body
 		var next, created int64
 		var sent sql.NullInt64
 		if err := rows.Scan(&m.ID, &m.To, &m.Subject, &body, &m.Kind, &m.RefID, &m.Status, &m.Attempts, &m.LastError, &next, &created, &sent); err != nil {
@@ -82,11 +124,41 @@ func (c *Conn) ClaimMail(ctx context.Context, now time.Time, lease time.Duration
 // MarkMailSent records delivery. eraseBody drops the sealed body, as after a
 // real SMTP delivery; the development mailbox keeps it.
 func (c *Conn) MarkMailSent(ctx context.Context, id string, now time.Time, eraseBody bool) error {
-	q := `UPDATE outbox SET status = 'sent', sent_at = $2, last_error = '', locked_until = 0 WHERE id = $1`
-	if eraseBody {
-		q = `UPDATE outbox SET status = 'sent', sent_at = $2, last_error = '', locked_until = 0, body = NULL WHERE id = $1`
+	return c.MarkMailsSent(ctx, []MailSent{{ID: id, At: now}}, eraseBody)
+}
+
+// MailSent is one delivery to record: the message and when it went out.
+type MailSent struct {
+	ID string
+	At time.Time
+}
+
+// MarkMailsSent records deliveries as MarkMailSent does, each with its own
+// time, in one statement (the mail worker records a batch at once).
+func (c *Conn) MarkMailsSent(ctx context.Context, sent []MailSent, eraseBody bool) error {
+	if len(sent) == 0 {
+		return nil
 	}
-	_, err := c.exec(ctx, q, id, ts(now))
+	var sb strings.Builder
+	args := make([]any, 0, 2*len(sent))
+	sb.WriteString(`UPDATE outbox SET status = 'sent', last_error = '', locked_until = 0, sent_at = CASE id`)
+	for _, m := range sent {
+		args = append(args, m.ID, ts(m.At))
+		fmt.Fprintf(&sb, ` WHEN $%d THEN CAST($%d AS BIGINT)`, len(args)-1, len(args))
+	}
+	sb.WriteString(` END`)
+	if eraseBody {
+		sb.WriteString(`, body = NULL`)
+	}
+	sb.WriteString(` WHERE id IN (`)
+	for i := range sent {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "$%d", 2*i+1)
+	}
+	sb.WriteByte(')')
+	_, err := c.exec(ctx, sb.String(), args...)
 	return err
 }
 

@@ -9,36 +9,52 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-// PutReminder keeps an invitation's link token (sealed with the secret key,
-// so that its reminder carries the same link) and when the reminder is due
-// (zero: none). A resend replaces both; whether the reminder went out stays.
-func (c *Conn) PutReminder(ctx context.Context, invitationID, orgID, token string, remindAt time.Time) error {
+// An invitation's reminder lives in its row (migration 00180): the link's
+// token sealed with the secret key (so the reminder carries the same link),
+// when the reminder is due (NULL: none) and when it went out. The sealed
+// token is dropped when the invitation stops being pending (the UPDATEs
+// that move it) or expires (PurgeReminders).
+
+// sealReminder seals an invitation's link token for its reminder.
+func (c *Conn) sealReminder(token string) ([]byte, error) {
 	sealed, err := c.s.box.Seal([]byte(token))
 	if err != nil {
-		return gatehouse.Internal(err)
+		return nil, gatehouse.Internal(err)
 	}
-	_, err = c.exec(ctx, `INSERT INTO invitation_reminders (invitation_id, org_id, token_sealed, remind_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (invitation_id) DO UPDATE SET token_sealed = excluded.token_sealed, remind_at = excluded.remind_at`,
-		invitationID, orgID, sealed, nullTS(remindAt))
+	return sealed, nil
+}
+
+// PutReminder keeps an invitation's link token and when its reminder is
+// due (zero: none), for a resend; CreateInvitationWithReminder does it for
+// a new invitation. A resend replaces both; whether the reminder went out
+// stays.
+func (c *Conn) PutReminder(ctx context.Context, invitationID, token string, remindAt time.Time) error {
+	sealed, err := c.sealReminder(token)
+	if err != nil {
+		return err
+	}
+	_, err = c.exec(ctx, `UPDATE invitations SET token_sealed = $2, remind_at = $3 WHERE id = $1`, invitationID, sealed, nullTS(remindAt))
 	return err
 }
 
 // RescheduleReminders moves the organization's reminders not yet sent to
 // after days from their invitation's last sending; days 0 turns them off.
+// Only pending invitations keep a token to remind with.
 func (c *Conn) RescheduleReminders(ctx context.Context, orgID string, days int) error {
 	if days <= 0 {
-		_, err := c.exec(ctx, `UPDATE invitation_reminders SET remind_at = NULL WHERE org_id = $1 AND reminded_at IS NULL`, orgID)
+		_, err := c.exec(ctx, `UPDATE invitations SET remind_at = NULL
+			WHERE org_id = $1 AND status = 'pending' AND reminded_at IS NULL AND remind_at IS NOT NULL`, orgID)
 		return err
 	}
-	_, err := c.exec(ctx, `UPDATE invitation_reminders SET remind_at =
-			(SELECT i.sent_at FROM invitations i WHERE i.id = invitation_reminders.invitation_id) + $2
-		WHERE org_id = $1 AND reminded_at IS NULL`, orgID, (time.Duration(days) * 24 * time.Hour).Microseconds())
+	_, err := c.exec(ctx, `UPDATE invitations SET remind_at = sent_at + $2
+		WHERE org_id = $1 AND status = 'pending' AND reminded_at IS NULL AND token_sealed IS NOT NULL`,
+		orgID, (time.Duration(days) * 24 * time.Hour).Microseconds())
 	return err
 }
 
 // DueReminders lists invitations whose reminder is due by now, oldest first.
 func (c *Conn) DueReminders(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := c.q.QueryContext(ctx, `SELECT invitation_id FROM invitation_reminders
+	rows, err := c.q.QueryContext(ctx, `SELECT id FROM invitations
 		WHERE reminded_at IS NULL AND remind_at <= $1 ORDER BY remind_at LIMIT $2`, ts(now), limit)
 	if err != nil {
 		return nil, c.wrap(err, "due reminders")
@@ -62,9 +78,9 @@ func (c *Conn) DueReminders(ctx context.Context, now time.Time, limit int) ([]st
 // re-checks the row after the first commits) and gets false.
 func (c *Conn) ClaimReminder(ctx context.Context, invitationID string, now time.Time) (token string, ok bool, err error) {
 	var sealed []byte
-	err = c.q.QueryRowContext(ctx, `UPDATE invitation_reminders SET reminded_at = $2
-		WHERE invitation_id = $1 AND reminded_at IS NULL AND remind_at <= $2
-		AND EXISTS (SELECT 1 FROM invitations i WHERE i.id = $1 AND i.status = 'pending' AND i.expires_at > $2)
+	err = c.q.QueryRowContext(ctx, `UPDATE invitations SET reminded_at = $2
+		WHERE id = $1 AND reminded_at IS NULL AND remind_at <= $2 AND status = 'pending' AND expires_at > $2
+		AND token_sealed IS NOT NULL
 		RETURNING token_sealed`, invitationID, ts(now)).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
@@ -79,12 +95,14 @@ func (c *Conn) ClaimReminder(ctx context.Context, invitationID string, now time.
 	return string(plain), true, nil
 }
 
-// PurgeReminders deletes the sealed tokens of invitations no longer pending
-// or past their expiry: no reminder can be due for them.
+// PurgeReminders drops the sealed tokens of pending invitations past their
+// expiry: no reminder can be due for them. (An invitation that stops being
+// pending drops its token in the same UPDATE.) It reads them through the
+// janitor's index of pending and expired invitations whose token is live.
 func (c *Conn) PurgeReminders(ctx context.Context, now time.Time, limit int) (int, error) {
-	res, err := c.exec(ctx, `DELETE FROM invitation_reminders WHERE invitation_id IN (
-		SELECT r.invitation_id FROM invitation_reminders r JOIN invitations i ON i.id = r.invitation_id
-		WHERE i.status <> 'pending' OR i.expires_at <= $1 LIMIT $2)`, ts(now), limit)
+	res, err := c.exec(ctx, `UPDATE invitations SET token_sealed = NULL, remind_at = NULL WHERE id IN (
+		SELECT id FROM invitations WHERE status IN ('pending', 'expired') AND token_hash NOT LIKE 'expired:%'
+		AND expires_at <= $1 AND token_sealed IS NOT NULL LIMIT $2)`, ts(now), limit)
 	if err != nil {
 		return 0, err
 	}

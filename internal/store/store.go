@@ -39,7 +39,8 @@ type Dialect interface {
 	IsUnavailable(err error) bool
 }
 
-// Box seals secrets held for later delivery (mail bodies) at rest.
+// Box seals secrets held for later delivery (mail bodies) at rest. Seal
+// returns new memory: the caller may reuse plaintext afterwards.
 type Box interface {
 	Seal(plaintext []byte) ([]byte, error)
 	Open(ciphertext []byte) ([]byte, error)
@@ -178,6 +179,9 @@ type Conn struct {
 	inTx  bool
 	after []func()
 	depth int // savepoints open (nested.go)
+	// heads are the chain heads of the group-commit batch this Conn runs
+	// in (audit_heads.go); nil outside one.
+	heads *chainHeads
 }
 
 // R returns a Conn on the reader pool, for reads outside a transaction.

@@ -66,6 +66,7 @@ func dsn(path string, readOnly bool, o Options) string {
 		v.Add("mode", "ro")
 	} else {
 		v.Set("_txlock", "immediate")
+		v.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", WALCheckpointPages))
 	}
 	return "file:" + path + "?" + v.Encode()
 }
@@ -87,6 +88,18 @@ const (
 	WriterCacheKiB = 2000
 	ReaderCacheKiB = 512
 )
+
+// WALCheckpointPages is how many pages the log grows to before the writer's
+// commit copies it back into the database file (PRAGMA wal_autocheckpoint;
+// SQLite's default is 1,000). Each checkpoint syncs the log and the file
+// and writes every page the log holds once: under a steady write load
+// (invitations) the commits keep rewriting the same hot pages, so a longer
+// log writes each of them back fewer times, and the two fsyncs come 8 times
+// less often (at 1,000 pages, checkpoints took 11% of the server's CPU per
+// invitation, half of it in fsync). The log file then stays at up to
+// 32 MiB (4 KiB pages); readers find a page in it through the in-memory
+// wal-index, whose cost barely grows with it.
+const WALCheckpointPages = 8000
 
 func pageCacheKiB(readOnly bool) int {
 	if readOnly {

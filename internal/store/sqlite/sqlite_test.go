@@ -137,6 +137,16 @@ func TestPragmas(t *testing.T) {
 		}
 	})
 
+	t.Run("WALAutocheckpoint", func(t *testing.T) {
+		var n int
+		if err := s.WriterDB().QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != sqlite.WALCheckpointPages {
+			t.Errorf("writer wal_autocheckpoint = %d, want %d", n, sqlite.WALCheckpointPages)
+		}
+	})
+
 	t.Run("ErrReaderIsReadOnly", func(t *testing.T) {
 		if _, err := s.ReaderDB().ExecContext(ctx, "INSERT INTO audit_chains (chain_id, seq, last_hash) VALUES ('x', 0, '')"); err == nil {
 			t.Fatal("the reader pool accepted a write")

@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// Chain heads kept by a group-commit batch (SQLite, group.go). Extending a
+// chain costs three statements when the head lives only in its row (read
+// and bump seq, write last_hash, insert the event). Inside a batch one
+// writer runs every statement of one transaction, so the batch reads each
+// chain's head once, extends it in memory, and writes each head it moved
+// once, just before the commit, in the same transaction as the events: a
+// commit holds both or neither, and the chain written is exactly the one
+// the row-by-row code writes. Work rolled back (a failed caller's
+// savepoint, a failed nested savepoint) puts the heads back as they were
+// when it started, so the next event links to the last event kept.
+type chainHeads struct {
+	m map[string]chainHead
+}
+
+type chainHead struct {
+	seq   int64
+	hash  string
+	dirty bool // moved since it was read or last written
+}
+
+func newChainHeads() *chainHeads { return &chainHeads{m: make(map[string]chainHead, 1)} }
+
+// snapshot is the heads as they are now, for restore.
+func (h *chainHeads) snapshot() map[string]chainHead {
+	if h == nil {
+		return nil
+	}
+	return maps.Clone(h.m)
+}
+
+// restore puts the heads back to a snapshot after a rollback.
+func (h *chainHeads) restore(snap map[string]chainHead) {
+	if h == nil {
+		return
+	}
+	if snap == nil {
+		snap = make(map[string]chainHead, 1)
+	}
+	h.m = snap
+}
+
+// next reserves the chain's next position: its seq and previous hash.
+// The first use in a batch reads the head row (creating it for a new chain).
+func (c *Conn) nextInChain(ctx context.Context, chain string) (int64, string, error) {
+	h := c.heads
+	if cur, ok := h.m[chain]; ok {
+		return cur.seq + 1, cur.hash, nil
+	}
+	var seq int64
+	var last string
+	err := c.q.QueryRowContext(ctx, `SELECT seq, last_hash FROM audit_chains WHERE chain_id = $1`, chain).Scan(&seq, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := c.exec(ctx, `INSERT INTO audit_chains (chain_id, seq, last_hash) VALUES ($1, 0, $2)`, chain, GenesisHash); err != nil {
+			return 0, "", err
+		}
+		seq, last, err = 0, GenesisHash, nil
+	}
+	if err != nil {
+		return 0, "", c.wrap(err, "audit chain")
+	}
+	h.m[chain] = chainHead{seq: seq, hash: last}
+	return seq + 1, last, nil
+}
+
+// extended records that the chain's head is now (seq, hash).
+func (c *Conn) extended(chain string, seq int64, hash string) {
+	c.heads.m[chain] = chainHead{seq: seq, hash: hash, dirty: true}
+}
+
+// flushChains writes every head moved in memory to its row. The batch calls
+// it before committing; a read of the head rows inside the batch calls it
+// first, so it reads what the events say.
+func (c *Conn) flushChains(ctx context.Context) error {
+	if c.heads == nil {
+		return nil
+	}
+	for chain, h := range c.heads.m {
+		if !h.dirty {
+			continue
+		}
+		if _, err := c.exec(ctx, `UPDATE audit_chains SET seq = $2, last_hash = $3 WHERE chain_id = $1`, chain, h.seq, h.hash); err != nil {
+			return err
+		}
+		h.dirty = false
+		c.heads.m[chain] = h
+	}
+	return nil
+}
+
+// writeBatched is WriteAudit inside a group-commit batch: one statement,
+// the event's INSERT, with the head kept in memory until the commit.
+func (c *Conn) writeBatched(ctx context.Context, e *gatehouse.AuditEvent, chain string) error {
+	if c.s.audit.current == "" {
+		return gatehouse.Internal(fmt.Errorf("WriteAudit: no audit key"))
+	}
+	seq, prev, err := c.nextInChain(ctx, chain)
+	if err != nil {
+		return err
+	}
+	e.Seq, e.PrevHash, e.KeyID = seq, prev, c.s.audit.current
+	e.Hash = AuditMAC(c.s.audit.keys[e.KeyID], e)
+	if err := c.insertChained(ctx, e, chain); err != nil {
+		return err
+	}
+	c.extended(chain, e.Seq, e.Hash)
+	return nil
+}
