@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
+	"math/rand"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
@@ -135,5 +139,38 @@ func TestSoak(t *testing.T) {
 				t.Errorf("%d report rows without 5xx, want 3 or more:\n%s", len(rows), s)
 			}
 		})
+	}
+}
+
+// TestLatencyHist: the histogram's quantiles are within its bucket width
+// (3%) of the exact ones, for latencies from nanoseconds to seconds.
+func TestLatencyHist(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	var h latencyHist
+	var all []time.Duration
+	for range 100000 {
+		d := time.Duration(math.Exp(rng.Float64() * math.Log(float64(10*time.Second))))
+		all = append(all, d)
+	}
+	h.addAll(all)
+	slices.Sort(all)
+	for _, q := range []float64{0.01, 0.5, 0.9, 0.99, 0.999} {
+		exact := all[int(q*float64(len(all)))]
+		got := h.quantile(q)
+		if diff := math.Abs(float64(got-exact)) / float64(exact); diff > 0.035 && got-exact > 1 {
+			t.Errorf("q %.3f: %s, exact %s (%.1f%% off)", q, got, exact, 100*diff)
+		}
+	}
+	if h.n != int64(len(all)) {
+		t.Fatalf("n = %d", h.n)
+	}
+	var empty latencyHist
+	if empty.quantile(0.5) != 0 {
+		t.Fatal("empty histogram")
+	}
+	for _, d := range []time.Duration{0, 1, 63, 64, 65, 1000, time.Hour, 1<<63 - 1} {
+		if i := latencyBucket(d); i < 0 || i >= len(h.b) {
+			t.Fatalf("%d: bucket %d", d, i)
+		}
 	}
 }

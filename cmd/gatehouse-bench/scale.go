@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/bits"
 	mrand "math/rand"
 	"net/http"
 	"os"
@@ -307,7 +308,10 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	heapProfile(o, fmt.Sprintf("%d-start", n))
 	h0, m0, _, _ := stats()
 	var mu sync.Mutex
-	var all []time.Duration
+	// The measured window's latencies, in a histogram: a slice of every
+	// latency grew by 8 bytes per check (50 MiB in a minute at 10,000
+	// organizations), counted in the memory this run measures.
+	var all latencyHist
 	var cur []time.Duration
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -421,7 +425,7 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, window...)
+		all.addAll(window)
 		r.series = append(r.series, t)
 	}
 	close(stop)
@@ -429,7 +433,7 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	r.elapsed = time.Since(begin)
 	r.cpu = processCPU() - cpu0
 	stopProfile()
-	all = append(all, cur...)
+	all.addAll(cur)
 	r.rssEnd = rss()
 	var estimated int64
 	for _, s := range m.Services.Cache.Stats() {
@@ -441,12 +445,9 @@ func scaleOnce(ctx context.Context, o *options, size uint64, n int, sessions boo
 	heapProfile(o, fmt.Sprintf("%d-end", n))
 	h1, m1, ev, en := stats()
 	r.hits, r.misses, r.evictions, r.entries = h1-h0, m1-m0, ev-ev0, en
-	r.checks = int64(len(all))
+	r.checks = all.n
 	r.errors = errs.Load()
-	slices.Sort(all)
-	if len(all) > 0 {
-		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
-	}
+	r.p50, r.p99 = all.quantile(0.5), all.quantile(0.99)
 	var p99s []time.Duration
 	for _, t := range r.series {
 		if t.p99 > 0 {
@@ -490,4 +491,52 @@ func (r *scaleRun) cpuPerCheck() time.Duration {
 		return 0
 	}
 	return r.cpu / time.Duration(r.checks)
+}
+
+// latencyHist counts latencies in buckets 1/32 of a power of two wide (at
+// most 3% apart), exact below 64 ns: fixed memory whatever the count.
+type latencyHist struct {
+	n int64
+	b [64 + 59*32]int64
+}
+
+func latencyBucket(d time.Duration) int {
+	v := uint64(max(d, 0))
+	if v < 64 {
+		return int(v)
+	}
+	e := bits.Len64(v) - 6 // v>>e is in [32, 64)
+	return 64 + (e-1)*32 + int(v>>e) - 32
+}
+
+// bucketValue is the middle of bucket i.
+func bucketValue(i int) time.Duration {
+	if i < 64 {
+		return time.Duration(i)
+	}
+	e := (i-64)/32 + 1
+	m := uint64((i-64)%32 + 32)
+	return time.Duration(m<<e + 1<<(e-1))
+}
+
+func (h *latencyHist) addAll(ds []time.Duration) {
+	for _, d := range ds {
+		h.b[latencyBucket(d)]++
+	}
+	h.n += int64(len(ds))
+}
+
+// quantile is the latency below which a fraction q of the counted fall.
+func (h *latencyHist) quantile(q float64) time.Duration {
+	if h.n == 0 {
+		return 0
+	}
+	want := int64(q*float64(h.n)) + 1
+	var seen int64
+	for i, c := range h.b {
+		if seen += c; seen >= want {
+			return bucketValue(i)
+		}
+	}
+	return bucketValue(len(h.b) - 1)
 }
