@@ -238,9 +238,15 @@ func (s *Invitations) sendMail(ctx context.Context, tx *store.Conn, c *Caller, o
 	if err != nil {
 		return err
 	}
-	inviter := c.Actor.Name
-	if u, err := tx.UserByID(ctx, inv.CreatedBy); err == nil {
-		inviter = u.Name
+	// The inviter's name: a session's principal carries its user's current
+	// name (a rename evicts the user's cached sessions in every process,
+	// sessions_notify.go); a key's is the key's, so its creator is read.
+	inviter := c.Principal.Name
+	if c.Principal.Kind != gatehouse.PrincipalUser || inviter == "" {
+		inviter = c.Actor.Name
+		if u, err := tx.UserByID(ctx, inv.CreatedBy); err == nil {
+			inviter = u.Name
+		}
 	}
 	m, err := s.invitationMessage(ctx, tx, inv.OrgID, inv.Email, inv.Name, mailer.InvitationVars{ // email_templates.go
 		InviterName: inviter, OrganizationName: org.Name, AccessSummary: accessSummary(access),

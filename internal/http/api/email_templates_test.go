@@ -77,6 +77,14 @@ func TestEmailTemplates(t *testing.T) {
 				!strings.Contains(m.Text, "http://gatehouse.test/invitations/") || !strings.Contains(m.HTML, `<p>Acme Video</p>`) {
 				t.Fatalf("invitation mail: %q\n%s\n%s", m.Subject, m.Text, m.HTML)
 			}
+			// A renamed inviter's next invitation carries the new name (the
+			// rename drops the cached sessions that hold the old one).
+			srv.Must(200, apptest.Req{Method: "PATCH", Path: "/v1/me", Token: w.owner, Body: map[string]any{"name": "Olivia Renamed"}})
+			w.invite(t, "tomas@example.com", apptest.Role("viewer"))
+			if m := srv.MailTo("tomas@example.com")[0]; m.Subject != "Join Acme Video, from Olivia Renamed" {
+				t.Fatalf("after the inviter's rename: %q", m.Subject)
+			}
+			srv.Must(200, apptest.Req{Method: "PATCH", Path: "/v1/me", Token: w.owner, Body: map[string]any{"name": ivOwnerName}})
 			// Another organization of the same owner keeps the default.
 			srv.Invite(w.owner, w.otherOrg, map[string]any{"email": "otto@example.com", "role": "viewer"})
 			if m := srv.MailTo("otto@example.com")[0]; !strings.Contains(m.Subject, "invited you to Other Co") {
