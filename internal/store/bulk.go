@@ -260,19 +260,21 @@ func (s *Store) Analyze(ctx context.Context, tables ...string) error {
 			return gatehouse.Internal(fmt.Errorf("analyze %s: %w", t, err))
 		}
 	}
-	if s.dialect.Name() == "sqlite" {
-		return s.dropStat4(ctx)
-	}
-	return nil
+	return s.DropValueSamples(ctx)
 }
 
-// dropStat4 keeps SQLite's per-index row counts (sqlite_stat1) and drops
+// DropValueSamples, on SQLite, keeps SQLite's per-index row counts (sqlite_stat1) and drops
 // its value samples (sqlite_stat4; the driver is built with STAT4). With
 // samples, a prepared statement whose plan might depend on a bound value is
 // expired by every new binding and parsed and planned again on each run
 // (measured: sqlite3Reprepare 8% of the CPU of a scale run's checks). Every
 // query here looks rows up by key, where the counts alone pick the index.
-func (s *Store) dropStat4(ctx context.Context) error {
+// Analyze calls it, and so does opening the database, in case someone ran
+// ANALYZE on the file by hand. A no-op on PostgreSQL.
+func (s *Store) DropValueSamples(ctx context.Context) error {
+	if s.dialect.Name() != "sqlite" {
+		return nil
+	}
 	var n int
 	if err := s.writer.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'`).Scan(&n); err != nil {
 		return gatehouse.Internal(fmt.Errorf("drop stat4: %w", err))

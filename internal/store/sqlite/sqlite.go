@@ -177,5 +177,9 @@ func OpenWith(ctx context.Context, dataDir string, box store.Box, o Options) (*s
 		s.Close()
 		return nil, err
 	}
+	if err := s.DropValueSamples(ctx); err != nil { // before any reader loads the statistics
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }

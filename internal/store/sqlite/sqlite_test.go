@@ -246,3 +246,49 @@ func TestTemplate(t *testing.T) {
 		t.Fatalf("the template differs from a migrated database:\ncopy:\n%s\nmigrated:\n%s", got, want)
 	}
 }
+
+// TestOpenDropsValueSamples: an ANALYZE run on the file by hand leaves
+// sqlite_stat4 samples, which make every look-up be planned again at each
+// new bound value; opening the store drops them and keeps the row counts.
+func TestOpenDropsValueSamples(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.OpenWith(ctx, dir, storetest.MustKey(t), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SeedOrgs(ctx, store.OrgSeed{To: 50, Members: 2, Projects: 2, Folders: 5, Now: store.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	count := func(db *sql.DB, q string) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	byHand, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := byHand.ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(byHand, "SELECT count(*) FROM sqlite_stat4"); n == 0 {
+		t.Fatal("ANALYZE left no samples: the driver is built without STAT4, nothing to test")
+	}
+	byHand.Close()
+	s, err = sqlite.OpenWith(ctx, dir, storetest.MustKey(t), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := count(s.WriterDB(), "SELECT count(*) FROM sqlite_stat4"); n != 0 {
+		t.Fatalf("%d samples after opening", n)
+	}
+	if n := count(s.WriterDB(), "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'folders'"); n == 0 {
+		t.Fatal("the row counts went too")
+	}
+}
