@@ -1,25 +1,8 @@
 package authz
 
-import (
-	"math/bits"
-	"unsafe"
-)
+import "unsafe"
 
 var sizeofTree = unsafe.Sizeof(Tree{})
-
-// allocSize is the memory of an allocation of n bytes: rounded up to the
-// allocator's size classes (16-byte steps up to 128 bytes, then steps of
-// about an eighth of the size).
-func allocSize(n int) int {
-	if n <= 0 {
-		return 0
-	}
-	if n <= 128 {
-		return (n + 15) &^ 15
-	}
-	step := 1 << (bits.Len(uint(n)) - 4) // an eighth of the power of two below n
-	return (n + step - 1) &^ (step - 1)
-}
 
 // Size estimates the memory of a compiled Set, its Tree excluded (shared
 // by every set of the organization).

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unsafe"
+
+	"github.com/gatehouse/gatehouse/internal/cache"
 )
 
 // FolderNode is one folder as loaded from the store.
@@ -293,7 +295,7 @@ func (t *Tree) Size() int {
 		return 0
 	}
 	slab := slabLen(t.ids.len(), t.projects.len())
-	return int(sizeofTree) + allocSize(len(t.ids.blob)+len(t.projects.blob)) + allocSize(4*slab)
+	return int(sizeofTree) + cache.AllocSize(len(t.ids.blob)+len(t.projects.blob)) + cache.AllocSize(4*slab)
 }
 
 // IDSet is an immutable set of ids held compactly (one string and one
@@ -328,5 +330,5 @@ func (s *IDSet) Has(id string) bool {
 
 // Size estimates the set's memory in bytes, for weighing cache entries.
 func (s *IDSet) Size() int {
-	return int(unsafe.Sizeof(*s)) + allocSize(len(s.ids.blob)) + allocSize(4*len(s.ids.end)*2)
+	return int(unsafe.Sizeof(*s)) + cache.AllocSize(len(s.ids.blob)) + cache.AllocSize(4*len(s.ids.end)*2)
 }

@@ -300,7 +300,7 @@ func (c *Cache[V]) Fill(t Ticket, a, b string, v V) bool {
 	it := &item[V]{itemMeta: itemMeta{view: c.view, weight: uint32(min(w, 1<<31))}, v: v}
 	if c.index != nil {
 		it.index = c.index(v)
-		it.weight += uint32(indexOverhead + strSize(len(it.index))) // its index entry, in viewIndex
+		it.weight += uint32(indexOverhead + AllocSize(len(it.index))) // its index entry, in viewIndex
 	}
 	st := c.stripe(a, b)
 	c.mu.Lock()
@@ -347,10 +347,6 @@ func (c *Cache[V]) InvalidateIndex(id string) {
 		x.drop(id, ref.target)
 	}
 }
-
-// strSize is a string's allocation: its bytes rounded up to the allocator's
-// 16-byte size classes.
-func strSize(n int) int { return (n + 15) &^ 15 }
 
 // InvalidateIf drops every entry of the view that match says; it walks the
 // whole store, so it serves rare changes only (an organization deleted).

@@ -242,3 +242,18 @@ func TestIndexBoundedByEntries(t *testing.T) {
 		t.Fatal("nothing evicted")
 	}
 }
+
+// TestAllocSize: sizes round up to the allocator's classes, exactly where
+// the classes are 16 bytes apart and within an eighth above.
+func TestAllocSize(t *testing.T) {
+	for n, want := range map[int]int{0: 0, 1: 16, 16: 16, 17: 32, 128: 128, 129: 144, 720: 768, 1024: 1024, 1100: 1152} {
+		if got := AllocSize(n); got != want {
+			t.Errorf("AllocSize(%d) = %d, want %d", n, got, want)
+		}
+	}
+	for n := 1; n < 1<<20; n = n*5/4 + 1 {
+		if got := AllocSize(n); got < n || float64(got) > float64(n)*1.125+16 {
+			t.Errorf("AllocSize(%d) = %d", n, got)
+		}
+	}
+}

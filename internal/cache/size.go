@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -33,4 +34,18 @@ func ParseSize(s string) (uint64, error) {
 		return 0, fmt.Errorf("must be at least 1MiB (got %q)", s)
 	}
 	return n * mult, nil
+}
+
+// AllocSize is the memory of an allocation of n bytes, for weighers: n
+// rounded up to the Go allocator's size classes (16-byte steps up to 128
+// bytes, then steps of about an eighth of the size).
+func AllocSize(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	if n <= 128 {
+		return (n + 15) &^ 15
+	}
+	step := 1 << (bits.Len(uint(n)) - 4) // an eighth of the power of two below n
+	return (n + step - 1) &^ (step - 1)
 }

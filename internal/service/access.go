@@ -104,9 +104,8 @@ func grantsSize(gs []gatehouse.Grant) int {
 	return n
 }
 
-// strSize is a string's allocation: its bytes rounded up to the
-// allocator's 16-byte size classes (exact up to 128 bytes, close above).
-func strSize(s string) int { return (len(s) + 15) &^ 15 }
+// strSize is a string's allocation (cache.AllocSize of its bytes).
+func strSize(s string) int { return cache.AllocSize(len(s)) }
 
 // invalidate drops what a notification says changed. An organization's
 // rights-level change (its roles, or its deletion) drops the organization's
