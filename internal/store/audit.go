@@ -52,7 +52,7 @@ func (c *Conn) WriteAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 		}
 		return c.writeUnchained(ctx, e, chain) // audit_defer.go
 	}
-	if c.heads != nil {
+	if c.batch != nil {
 		return c.writeBatched(ctx, e, chain) // audit_heads.go
 	}
 	// The UPDATE locks the chain's head row until commit, so concurrent

@@ -5,57 +5,28 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 
 	"github.com/gatehouse/gatehouse"
 )
 
-// Chain heads kept by a group-commit batch (SQLite, group.go). Extending a
+// Chain heads kept by a group-commit batch (batch_state.go). Extending a
 // chain costs three statements when the head lives only in its row (read
-// and bump seq, write last_hash, insert the event). Inside a batch one
-// writer runs every statement of one transaction, so the batch reads each
-// chain's head once, extends it in memory, and writes each head it moved
-// once, just before the commit, in the same transaction as the events: a
-// commit holds both or neither, and the chain written is exactly the one
-// the row-by-row code writes. Work rolled back (a failed caller's
-// savepoint, a failed nested savepoint) puts the heads back as they were
-// when it started, so the next event links to the last event kept.
-type chainHeads struct {
-	m map[string]chainHead
-}
-
+// and bump seq, write last_hash, insert the event). In a batch the head is
+// read once, extended in memory, and written once before the commit: the
+// chain written is exactly the one the row-by-row code writes. A rollback
+// puts the heads back as they were, so the next event links to the last
+// event kept.
 type chainHead struct {
 	seq   int64
 	hash  string
 	dirty bool // moved since it was read or last written
 }
 
-func newChainHeads() *chainHeads { return &chainHeads{m: make(map[string]chainHead, 1)} }
-
-// snapshot is the heads as they are now, for restore.
-func (h *chainHeads) snapshot() map[string]chainHead {
-	if h == nil {
-		return nil
-	}
-	return maps.Clone(h.m)
-}
-
-// restore puts the heads back to a snapshot after a rollback.
-func (h *chainHeads) restore(snap map[string]chainHead) {
-	if h == nil {
-		return
-	}
-	if snap == nil {
-		snap = make(map[string]chainHead, 1)
-	}
-	h.m = snap
-}
-
 // next reserves the chain's next position: its seq and previous hash.
 // The first use in a batch reads the head row (creating it for a new chain).
 func (c *Conn) nextInChain(ctx context.Context, chain string) (int64, string, error) {
-	h := c.heads
-	if cur, ok := h.m[chain]; ok {
+	h := c.batch
+	if cur, ok := h.chains[chain]; ok {
 		return cur.seq + 1, cur.hash, nil
 	}
 	var seq int64
@@ -70,23 +41,26 @@ func (c *Conn) nextInChain(ctx context.Context, chain string) (int64, string, er
 	if err != nil {
 		return 0, "", c.wrap(err, "audit chain")
 	}
-	h.m[chain] = chainHead{seq: seq, hash: last}
+	if h.chains == nil {
+		h.chains = make(map[string]chainHead, 1)
+	}
+	h.chains[chain] = chainHead{seq: seq, hash: last}
 	return seq + 1, last, nil
 }
 
 // extended records that the chain's head is now (seq, hash).
 func (c *Conn) extended(chain string, seq int64, hash string) {
-	c.heads.m[chain] = chainHead{seq: seq, hash: hash, dirty: true}
+	c.batch.chains[chain] = chainHead{seq: seq, hash: hash, dirty: true}
 }
 
 // flushChains writes every head moved in memory to its row. The batch calls
 // it before committing; a read of the head rows inside the batch calls it
 // first, so it reads what the events say.
 func (c *Conn) flushChains(ctx context.Context) error {
-	if c.heads == nil {
+	if c.batch == nil {
 		return nil
 	}
-	for chain, h := range c.heads.m {
+	for chain, h := range c.batch.chains {
 		if !h.dirty {
 			continue
 		}
@@ -94,7 +68,7 @@ func (c *Conn) flushChains(ctx context.Context) error {
 			return err
 		}
 		h.dirty = false
-		c.heads.m[chain] = h
+		c.batch.chains[chain] = h
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ type batch struct {
 	broken error // a savepoint command failed: roll everything back
 	done   chan struct{}
 	err    error       // the commit's outcome, set before done closes
-	heads  *chainHeads // audit chain heads, written before the commit (audit_heads.go)
+	state  *batchState // rows moved in memory, written before the commit (batch_state.go)
 }
 
 // EnableGroupCommit makes Tx batch concurrent write transactions into one
@@ -132,7 +132,7 @@ func (s *Store) groupTx(ctx context.Context, fn func(tx *Conn) error) error {
 			}
 			return gatehouse.Internal(fmt.Errorf("begin: %w", err))
 		}
-		b = &batch{tx: tx, start: time.Now(), done: make(chan struct{}), heads: newChainHeads()}
+		b = &batch{tx: tx, start: time.Now(), done: make(chan struct{}), state: newBatchState()}
 		g.cur = b
 	}
 	b.n++
@@ -182,8 +182,8 @@ func (s *Store) finish(b *batch) {
 		b.err = b.broken
 		return
 	}
-	c := &Conn{q: s.wrapQ(b.tx), s: s, inTx: true, heads: b.heads}
-	if err := c.flushChains(context.Background()); err != nil {
+	c := &Conn{q: s.wrapQ(b.tx), s: s, inTx: true, batch: b.state}
+	if err := c.flushBatch(context.Background()); err != nil {
 		_ = b.tx.Rollback()
 		b.err = err
 		return
@@ -206,8 +206,8 @@ func (s *Store) member(ctx context.Context, b *batch, fn func(tx *Conn) error) (
 		b.broken = err
 		return nil, nil, err
 	}
-	c := &Conn{q: s.wrapQ(detached{b.tx}), s: s, inTx: true, heads: b.heads}
-	heads := b.heads.snapshot()
+	c := &Conn{q: s.wrapQ(detached{b.tx}), s: s, inTx: true, batch: b.state}
+	snap := b.state.snapshot()
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -225,7 +225,7 @@ func (s *Store) member(ctx context.Context, b *batch, fn func(tx *Conn) error) (
 		} else if _, err := sp.exec(bg, "RELEASE SAVEPOINT gh_group"); err != nil {
 			b.broken = err
 		}
-		b.heads.restore(heads) // the chain heads as they were (audit_heads.go)
+		b.state.restore(snap) // chain heads and budget counts as they were (batch_state.go)
 		return nil, panicked, ferr
 	}
 	if _, err := sp.exec(bg, "RELEASE SAVEPOINT gh_group"); err != nil {

@@ -115,6 +115,9 @@ func (t *QuotaTicket) Take(ctx context.Context, tx *Conn, now time.Time, limit i
 	if t.reserved {
 		return true, time.Time{}, t.Fits(limit)
 	}
+	if tx.batch != nil {
+		return tx.takeBatched(ctx, t.orgID, now, limit)
+	}
 	if t.s.dialect.ForUpdate() != "" { // SQLite's writes already run one at a time
 		if err := tx.LockOrg(ctx, t.orgID); err != nil {
 			return false, time.Time{}, err
@@ -157,20 +160,102 @@ func (c *Conn) CountInvitationQuota(ctx context.Context, orgID string, now time.
 	return int(n), t, c.wrap(err, "invitation quota")
 }
 
-// BumpInvitationQuota counts one invitation sent now, and forgets counts
+// BumpInvitationQuota counts one invitation sent now.
+func (c *Conn) BumpInvitationQuota(ctx context.Context, orgID string, now time.Time) error {
+	return c.addQuota(ctx, orgID, now.Unix(), 1)
+}
+
+// addQuota counts k invitations sent in the second sec, and forgets counts
 // older than a day when it starts a new second's count (the count reads only
 // the last day anyway, so one clean-up per second and organization is
-// enough: one statement per invitation instead of two).
-func (c *Conn) BumpInvitationQuota(ctx context.Context, orgID string, now time.Time) error {
+// enough). Nothing is counted for an organization deleted meanwhile (in the
+// same group-commit batch): its counts went with it.
+func (c *Conn) addQuota(ctx context.Context, orgID string, sec int64, k int) error {
 	var n int64
-	err := c.q.QueryRowContext(ctx, `INSERT INTO invitation_quota (org_id, second, n) VALUES ($1, $2, 1)
-		ON CONFLICT (org_id, second) DO UPDATE SET n = invitation_quota.n + 1 RETURNING n`, orgID, now.Unix()).Scan(&n)
+	err := c.q.QueryRowContext(ctx, `INSERT INTO invitation_quota (org_id, second, n) SELECT id, $2, $3 FROM organizations WHERE id = $1
+		ON CONFLICT (org_id, second) DO UPDATE SET n = invitation_quota.n + excluded.n RETURNING n`, orgID, sec, k).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
 	if err != nil {
 		return c.wrap(err, "invitation quota")
 	}
-	if n > 1 {
+	if n > int64(k) {
 		return nil
 	}
-	_, err = c.exec(ctx, `DELETE FROM invitation_quota WHERE org_id = $1 AND second <= $2`, orgID, now.Unix()-24*60*60)
+	_, err = c.exec(ctx, `DELETE FROM invitation_quota WHERE org_id = $1 AND second <= $2`, orgID, sec-24*60*60)
 	return err
+}
+
+// Budget counts kept by a group-commit batch (SQLite, batch_state.go): the
+// day's count of an organization is read at its first invitation in the
+// batch and then counted on in memory; what the batch added is written
+// once, before the commit (one statement per organization and batch
+// instead of two per invitation). The count is exact: one writer runs the
+// whole batch, nothing else writes the table in it, and a count is read
+// again when the second changes (the day's window moved).
+
+// quotaCount is an organization's count in a batch: the day's count as of
+// the second sec, of which pending were added in the batch and are not yet
+// in the table (all of them in the second sec).
+type quotaCount struct {
+	sec     int64
+	n       int
+	oldest  time.Time
+	pending int
+}
+
+// takeBatched is Take inside a batch.
+func (c *Conn) takeBatched(ctx context.Context, orgID string, now time.Time, limit int) (bool, time.Time, error) {
+	sec := now.Unix()
+	q, ok := c.batch.quota[orgID]
+	if !ok || q.sec != sec {
+		if ok && q.pending > 0 {
+			// A new second: write what this batch added, then count again.
+			if err := c.addQuota(ctx, orgID, q.sec, q.pending); err != nil {
+				return false, time.Time{}, err
+			}
+		}
+		n, oldest, err := c.CountInvitationQuota(ctx, orgID, now)
+		if err != nil {
+			return false, time.Time{}, err
+		}
+		q = quotaCount{sec: sec, n: n, oldest: oldest}
+	}
+	if q.n >= limit {
+		c.setQuota(orgID, q)
+		return false, q.oldest, nil
+	}
+	q.n++
+	q.pending++
+	if q.oldest.IsZero() {
+		q.oldest = time.Unix(sec, 0).UTC()
+	}
+	c.setQuota(orgID, q)
+	return true, time.Time{}, nil
+}
+
+func (c *Conn) setQuota(orgID string, q quotaCount) {
+	if c.batch.quota == nil {
+		c.batch.quota = make(map[string]quotaCount, 1)
+	}
+	c.batch.quota[orgID] = q
+}
+
+// flushQuota writes the counts a batch added (before its commit).
+func (c *Conn) flushQuota(ctx context.Context) error {
+	if c.batch == nil {
+		return nil
+	}
+	for org, q := range c.batch.quota {
+		if q.pending == 0 {
+			continue
+		}
+		if err := c.addQuota(ctx, org, q.sec, q.pending); err != nil {
+			return err
+		}
+		q.pending = 0
+		c.batch.quota[org] = q
+	}
+	return nil
 }

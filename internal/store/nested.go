@@ -34,13 +34,13 @@ func (c *Conn) savepoint(ctx context.Context, fn func(tx *Conn) error) error {
 	if _, err := c.exec(ctx, "SAVEPOINT "+name); err != nil {
 		return err
 	}
-	inner := &Conn{q: c.q, s: c.s, inTx: true, depth: c.depth, heads: c.heads}
-	heads := c.heads.snapshot()
+	inner := &Conn{q: c.q, s: c.s, inTx: true, depth: c.depth, batch: c.batch}
+	snap := c.batch.snapshot()
 	if err := fn(inner); err != nil {
 		if _, rerr := c.exec(ctx, "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
 			return rerr
 		}
-		c.heads.restore(heads) // the chain heads as they were (audit_heads.go)
+		c.batch.restore(snap) // chain heads and budget counts as they were (batch_state.go)
 		if _, rerr := c.exec(ctx, "RELEASE SAVEPOINT "+name); rerr != nil {
 			return rerr
 		}

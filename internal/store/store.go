@@ -179,9 +179,9 @@ type Conn struct {
 	inTx  bool
 	after []func()
 	depth int // savepoints open (nested.go)
-	// heads are the chain heads of the group-commit batch this Conn runs
-	// in (audit_heads.go); nil outside one.
-	heads *chainHeads
+	// batch is the in-memory state of the group-commit batch this Conn
+	// runs in (batch_state.go); nil outside one.
+	batch *batchState
 }
 
 // R returns a Conn on the reader pool, for reads outside a transaction.

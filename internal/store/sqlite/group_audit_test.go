@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -26,73 +25,57 @@ func TestGroupCommitAuditChain(t *testing.T) {
 	event := func(tx *store.Conn, what string) error {
 		return tx.WriteAudit(ctx, &gatehouse.AuditEvent{OrgID: "org-g", Action: "test." + what, TargetType: "test", TargetID: what})
 	}
-	hold, holding := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	kept := map[string]bool{}
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if i > 0 {
-				<-holding
+	inOneBatch(n, func(i int, hold func()) {
+		var mine []string
+		err := s.Tx(ctx, func(tx *store.Conn) error {
+			hold()
+			first := fmt.Sprintf("c%02d", i)
+			if err := event(tx, first); err != nil {
+				return err
 			}
-			var mine []string
-			err := s.Tx(ctx, func(tx *store.Conn) error {
-				if i == 0 {
-					close(holding)
-					<-hold
-				}
-				first := fmt.Sprintf("c%02d", i)
-				if err := event(tx, first); err != nil {
-					return err
-				}
-				mine = append(mine, first)
-				switch i % 4 {
-				case 1:
-					return errors.New("refused after auditing") // rolled back alone
-				case 2:
-					// A nested savepoint that audits, then fails: its event goes.
-					nerr := s.Tx(store.WithTx(ctx, tx), func(inner *store.Conn) error {
-						if err := event(inner, first+"-nested"); err != nil {
-							return err
-						}
-						return errors.New("nested refusal")
-					})
-					if nerr == nil {
-						return errors.New("the nested savepoint did not fail")
+			mine = append(mine, first)
+			switch i % 4 {
+			case 1:
+				return errors.New("refused after auditing") // rolled back alone
+			case 2:
+				// A nested savepoint that audits, then fails: its event goes.
+				nerr := s.Tx(store.WithTx(ctx, tx), func(inner *store.Conn) error {
+					if err := event(inner, first+"-nested"); err != nil {
+						return err
 					}
-					after := first + "-after"
-					mine = append(mine, after)
-					return event(tx, after)
-				case 3:
-					if i%8 == 7 {
-						// The head row read inside the batch is the events' head.
-						seq, hash, err := tx.ChainHead(ctx, "org-g")
-						if err != nil {
-							return err
-						}
-						if seq < 1 || hash == store.GenesisHash {
-							return fmt.Errorf("head inside the batch: %d %s", seq, hash)
-						}
-						return errors.New("refused after reading the head") // its flush is rolled back too
+					return errors.New("nested refusal")
+				})
+				if nerr == nil {
+					return errors.New("the nested savepoint did not fail")
+				}
+				after := first + "-after"
+				mine = append(mine, after)
+				return event(tx, after)
+			case 3:
+				if i%8 == 7 {
+					// The head row read inside the batch is the events' head.
+					seq, hash, err := tx.ChainHead(ctx, "org-g")
+					if err != nil {
+						return err
 					}
+					if seq < 1 || hash == store.GenesisHash {
+						return fmt.Errorf("head inside the batch: %d %s", seq, hash)
+					}
+					return errors.New("refused after reading the head") // its flush is rolled back too
 				}
-				return nil
-			})
-			if err == nil {
-				mu.Lock()
-				for _, m := range mine {
-					kept[m] = true
-				}
-				mu.Unlock()
 			}
-		}()
-	}
-	<-holding
-	time.Sleep(200 * time.Millisecond) // let the others queue
-	close(hold)
-	wg.Wait()
+			return nil
+		})
+		if err == nil {
+			mu.Lock()
+			for _, m := range mine {
+				kept[m] = true
+			}
+			mu.Unlock()
+		}
+	})
 	// After the batch, an event on its own transaction continues the chain.
 	if err := s.Tx(ctx, func(tx *store.Conn) error { return event(tx, "last") }); err != nil {
 		t.Fatal(err)

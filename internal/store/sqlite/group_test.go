@@ -27,6 +27,35 @@ func visible(t *testing.T, s *store.Store, id string) bool {
 	return err == nil
 }
 
+// inOneBatch runs caller(0) … caller(n-1) at once so that they share one
+// batch: caller 0's transaction function calls hold() first and holds the
+// writer until the others have queued behind it (for them hold does
+// nothing). It returns when every caller has returned.
+func inOneBatch(n int, caller func(i int, hold func())) {
+	release, holding := make(chan struct{}), make(chan struct{})
+	hold := func() {
+		close(holding)
+		<-release
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i > 0 {
+				<-holding
+				caller(i, func() {})
+				return
+			}
+			caller(0, hold)
+		}()
+	}
+	<-holding
+	time.Sleep(200 * time.Millisecond) // let the others queue
+	close(release)
+	wg.Wait()
+}
+
 // TestGroupCommit: concurrent write transactions share one SQLite
 // transaction, yet each is all-or-nothing, a failing one rolls back alone,
 // and a caller hears of success (and runs its after-commit functions) only
@@ -35,51 +64,36 @@ func TestGroupCommit(t *testing.T) {
 	s := open(t, t.TempDir())
 	ctx := context.Background()
 	const n = 40
-	hold, holding := make(chan struct{}), make(chan struct{})
 	var shared atomic.Int32
 	last := "" // the user of the last function that succeeded (functions run one at a time)
-	var wg sync.WaitGroup
 	errs := make([]error, n)
 	committedSeen := make([]bool, n)
 	var afterRuns atomic.Int32
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if i > 0 {
-				<-holding // the first holds the writer: the others queue behind it
+	inOneBatch(n, func(i int, hold func()) {
+		errs[i] = s.Tx(ctx, func(tx *store.Conn) error {
+			hold()
+			if i > 0 && last != "" && !visible(t, s, last) {
+				// The previous caller's work is done but not yet
+				// visible to readers: it is in this same open transaction.
+				shared.Add(1)
 			}
-			errs[i] = s.Tx(ctx, func(tx *store.Conn) error {
-				if i == 0 {
-					close(holding)
-					<-hold
-				} else if last != "" && !visible(t, s, last) {
-					// The previous caller's work is done but not yet
-					// visible to readers: it is in this same open transaction.
-					shared.Add(1)
-				}
-				if err := tx.CreateUser(ctx, groupUser(i)); err != nil {
-					return err
-				}
-				switch {
-				case i%3 == 1:
-					return errors.New("refused after writing") // rolled back alone
-				case i%7 == 2:
-					return tx.CreateUser(ctx, groupUser(0)) // a conflict, after a write
-				}
-				last = groupUser(i).ID
-				tx.AfterCommit(func() {
-					afterRuns.Add(1)
-					committedSeen[i] = visible(t, s, groupUser(i).ID)
-				})
-				return nil
+			if err := tx.CreateUser(ctx, groupUser(i)); err != nil {
+				return err
+			}
+			switch {
+			case i%3 == 1:
+				return errors.New("refused after writing") // rolled back alone
+			case i%7 == 2:
+				return tx.CreateUser(ctx, groupUser(0)) // a conflict, after a write
+			}
+			last = groupUser(i).ID
+			tx.AfterCommit(func() {
+				afterRuns.Add(1)
+				committedSeen[i] = visible(t, s, groupUser(i).ID)
 			})
-		}()
-	}
-	<-holding
-	time.Sleep(200 * time.Millisecond) // let the others queue
-	close(hold)
-	wg.Wait()
+			return nil
+		})
+	})
 	want := 0
 	for i := range n {
 		fail := i%3 == 1 || i%7 == 2
