@@ -126,7 +126,9 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 	}
 	var view *InvitationView
 	create := func(tx *store.Conn) error {
-		org, err := tx.OrgByID(ctx, c.OrgID)
+		// The organization, and whether the address is already a member's
+		// or invited there: one look-up, its answers used in turn below.
+		org, member, pendingID, err := tx.Invitee(ctx, c.OrgID, email)
 		if err != nil {
 			return err
 		}
@@ -150,11 +152,7 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 		if role != nil {
 			roleID = role.ID
 		}
-		// Already a member, or already invited: one look-up.
-		member, pendingID, err := tx.Invitee(ctx, c.OrgID, email)
-		if err != nil {
-			return err
-		}
+		// Already a member, or already invited.
 		if member {
 			return &gatehouse.Error{Code: gatehouse.ECONFLICT, Reason: "already_member", Message: "This person is already a member of the organization."}
 		}

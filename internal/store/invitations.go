@@ -87,15 +87,25 @@ func (c *Conn) InvitationByTokenHash(ctx context.Context, h string) (*gatehouse.
 	return i, notFound(c.wrap(err, "invitation by token"), "Invitation")
 }
 
-// Invitee tells, in one look-up, whether an address already belongs to a
-// member of the organization and the id of its pending invitation there
-// ("" for none; at most one, the pending index is unique).
-func (c *Conn) Invitee(ctx context.Context, orgID, email string) (member bool, pendingID string, err error) {
+// Invitee reads, in one look-up, the organization an invitation is to
+// (not found when there is none), whether an address already belongs to one
+// of its members, and the id of the address's pending invitation there (""
+// for none; at most one, the pending index is unique).
+func (c *Conn) Invitee(ctx context.Context, orgID, email string) (org *gatehouse.Organization, member bool, pendingID string, err error) {
 	var id sql.NullString
+	var o gatehouse.Organization
+	var settings string
+	var created, updated int64
 	norm := NormalizeEmail(email)
-	err = c.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.email_norm = $2 AND m.org_id = $1),
-		(SELECT id FROM invitations WHERE org_id = $1 AND email_norm = $2 AND status = 'pending')`, orgID, norm).Scan(&member, &id)
-	return member, id.String, c.wrap(err, "invitee")
+	err = c.q.QueryRowContext(ctx, `SELECT `+orgColumns+`,
+		EXISTS (SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.email_norm = $2 AND m.org_id = $1),
+		(SELECT id FROM invitations WHERE org_id = $1 AND email_norm = $2 AND status = 'pending')
+		FROM organizations WHERE id = $1`, orgID, norm).Scan(&o.ID, &o.Name, &o.LogoURL, &settings, &o.CreatedBy, &created, &updated, &member, &id)
+	if err != nil {
+		return nil, false, "", notFound(c.wrap(err, "invitee"), "Organization")
+	}
+	o.Settings, o.CreatedAt, o.UpdatedAt = json.RawMessage(settings), fromTS(created), fromTS(updated)
+	return &o, member, id.String, nil
 }
 
 // PendingInvitationFor returns the pending invitation to an address, or nil.

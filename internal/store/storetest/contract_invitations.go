@@ -95,18 +95,22 @@ func runInvitations(t *testing.T, e Engine) {
 		if i, err := s.R().PendingInvitationFor(ctx, org.ID, "nobody@example.com"); err != nil || i != nil {
 			t.Fatalf("pending for nobody = %+v, %v", i, err)
 		}
-		// Member or invited, in one look-up: ada is a member of org, not of
-		// a third organization; carol is invited to both org and other.
+		// The organization, member or invited, in one look-up: ada is a
+		// member of org; carol is invited to both org and other.
 		for _, c := range []struct {
 			org, email string
 			member     bool
 			pending    string
 		}{{org.ID, "  CAROL@example.COM ", false, carol.ID}, {other.ID, "carol@example.com", false, carolElsewhere.ID},
-			{org.ID, "ADA@example.com", true, ""}, {newID(), "ada@example.com", false, ""}, {org.ID, "nobody@example.com", false, ""}} {
-			if member, pending, err := s.R().Invitee(ctx, c.org, c.email); err != nil || member != c.member || pending != c.pending {
-				t.Fatalf("invitee %q in %s = %v, %q, %v; want %v, %q", c.email, c.org, member, pending, err, c.member, c.pending)
+			{org.ID, "ADA@example.com", true, ""}, {other.ID, "ada@example.com", false, ""}, {org.ID, "nobody@example.com", false, ""}} {
+			o, member, pending, err := s.R().Invitee(ctx, c.org, c.email)
+			if err != nil || o.ID != c.org || member != c.member || pending != c.pending {
+				t.Fatalf("invitee %q in %s = %v, %v, %q, %v; want %v, %q", c.email, c.org, o, member, pending, err, c.member, c.pending)
 			}
 		}
+		// No such organization: not found.
+		_, _, _, err = s.R().Invitee(ctx, newID(), "ada@example.com")
+		wantCode(t, err, gatehouse.ENOTFOUND)
 	})
 
 	t.Run("ErrOtherOrganization", func(t *testing.T) {
