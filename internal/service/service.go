@@ -99,6 +99,7 @@ func New(st *store.Store, cfg Config) *Services {
 	base := &base{store: st, cfg: cfg, cache: cache.New(cfg.CacheSize)}
 	base.counters = newCounters(base)
 	base.templates = newTemplateCache(base)
+	base.subscriptions = newSubscriptionCache(base)
 
 	// The service graph, every edge here, each service built after what it
 	// uses (no service is changed after it is built):
@@ -155,6 +156,8 @@ type base struct {
 	counters counters
 	// templates keeps organizations' invitation templates (email_templates.go).
 	templates *templateCache
+	// subscriptions keeps organizations' webhook subscriptions (webhook_subscriptions.go).
+	subscriptions *subscriptionCache
 }
 
 func (b *base) now() time.Time { return b.cfg.Now().UTC().Truncate(time.Microsecond) }

@@ -26,7 +26,14 @@ type Webhooks struct {
 // It decides that every audited change of an organization is a webhook
 // event of the same name: one rule, no per-area wiring.
 func (b *base) webhookEvent(ctx context.Context, tx *store.Conn, e *gatehouse.AuditEvent) error {
-	n, err := tx.EnqueueWebhooks(ctx, e)
+	if e.OrgID == "" {
+		return nil
+	}
+	subs, err := b.subscriptions.get(ctx, tx, e.OrgID) // webhook_subscriptions.go
+	if err != nil {
+		return err
+	}
+	n, err := tx.EnqueueWebhooksTo(ctx, e, subs)
 	if n > 0 {
 		tx.AfterCommit(b.cfg.WebhooksQueued)
 	}
@@ -128,8 +135,12 @@ func (s *Webhooks) Create(ctx context.Context, c *Caller, in WebhookInput) (*gat
 	if in.Enabled != nil {
 		ep.Enabled = *in.Enabled
 	}
+	defer s.subscriptions.forget(c.OrgID) // whatever the outcome (webhook_subscriptions.go)
 	err := s.store.Tx(ctx, func(tx *store.Conn) error {
 		if err := tx.CreateWebhookEndpoint(ctx, ep); err != nil {
+			return err
+		}
+		if err := s.subscriptionsChanged(ctx, tx, c.OrgID); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, c.Actor, c.OrgID, "webhook_endpoint.created", "webhook_endpoint", ep.ID,
@@ -179,6 +190,7 @@ func (s *Webhooks) Update(ctx context.Context, c *Caller, id string, in WebhookI
 		return nil, err
 	}
 	var ep *gatehouse.WebhookEndpoint
+	defer s.subscriptions.forget(c.OrgID) // whatever the outcome (webhook_subscriptions.go)
 	err := s.store.Tx(ctx, func(tx *store.Conn) (err error) {
 		if ep, err = tx.WebhookEndpoint(ctx, c.OrgID, id); err != nil {
 			return err
@@ -208,6 +220,9 @@ func (s *Webhooks) Update(ctx context.Context, c *Caller, id string, in WebhookI
 		if err := tx.UpdateWebhookEndpoint(ctx, ep); err != nil {
 			return err
 		}
+		if err := s.subscriptionsChanged(ctx, tx, c.OrgID); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, c.Actor, c.OrgID, "webhook_endpoint.updated", "webhook_endpoint", ep.ID, changes)
 	})
 	return ep, err
@@ -221,12 +236,16 @@ func (s *Webhooks) Delete(ctx context.Context, c *Caller, id string) error {
 	if !authz.IsUUID(id) {
 		return errWebhookNotFound
 	}
+	defer s.subscriptions.forget(c.OrgID) // whatever the outcome (webhook_subscriptions.go)
 	return s.store.Tx(ctx, func(tx *store.Conn) error {
 		ep, err := tx.WebhookEndpoint(ctx, c.OrgID, id)
 		if err != nil {
 			return err
 		}
 		if err := tx.DeleteWebhookEndpoint(ctx, c.OrgID, id); err != nil {
+			return err
+		}
+		if err := s.subscriptionsChanged(ctx, tx, c.OrgID); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, c.Actor, c.OrgID, "webhook_endpoint.deleted", "webhook_endpoint", id, map[string]any{"url": ep.URL})

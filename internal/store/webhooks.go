@@ -144,33 +144,51 @@ func (c *Conn) EnqueueWebhooks(ctx context.Context, e *gatehouse.AuditEvent) (in
 	if e.OrgID == "" {
 		return 0, nil
 	}
-	// Only ids and subscriptions: this runs on every audited change, so it
-	// opens no secrets.
-	rows, err := c.q.QueryContext(ctx, `SELECT id, events FROM webhook_endpoints WHERE org_id = $1 AND enabled`, e.OrgID)
+	subs, err := c.WebhookSubscriptions(ctx, e.OrgID)
 	if err != nil {
-		return 0, c.wrap(err, "webhook subscriptions")
+		return 0, err
 	}
+	return c.EnqueueWebhooksTo(ctx, e, subs)
+}
+
+// WebhookSubscriptions returns the enabled endpoints of an organization,
+// only their ids and subscriptions (Events): this is read for every audited
+// change, so it opens no secrets.
+func (c *Conn) WebhookSubscriptions(ctx context.Context, orgID string) ([]*gatehouse.WebhookEndpoint, error) {
+	rows, err := c.q.QueryContext(ctx, `SELECT id, events FROM webhook_endpoints WHERE org_id = $1 AND enabled`, orgID)
+	if err != nil {
+		return nil, c.wrap(err, "webhook subscriptions")
+	}
+	defer rows.Close()
 	var eps []*gatehouse.WebhookEndpoint
 	for rows.Next() {
-		var ep gatehouse.WebhookEndpoint
+		ep := &gatehouse.WebhookEndpoint{OrgID: orgID}
 		var events string
 		if err := rows.Scan(&ep.ID, &events); err != nil {
-			rows.Close()
-			return 0, c.wrap(err, "scan webhook subscription")
+			return nil, c.wrap(err, "scan webhook subscription")
 		}
 		if err := json.Unmarshal([]byte(events), &ep.Events); err != nil {
-			rows.Close()
-			return 0, gatehouse.Internal(err)
+			return nil, gatehouse.Internal(err)
 		}
-		eps = append(eps, &ep)
+		eps = append(eps, ep)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, c.wrap(err, "webhook subscription rows")
+	return eps, c.wrap(rows.Err(), "webhook subscription rows")
+}
+
+// EnqueueWebhooksTo is EnqueueWebhooks with the organization's
+// subscriptions already read (WebhookSubscriptions; the services keep them
+// between changes).
+func (c *Conn) EnqueueWebhooksTo(ctx context.Context, e *gatehouse.AuditEvent, subs []*gatehouse.WebhookEndpoint) (int, error) {
+	if !c.inTx {
+		return 0, gatehouse.Internal(fmt.Errorf("EnqueueWebhooks outside a transaction"))
+	}
+	if e.OrgID == "" {
+		return 0, nil
 	}
 	var payload []byte
+	var err error
 	n := 0
-	for _, ep := range eps {
+	for _, ep := range subs {
 		if !ep.Subscribes(e.Action) {
 			continue
 		}

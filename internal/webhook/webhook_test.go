@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -376,11 +377,22 @@ func TestDeliveryRetries(t *testing.T) {
 	})
 }
 
-// An endpoint failing for a day is disabled, with an audit event; a
-// disabled endpoint gets nothing; enabling it again delivers what waited.
+// An endpoint failing for a day is disabled, with an audit event and the
+// notification that its organization's subscriptions changed (each process
+// drops those it keeps); a disabled endpoint gets nothing; enabling it
+// again delivers what waited.
 func TestDisable(t *testing.T) {
 	v := newEnv(t, storetest.SQLite())
 	ctx := context.Background()
+	var mu sync.Mutex
+	announced := 0
+	v.Store.Subscribe(func(msg string) {
+		if msg == webhook.Changed(v.org) {
+			mu.Lock()
+			announced++
+			mu.Unlock()
+		}
+	})
 	fail := true
 	v.rc.answer = func(n int, w http.ResponseWriter) bool {
 		if fail {
@@ -390,6 +402,12 @@ func TestDisable(t *testing.T) {
 	}
 	ep := v.endpoint(v.rc.URL, "*")
 	epID := ep["id"].(string)
+	mu.Lock()
+	created := announced
+	mu.Unlock()
+	if created == 0 {
+		t.Error("creating the endpoint announced no change of subscriptions")
+	}
 	mustStoreEvent(t, v, "member.updated")
 	for range 8 {
 		if _, err := v.Webhooks.RunOnce(ctx); err != nil {
@@ -405,6 +423,11 @@ func TestDisable(t *testing.T) {
 	if len(v.AuditEvents(v.org, "webhook_endpoint.disabled")) != 1 {
 		t.Fatal("no audit event for the disabling")
 	}
+	mu.Lock()
+	if announced != created+1 {
+		t.Errorf("disabling announced %d changes of subscriptions, want 1", announced-created)
+	}
+	mu.Unlock()
 	// Disabled: events queue but nothing is sent.
 	n := len(v.rc.events())
 	fail = false

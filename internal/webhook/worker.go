@@ -27,6 +27,12 @@ var Retry = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 
 // worker disables it.
 const DisableAfter = 24 * time.Hour
 
+// Changed is the notification (store.Conn.Notify) that an organization's
+// endpoints or their subscriptions changed: every change of an endpoint
+// announces it, so that each process drops the subscriptions it keeps for
+// the organization's audited changes (service/webhook_subscriptions.go).
+func Changed(orgID string) string { return "webhooks:" + orgID }
+
 // Outcomes of an attempt, for metrics.
 const (
 	OutcomeSucceeded = "succeeded"
@@ -200,6 +206,9 @@ func (w *Worker) health(ctx context.Context, tx *store.Conn, ep *gatehouse.Webho
 	}
 	reason := "Every delivery failed for " + DisableAfter.String() + "."
 	if err := tx.SetWebhookEndpointHealth(ctx, ep.ID, fresh.FailingSince, true, reason, now); err != nil {
+		return err
+	}
+	if err := tx.Notify(ctx, Changed(ep.OrgID)); err != nil {
 		return err
 	}
 	w.Log.Warn("webhooks: endpoint disabled after failing for a day", "endpoint_id", ep.ID, "org_id", ep.OrgID)

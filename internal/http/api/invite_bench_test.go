@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -33,15 +32,7 @@ func BenchmarkCreateInvitationHandler(b *testing.B) {
 				i++
 				body := []byte(`{"email":"invitee` + strconv.Itoa(i) + `@example.com","role":"viewer"}`)
 				rd.Reset(body)
-				r, err := http.NewRequest("POST", "http://gatehouse.test/v1/members/invitations", io.NopCloser(rd))
-				if err != nil {
-					b.Fatal(err)
-				}
-				r.ContentLength = int64(len(body))
-				r.RemoteAddr = "127.0.0.1:40000"
-				r.Header.Set("Content-Type", "application/json")
-				r.Header.Set("Authorization", "Bearer "+tok)
-				r.Header.Set("X-Organization-Id", org)
+				r := benchRequest(b, "/v1/members/invitations", rd, tok, org)
 				clear(w.h)
 				w.status, w.n = 0, 0
 				h.ServeHTTP(w, r)
