@@ -363,6 +363,18 @@ func (h *harness) profile(phase string) func() {
 
 // logTee passes the server's log to sink and copies warnings and errors to
 // loud, so problems during a run are not hidden.
+// lockedWriter lets several goroutines write w, one write at a time.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 type logTee struct {
 	mu   sync.Mutex
 	sink io.Writer

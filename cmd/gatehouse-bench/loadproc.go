@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -79,9 +78,6 @@ func runLoadgen(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 
 // runLoad runs one load phase: in a child process when the target can be
 // described to one (and -load-process is on), else in this process.
-// loadStderr orders the writes of concurrent load processes' stderr.
-var loadStderr sync.Mutex
-
 func (h *harness) runLoad(ctx context.Context, conns int, d time.Duration, t target) *result {
 	if !h.o.loadProcess || (t.body != nil && t.fixed == nil && t.invitePrefix == "") {
 		return load(ctx, conns, d, t)
@@ -104,11 +100,9 @@ func (h *harness) runLoad(ctx context.Context, conns int, d time.Duration, t tar
 	cpu0 := processCPU()
 	err = cmd.Run()
 	cpu := processCPU() - cpu0
-	// Load processes may run at once (-processes 2): their stderr is
-	// passed on one at a time.
-	loadStderr.Lock()
+	// Load processes may run at once (-processes 2): each one's stderr is
+	// passed on in one write (h.stderr takes one write at a time, run).
 	_, _ = h.stderr.Write(errOut.Bytes())
-	loadStderr.Unlock()
 	var lo loadOut
 	if err == nil {
 		err = json.Unmarshal(out.Bytes(), &lo)

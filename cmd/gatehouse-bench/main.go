@@ -213,6 +213,10 @@ func main() {
 
 // run is main without the process: the test calls it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// Several goroutines write stderr: the server's warnings, the load
+	// processes' own stderr, a second Gatehouse process's (copied by
+	// os/exec's goroutine): one write at a time.
+	stderr = &lockedWriter{w: stderr}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
