@@ -93,19 +93,14 @@ func (c *Conn) InvitationByTokenHash(ctx context.Context, h string) (*gatehouse.
 // for none; at most one, the pending index is unique).
 func (c *Conn) Invitee(ctx context.Context, orgID, email string) (org *gatehouse.Organization, member bool, pendingID string, err error) {
 	var id sql.NullString
-	var o gatehouse.Organization
-	var settings string
-	var created, updated int64
-	norm := NormalizeEmail(email)
-	err = c.q.QueryRowContext(ctx, `SELECT `+orgColumns+`,
+	org, err = scanOrg(c.q.QueryRowContext(ctx, `SELECT `+orgColumns+`,
 		EXISTS (SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.email_norm = $2 AND m.org_id = $1),
 		(SELECT id FROM invitations WHERE org_id = $1 AND email_norm = $2 AND status = 'pending')
-		FROM organizations WHERE id = $1`, orgID, norm).Scan(&o.ID, &o.Name, &o.LogoURL, &settings, &o.CreatedBy, &created, &updated, &member, &id)
+		FROM organizations WHERE id = $1`, orgID, NormalizeEmail(email)), &member, &id)
 	if err != nil {
 		return nil, false, "", notFound(c.wrap(err, "invitee"), "Organization")
 	}
-	o.Settings, o.CreatedAt, o.UpdatedAt = json.RawMessage(settings), fromTS(created), fromTS(updated)
-	return &o, member, id.String, nil
+	return org, member, id.String, nil
 }
 
 // PendingInvitationFor returns the pending invitation to an address, or nil.

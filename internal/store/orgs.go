@@ -10,11 +10,12 @@ import (
 
 const orgColumns = `id, name, logo_url, settings, created_by, created_at, updated_at`
 
-func scanOrg(row interface{ Scan(...any) error }) (*gatehouse.Organization, error) {
+// scanOrg reads orgColumns, then into extra the columns selected after them.
+func scanOrg(row interface{ Scan(...any) error }, extra ...any) (*gatehouse.Organization, error) {
 	var o gatehouse.Organization
 	var settings string
 	var created, updated int64
-	if err := row.Scan(&o.ID, &o.Name, &o.LogoURL, &settings, &o.CreatedBy, &created, &updated); err != nil {
+	if err := row.Scan(append([]any{&o.ID, &o.Name, &o.LogoURL, &settings, &o.CreatedBy, &created, &updated}, extra...)...); err != nil {
 		return nil, err
 	}
 	o.Settings, o.CreatedAt, o.UpdatedAt = json.RawMessage(settings), fromTS(created), fromTS(updated)
