@@ -30,6 +30,20 @@ type Invitations struct {
 	showIP *Throttle
 }
 
+// newInvitationToken returns a new invitation link's token and the key
+// stored to find it. The token starts with the time it was made, so that the
+// index of keys grows at its end (secret.OrderedToken).
+func newInvitationToken(now time.Time) (token, key string) {
+	token = secret.OrderedToken(now, InvitationTokenBytes)
+	return token, invitationTokenKey(token)
+}
+
+// invitationTokenKey is the key a link's token is found by; links sent
+// before tokens were ordered key as their plain SHA-256, as they were stored.
+func invitationTokenKey(token string) string {
+	return secret.OrderedTokenKey(token, InvitationTokenBytes)
+}
+
 func newInvitations(b *base, access *Access, auth *Auth) *Invitations {
 	return &Invitations{base: b, access: access, auth: auth, showIP: b.throttle("invitation-ip:", 2*time.Second, 30)}
 }
@@ -171,13 +185,13 @@ func (s *Invitations) Create(ctx context.Context, c *Caller, in InviteInput) (*I
 			}
 		}
 		now := s.now()
-		token := secret.Token("", InvitationTokenBytes)
+		token, tokenKey := newInvitationToken(now)
 		if in.Grants == nil {
 			in.Grants = []gatehouse.Grant{}
 		}
 		inv := &gatehouse.Invitation{
 			ID: newID(), OrgID: c.OrgID, Email: email, Name: name, RoleID: roleID, Grants: in.Grants,
-			Authentication: in.Authentication, Status: gatehouse.InvitationPending, TokenHash: secret.HashToken(token),
+			Authentication: in.Authentication, Status: gatehouse.InvitationPending, TokenHash: tokenKey,
 			ValidDays: days, CreatedBy: c.Principal.UserID, UpdatedBy: c.Principal.UserID,
 			CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Duration(days) * 24 * time.Hour), SentAt: now,
 			RedirectURL: redirect,
@@ -374,8 +388,8 @@ func (s *Invitations) Resend(ctx context.Context, c *Caller, id string) (*Invita
 				return err
 			}
 		}
-		token := secret.Token("", InvitationTokenBytes)
-		inv.TokenHash, inv.SentAt, inv.UpdatedBy = secret.HashToken(token), now, c.Principal.UserID
+		token, tokenKey := newInvitationToken(now)
+		inv.TokenHash, inv.SentAt, inv.UpdatedBy = tokenKey, now, c.Principal.UserID
 		inv.ExpiresAt, inv.UpdatedAt = now.Add(time.Duration(inv.ValidDays)*24*time.Hour), now
 		if ok, err := tx.RenewInvitation(ctx, inv); err != nil || !ok {
 			if err == nil {
@@ -418,10 +432,11 @@ func (s *Invitations) byToken(ctx context.Context, conn *store.Conn, token strin
 	if len(token) < 20 || len(token) > 100 {
 		return nil, errInvitationNotFound
 	}
-	inv, err := conn.InvitationByTokenHash(ctx, secret.HashToken(token))
+	key := invitationTokenKey(token)
+	inv, err := conn.InvitationByTokenHash(ctx, key)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		// A link that a resend replaced says so.
-		if prev, perr := conn.InvitationByPrevTokenHash(ctx, secret.HashToken(token)); perr == nil {
+		if prev, perr := conn.InvitationByPrevTokenHash(ctx, key); perr == nil {
 			if st := prev.EffectiveStatus(s.now()); st != gatehouse.InvitationPending {
 				return nil, gone(st) // what became of it matters more
 			}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -13,6 +14,9 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/apptest"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
@@ -56,6 +60,42 @@ func TestInvitationsShow(t *testing.T) {
 				t.Fatalf("status %s", st)
 			}
 		})
+	})
+}
+
+// TestInvitationsLinkBeforeOrderedTokens: a link sent before tokens
+// started with their time (its row keyed by the plain SHA-256 of a 32-byte
+// token) is still shown and accepted; the ordered token it replaced in this
+// test now reads as superseded.
+func TestInvitationsLinkBeforeOrderedTokens(t *testing.T) {
+	t.Parallel()
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		w := ivSetup(t, e)
+		srv := w.srv
+		inv, token := w.invite(t, "early@example.com", map[string]any{"role": "viewer"})
+		old := secret.Token("", service.InvitationTokenBytes)
+		ctx := context.Background()
+		if err := srv.Store.Tx(ctx, func(tx *store.Conn) error {
+			i, err := tx.Invitation(ctx, w.org, inv["id"].(string))
+			if err != nil {
+				return err
+			}
+			i.TokenHash = secret.HashToken(old)
+			_, err = tx.RenewInvitation(ctx, i)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got := apptest.Status(t, 200, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + old}))
+		if got["id"] != inv["id"] {
+			t.Fatalf("shown %v, want invitation %v", got["id"], inv["id"])
+		}
+		apptest.ProblemCode(t, srv.Do(apptest.Req{Method: "GET", Path: "/v1/invitations/" + token}), 410, "invitation_superseded")
+		apptest.Status(t, 201, srv.Do(apptest.Req{Method: "POST", Path: "/v1/invitations/" + old + "/accept",
+			Body: map[string]any{"name": "Early", "password": apptest.TestPassword}}))
+		if st := w.status(t, inv["id"].(string)); st != "accepted" {
+			t.Fatalf("status %s, want accepted", st)
+		}
 	})
 }
 
@@ -472,21 +512,26 @@ func TestInvitationsTokenSecrecy(t *testing.T) {
 		}
 		t.Run("OKTokenShape", func(t *testing.T) {
 			for _, tok := range tokens {
+				// 6 bytes of time (secret.OrderedToken), then 32 random ones.
 				b, err := base64.RawURLEncoding.DecodeString(tok)
-				if err != nil || len(b) != 32 {
-					t.Fatalf("token %q is not 32 URL-safe base64 bytes", tok)
+				if err != nil || len(b) != 6+32 {
+					t.Fatalf("token %q is not 38 URL-safe base64 bytes", tok)
 				}
 			}
 		})
 		t.Run("OKStoredAsSHA256", func(t *testing.T) {
-			for _, tok := range []string{tokens[0], tokens[2], tokens[3]} { // the live one of each
+			// The key: the token's time in hex, a dot, the whole token's SHA-256.
+			key := func(tok string) string {
+				b, _ := base64.RawURLEncoding.DecodeString(tok)
 				sum := sha256.Sum256([]byte(tok))
-				if !hashes[hex.EncodeToString(sum[:])] {
+				return hex.EncodeToString(b[:6]) + "." + hex.EncodeToString(sum[:])
+			}
+			for _, tok := range []string{tokens[0], tokens[2], tokens[3]} { // the live one of each
+				if !hashes[key(tok)] {
 					t.Fatal("token's SHA-256 not stored")
 				}
 			}
-			sum := sha256.Sum256([]byte(tokens[1])) // replaced by the resend
-			if hashes[hex.EncodeToString(sum[:])] {
+			if hashes[key(tokens[1])] { // replaced by the resend
 				t.Fatal("the resent invitation still keeps its old token's hash")
 			}
 		})
