@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -137,6 +138,31 @@ func TestInvitationBudgetRace(t *testing.T) {
 	})
 }
 
+// TestInvitationSameAddressRace: twenty invitations to one address sent at
+// once leave exactly one pending (the unique index by address, migration
+// 00210, under READ COMMITTED on PostgreSQL too); the others are told it is
+// already invited (409), several times.
+func TestInvitationSameAddressRace(t *testing.T) {
+	t.Parallel()
+	apptest.EachEngine(t, func(t *testing.T, e storetest.Engine) {
+		srv := apptest.New(t, e)
+		owner, _ := srv.Signup("Ann Owner", "ann@example.com")
+		client := srv.HTTP.Client()
+		org := srv.CreateOrg(owner, "Same address")
+		for round := range 5 {
+			addr := fmt.Sprintf("twice%d@example.com", round)
+			statuses := inviteAtOnce(srv, client, owner, org, addr, 20)
+			if sent := countCreated(t, round, statuses, 409); sent != 1 {
+				t.Fatalf("round %d: %d invitations to one address created (%v)", round, sent, statuses)
+			}
+			list := srv.Must(200, apptest.Req{Method: "GET", Path: "/v1/members/invitations?email=" + addr, Token: owner, Header: apptest.OrgHeader(org)})
+			if items := apptest.Items(t, list); len(items) != 1 {
+				t.Fatalf("round %d: %d invitations listed to %s, want 1", round, len(items), addr)
+			}
+		}
+	})
+}
+
 // countCreated counts the 201s among statuses and fails the test on any
 // answer but 201 and refused (the refusal the race must end in).
 func countCreated(t *testing.T, round int, statuses []int, refused int) int {
@@ -154,8 +180,9 @@ func countCreated(t *testing.T, round int, statuses []int, refused int) int {
 	return sent
 }
 
-// inviteAtOnce sends n invitations (prefix0@example.com…) into org at the
-// same instant and answers their statuses (0 where the request failed).
+// inviteAtOnce sends n invitations (prefix0@example.com…, or all to prefix
+// itself when it is an address) into org at the same instant and answers
+// their statuses (0 where the request failed).
 func inviteAtOnce(srv *apptest.Server, client *http.Client, owner, org, prefix string, n int) []int {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -164,7 +191,11 @@ func inviteAtOnce(srv *apptest.Server, client *http.Client, owner, org, prefix s
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body, _ := json.Marshal(map[string]any{"email": fmt.Sprintf("%s%d@example.com", prefix, i), "role": "viewer"})
+			email := fmt.Sprintf("%s%d@example.com", prefix, i)
+			if strings.Contains(prefix, "@") {
+				email = prefix
+			}
+			body, _ := json.Marshal(map[string]any{"email": email, "role": "viewer"})
 			req, _ := http.NewRequest("POST", srv.URL+"/v1/members/invitations", bytes.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+owner)
 			req.Header.Set("X-Organization-Id", org)

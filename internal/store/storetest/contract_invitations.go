@@ -135,6 +135,36 @@ func runInvitations(t *testing.T, e Engine) {
 		}
 	})
 
+	// One pending invitation per organization and address, any number of
+	// ended ones (the unique index by address, migration 00210).
+	t.Run("OKAgainOnceEnded", func(t *testing.T) {
+		again := mustCreateOrg(t, s, "Again", ada.ID)
+		for i, status := range []string{gatehouse.InvitationRevoked, gatehouse.InvitationAccepted, ""} {
+			inv := invitationTo(again.ID, "again@example.com", ada.ID, "", nil, baseTime.Add(time.Duration(i)*time.Second))
+			if err := s.Tx(ctx, func(tx *store.Conn) error { return tx.CreateInvitation(ctx, inv) }); err != nil {
+				t.Fatalf("invitation %d: %v", i, err)
+			}
+			if status == "" {
+				break
+			}
+			mustTx(t, s, func(tx *store.Conn) error {
+				ok, err := tx.SetInvitationStatus(ctx, inv.ID, status, ada.ID, baseTime)
+				if err == nil && !ok {
+					t.Fatalf("%s: invitation was not pending", status)
+				}
+				return err
+			})
+		}
+		err := s.Tx(ctx, func(tx *store.Conn) error {
+			return tx.CreateInvitation(ctx, invitationTo(again.ID, "Again@example.com", ada.ID, "", nil, baseTime))
+		})
+		wantCode(t, err, gatehouse.ECONFLICT)
+		got, err := s.R().ListInvitations(ctx, store.InvitationFilter{OrgID: again.ID, Email: "again@example.com", Now: baseTime, Page: gatehouse.PageRequest{Limit: 10}})
+		if err != nil || len(got) != 3 || got[0].Status != gatehouse.InvitationPending || got[2].Status != gatehouse.InvitationRevoked {
+			t.Fatalf("again@: invitations, newest first: %d (%v)", len(got), err)
+		}
+	})
+
 	t.Run("Status", func(t *testing.T) {
 		var first, second bool
 		mustTx(t, s, func(tx *store.Conn) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,6 +135,15 @@ func runListPlans(t *testing.T, e Engine) {
 			}
 			plan := explain(t, s, queries[0], args[0])
 			t.Logf("plan:\n%s", strings.Join(plan, "\n"))
+			if tc.name == "InvitationsEmail" {
+				// One address's invitations are a handful of rows (one
+				// pending at a time per organization): found by the unique
+				// index by address, then sorted (migration 00210).
+				if !regexp.MustCompile(`invitations_by_email \(email_norm=\?|Index Cond: \(+email_norm = `).MatchString(strings.Join(plan, "\n")) {
+					t.Fatalf("the list filtered by address does not search the index by address:\n%s", strings.Join(plan, "\n"))
+				}
+				plan = slices.DeleteFunc(plan, func(l string) bool { return strings.Contains(l, "USE TEMP B-TREE FOR ORDER BY") })
+			}
 			if bad := badPlan(e.Name, plan); bad != "" {
 				t.Fatalf("the list is not read through an ordered index (%s):\n%s\nquery: %s", bad, strings.Join(plan, "\n"), queries[0])
 			}
