@@ -4,6 +4,7 @@
 package respond
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -203,32 +205,43 @@ func DecodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) err
 	if r.ContentLength > limit {
 		return tooLarge(limit)
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	first := make([]byte, 1)
-	n, err := io.ReadFull(body, first)
-	if n == 0 {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge(limit)
-		}
+	// The whole body into a pooled buffer, then decoded from it: the
+	// decoder then reads it in one go (a stream decoder over the request
+	// grew its own buffer twice, 2 KB per request; issue 17).
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		return decodeError(err, limit)
+	}
+	data := buf.Bytes()
+	if len(data) == 0 {
 		return nil // empty body
 	}
 	if !IsJSONContentType(r.Header.Get("Content-Type")) {
 		return gatehouse.Errorf(gatehouse.EUNSUPPORTED, "The request body must be JSON (Content-Type: application/json).")
 	}
-	dec := json.NewDecoder(io.MultiReader(strings.NewReader(string(first)), body))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err, limit)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge(limit)
-		}
+	if len(bytes.TrimSpace(data[dec.InputOffset():])) != 0 {
 		return gatehouse.Invalid("The request body must hold one JSON value only.")
 	}
 	return nil
+}
+
+// bodyBuffers hold request bodies while they are decoded.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBodyBuffer returns a buffer to the pool, unless a rare large body grew
+// it past 64 KiB.
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() > 64<<10 {
+		return
+	}
+	b.Reset()
+	bodyBuffers.Put(b)
 }
 
 // IsJSONContentType accepts application/json and any +json type.
