@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"container/list"
 	"context"
 	"database/sql/driver"
 	"strings"
@@ -17,8 +18,11 @@ import (
 // and, with one writer connection held by a transaction, wait for it
 // forever.
 
-// stmtCacheSize bounds the statements kept per connection; past it,
-// queries are prepared each time as before.
+// stmtCacheSize bounds the statements kept per connection; past it, the
+// least recently used one is finalized to make room. (It used to stop
+// caching once full: a long-running process whose first 256 statements
+// included one-off texts prepared its hot statements anew on every run for
+// the rest of its life.)
 const stmtCacheSize = 256
 
 // connector opens modernc.org/sqlite connections wrapped in a statement
@@ -33,7 +37,7 @@ func (c *connector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{Conn: conn, stmts: map[string]*cachedStmt{}}, nil
+	return &cachingConn{Conn: conn, stmts: map[string]*list.Element{}}, nil
 }
 
 func (c *connector) Driver() driver.Driver { return &c.drv }
@@ -53,10 +57,14 @@ type inner interface {
 
 type cachingConn struct {
 	driver.Conn
-	stmts map[string]*cachedStmt
+	stmts map[string]*list.Element // of *cachedStmt, in lru
+	lru   list.List                // most recently used first
+
+	prepared, uncached int // statements prepared for the cache, runs outside it (tests)
 }
 
 type cachedStmt struct {
+	q    string
 	st   driver.Stmt
 	busy bool // its rows are open: the same text meanwhile gets a fresh statement
 }
@@ -70,24 +78,44 @@ func cacheable(q string) bool {
 }
 
 // stmt returns the cached statement for q, preparing it on first use; nil
-// when q is not cached (a script, a full cache, or in use).
+// when q is not cached (a script, or in use, or every cached statement is).
 func (c *cachingConn) stmt(ctx context.Context, q string) (*cachedStmt, error) {
-	if cs, ok := c.stmts[q]; ok {
+	if e, ok := c.stmts[q]; ok {
+		cs := e.Value.(*cachedStmt)
 		if cs.busy {
+			c.uncached++
 			return nil, nil
 		}
+		c.lru.MoveToFront(e)
 		return cs, nil
 	}
-	if len(c.stmts) >= stmtCacheSize || !cacheable(q) {
+	if !cacheable(q) || (len(c.stmts) >= stmtCacheSize && !c.evict()) {
+		c.uncached++
 		return nil, nil
 	}
 	st, err := c.in().PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	cs := &cachedStmt{st: st}
-	c.stmts[q] = cs
-	return cs, nil
+	c.prepared++
+	c.stmts[q] = c.lru.PushFront(&cachedStmt{q: q, st: st})
+	return c.stmts[q].Value.(*cachedStmt), nil
+}
+
+// evict finalizes the least recently used statement whose rows are not
+// open; false when every one's are.
+func (c *cachingConn) evict() bool {
+	for e := c.lru.Back(); e != nil; e = e.Prev() {
+		cs := e.Value.(*cachedStmt)
+		if cs.busy {
+			continue
+		}
+		_ = cs.st.Close()
+		c.lru.Remove(e)
+		delete(c.stmts, cs.q)
+		return true
+	}
+	return false
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
@@ -133,10 +161,11 @@ func (c *cachingConn) IsValid() bool { return c.in().IsValid() }
 
 // Close finalizes the cached statements, then closes the connection.
 func (c *cachingConn) Close() error {
-	for q, cs := range c.stmts {
-		_ = cs.st.Close()
+	for q, e := range c.stmts {
+		_ = e.Value.(*cachedStmt).st.Close()
 		delete(c.stmts, q)
 	}
+	c.lru.Init()
 	return c.Conn.Close()
 }
 
