@@ -35,17 +35,20 @@ func OrderedToken(now time.Time, n int) string {
 // before ordered tokens, or a made-up one) keys as HashToken(token) alone,
 // so links already sent keep working and no shape maps onto another's key.
 func OrderedTokenKey(token string, n int) string {
-	var raw [orderedTimeBytes]byte
 	if len(token) != base64.RawURLEncoding.EncodedLen(orderedTimeBytes+n) {
 		return HashToken(token)
 	}
-	// The first 8 characters encode exactly the 6 bytes of time.
-	const prefix = orderedTimeBytes * 4 / 3
-	if _, err := base64.RawURLEncoding.Decode(raw[:], []byte(token[:prefix])); err != nil {
+	var buf [64]byte
+	raw := buf[:]
+	if orderedTimeBytes+n > len(buf) {
+		raw = make([]byte, orderedTimeBytes+n)
+	}
+	// (The decoder skips line breaks, so a text holding one decodes short.)
+	if m, err := base64.RawURLEncoding.Decode(raw, []byte(token)); err != nil || m != orderedTimeBytes+n {
 		return HashToken(token)
 	}
 	var out [2*orderedTimeBytes + 1]byte
-	hex.Encode(out[:], raw[:])
+	hex.Encode(out[:], raw[:orderedTimeBytes])
 	out[2*orderedTimeBytes] = '.'
 	return string(out[:]) + HashToken(token)
 }

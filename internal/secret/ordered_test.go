@@ -59,3 +59,26 @@ func TestOrderedToken(t *testing.T) {
 		}
 	})
 }
+
+// FuzzOrderedTokenKey: any text keys without panicking, either as
+// HashToken or, for the shape of an ordered token only, as its time and
+// HashToken; two different texts never share a key.
+func FuzzOrderedTokenKey(f *testing.F) {
+	f.Add(OrderedToken(time.Unix(1_800_000_000, 0), 32))
+	f.Add(Token("", 32))
+	f.Add("")
+	f.Add(strings.Repeat("_", 51))
+	shape := regexp.MustCompile(`^[0-9a-f]{12}\.[0-9a-f]{64}$`)
+	f.Fuzz(func(t *testing.T, tok string) {
+		key := OrderedTokenKey(tok, 32)
+		switch {
+		case key == HashToken(tok):
+		case shape.MatchString(key) && strings.HasSuffix(key, "."+HashToken(tok)):
+			if raw, err := base64.RawURLEncoding.DecodeString(tok); err != nil || len(raw) != 38 {
+				t.Fatalf("%q keyed as an ordered token: %q", tok, key)
+			}
+		default:
+			t.Fatalf("%q keyed as %q", tok, key)
+		}
+	})
+}
