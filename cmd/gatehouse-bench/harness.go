@@ -57,6 +57,10 @@ type harness struct {
 	runs     atomic.Int64 // load processes started (distinct invitation addresses)
 	// inviteRate is (b)'s invitations per second, for PostgreSQL ÷ SQLite.
 	inviteRate float64
+	// bareCPU is (a)'s server CPU per bare request: (b) states its CPU per
+	// invitation in bare requests too, a figure that moves less from
+	// machine to machine than microseconds.
+	bareCPU time.Duration
 	logCount   *countingWriter // bytes the server logged
 }
 
