@@ -60,8 +60,8 @@ type harness struct {
 	// bareCPU is (a)'s server CPU per bare request: (b) states its CPU per
 	// invitation in bare requests too, a figure that moves less from
 	// machine to machine than microseconds.
-	bareCPU time.Duration
-	logCount   *countingWriter // bytes the server logged
+	bareCPU  time.Duration
+	logCount *countingWriter // bytes the server logged
 }
 
 // verdict is one target's outcome, repeated in the summary.
