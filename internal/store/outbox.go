@@ -56,7 +56,13 @@ func (c *Conn) enqueueMail(ctx context.Context, m gatehouse.MailMessage, now, le
 		}
 	}()
 	buf.Reset()
-	if err := json.NewEncoder(buf).Encode(mailBody{Text: m.Text, HTML: m.HTML}); err != nil {
+	// Not escaped for HTML: the body is JSON inside a sealed column, never
+	// inside a page, and every < and > of the HTML part as \u003c and
+	// \u003e made an invitation's sealed body a fifth larger (1,352 against
+	// 1,126 bytes; issue 17).
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(mailBody{Text: m.Text, HTML: m.HTML}); err != nil {
 		return nil, gatehouse.Internal(err)
 	}
 	sealed, err := c.s.box.Seal(buf.Bytes()) // a copy: the buffer goes back to the pool
