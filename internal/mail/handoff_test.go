@@ -2,6 +2,8 @@ package mail_test
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,5 +138,69 @@ func TestWorkerHandOffStillClaims(t *testing.T) {
 			t.Fatal("mail queued without a hand-off was never claimed")
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestWorkerHandOffRounds: mail handed off commit after commit, 5 ms apart,
+// is delivered in rounds at least 20 ms apart (handOffEvery), so that ten
+// messages are recorded sent in a few transactions, not one per hand-off;
+// each is still sent once, and a full batch waiting goes at once.
+func TestWorkerHandOffRounds(t *testing.T) {
+	e := storetest.Engines(t)[0]
+	ctx := context.Background()
+	s := e.Open(t)
+	var mu sync.Mutex
+	records := 0
+	s.Observe(func(q string, _ []any) {
+		if strings.HasPrefix(q, "UPDATE outbox SET status = 'sent'") {
+			mu.Lock()
+			records++
+			mu.Unlock()
+		}
+	})
+	defer s.Observe(nil)
+	sent := &countingSender{}
+	w := &gmail.Worker{Store: s, Sender: sent, Log: quiet, Interval: time.Hour, Batch: 3}
+	w.Start()
+	defer w.Stop()
+	var ids []string
+	for range 10 {
+		until, ok := w.HandOffLease(store.Now())
+		if !ok {
+			t.Fatal("no hand-off")
+		}
+		var msg *gatehouse.OutboxMessage
+		if err := s.Tx(ctx, func(tx *store.Conn) (err error) {
+			msg, err = tx.EnqueueLeasedMail(ctx, gatehouse.MailMessage{To: "h@example.com", Subject: "H"}, store.Now(), until)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, msg.ID)
+		w.HandOff(msg)
+		time.Sleep(5 * time.Millisecond)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, id := range ids {
+		for mailByID(t, s, id).Status != gatehouse.MailSent {
+			if time.Now().After(deadline) {
+				t.Fatalf("message %s not delivered", id)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// Ten hand-offs over about 50 ms: a round at once, then one every 20 ms
+	// (each taking at most Batch, 3, with a full batch going at once).
+	if records > 6 {
+		t.Fatalf("10 hand-offs recorded in %d transactions, want at most 6", records)
+	}
+	sent.mu.Lock()
+	defer sent.mu.Unlock()
+	for _, id := range ids {
+		if sent.count[id] != 1 {
+			t.Fatalf("message %s sent %d times", id, sent.count[id])
+		}
 	}
 }
