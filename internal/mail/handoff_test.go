@@ -116,18 +116,7 @@ func TestWorkerHandOffStillClaims(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		until, ok := w.HandOffLease(store.Now())
-		if !ok {
-			t.Fatal("no hand-off")
-		}
-		var msg *gatehouse.OutboxMessage
-		if err := s.Tx(ctx, func(tx *store.Conn) (err error) {
-			msg, err = tx.EnqueueLeasedMail(ctx, gatehouse.MailMessage{To: "h@example.com", Subject: "H"}, store.Now(), until)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		w.HandOff(msg)
+		handOffNew(t, s, w)
 		sent.mu.Lock()
 		done := queued != "" && sent.count[queued] == 1
 		sent.mu.Unlock()
@@ -147,7 +136,6 @@ func TestWorkerHandOffStillClaims(t *testing.T) {
 // each is still sent once, and a full batch waiting goes at once.
 func TestWorkerHandOffRounds(t *testing.T) {
 	e := storetest.Engines(t)[0]
-	ctx := context.Background()
 	s := e.Open(t)
 	var mu sync.Mutex
 	records := 0
@@ -165,19 +153,8 @@ func TestWorkerHandOffRounds(t *testing.T) {
 	defer w.Stop()
 	var ids []string
 	for range 10 {
-		until, ok := w.HandOffLease(store.Now())
-		if !ok {
-			t.Fatal("no hand-off")
-		}
-		var msg *gatehouse.OutboxMessage
-		if err := s.Tx(ctx, func(tx *store.Conn) (err error) {
-			msg, err = tx.EnqueueLeasedMail(ctx, gatehouse.MailMessage{To: "h@example.com", Subject: "H"}, store.Now(), until)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		msg := handOffNew(t, s, w)
 		ids = append(ids, msg.ID)
-		w.HandOff(msg)
 		time.Sleep(5 * time.Millisecond)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -203,4 +180,24 @@ func TestWorkerHandOffRounds(t *testing.T) {
 			t.Fatalf("message %s sent %d times", id, sent.count[id])
 		}
 	}
+}
+
+// handOffNew queues a message leased to w, as a request's commit does,
+// and hands it off.
+func handOffNew(t *testing.T, s *store.Store, w *gmail.Worker) *gatehouse.OutboxMessage {
+	t.Helper()
+	ctx := context.Background()
+	until, ok := w.HandOffLease(store.Now())
+	if !ok {
+		t.Fatal("no hand-off")
+	}
+	var msg *gatehouse.OutboxMessage
+	if err := s.Tx(ctx, func(tx *store.Conn) (err error) {
+		msg, err = tx.EnqueueLeasedMail(ctx, gatehouse.MailMessage{To: "h@example.com", Subject: "H"}, store.Now(), until)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.HandOff(msg)
+	return msg
 }

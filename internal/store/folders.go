@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
@@ -134,6 +135,7 @@ func (c *Conn) queryFolders(ctx context.Context, q string, args ...any) ([]*gate
 
 // inList appends "($n, $n+1, ...)" for ids to q.
 func inList(q string, args []any, ids []string) (string, []any) {
+	ids = padList(ids)
 	var sb strings.Builder
 	sb.WriteString(q)
 	sb.WriteByte('(')
@@ -146,4 +148,21 @@ func inList(q string, args []any, ids []string) (string, []any) {
 	}
 	sb.WriteByte(')')
 	return sb.String(), args
+}
+
+// padList pads a list to the next power of two by repeating its last
+// element (lists of 256 or more are left as they are), so that a statement
+// built from it ("IN (…)", "CASE id WHEN …") takes one of a few texts, which
+// the statement caches keep, instead of one per length. A value repeated in
+// such a list changes nothing it matches.
+func padList[T any](xs []T) []T {
+	n := len(xs)
+	if n == 0 || n >= 256 || n&(n-1) == 0 {
+		return xs
+	}
+	out := make([]T, 1<<bits.Len(uint(n-1)))
+	for i := range out {
+		out[i] = xs[min(i, n-1)]
+	}
+	return out
 }

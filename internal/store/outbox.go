@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math/bits"
 	"strings"
 	"sync"
 	"time"
@@ -146,16 +145,7 @@ func (c *Conn) MarkMailsSent(ctx context.Context, sent []MailSent, eraseBody boo
 	if len(sent) == 0 {
 		return nil
 	}
-	// Padded to a power of two with the last message again (a repeated id
-	// changes nothing): a few statement texts, which the statement cache
-	// keeps, instead of one per batch size.
-	if n := len(sent); n < 256 {
-		padded := make([]MailSent, 1<<bits.Len(uint(n-1)))
-		for i := range padded {
-			padded[i] = sent[min(i, n-1)]
-		}
-		sent = padded
-	}
+	sent = padList(sent) // a few statement texts, not one per batch size
 	var sb strings.Builder
 	args := make([]any, 0, 2*len(sent))
 	sb.WriteString(`UPDATE outbox SET status = 'sent', last_error = '', locked_until = 0, sent_at = CASE id`)
