@@ -214,10 +214,8 @@ func (b *base) invitationMessage(ctx context.Context, conn *store.Conn, orgID, t
 	if t != nil {
 		m, err = mailer.Template{Subject: t.Subject, Text: t.Text, HTML: t.HTML}.Render(to, v)
 	} else {
-		m, err = mailer.Compose("invitation", to, map[string]any{
-			"Name": name, "InviterName": v.InviterName, "OrgName": v.OrganizationName, "Access": access,
-			"Link": v.AcceptURL, "ExpiresAt": v.ExpiresAt,
-		})
+		m, err = mailer.ComposeInvitation(to, mailer.Invitation{Name: name, InviterName: v.InviterName,
+			OrgName: v.OrganizationName, Access: access, Link: v.AcceptURL, ExpiresAt: v.ExpiresAt})
 	}
 	if err != nil {
 		return m, gatehouse.Internal(err)
