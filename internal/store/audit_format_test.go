@@ -27,3 +27,15 @@ func TestAuditSealFormat(t *testing.T) {
 		t.Errorf("AuditHash (negative numbers) = %s, want %s", got, want)
 	}
 }
+
+func BenchmarkAuditMAC(b *testing.B) {
+	e := &gatehouse.AuditEvent{PrevHash: "abc", ID: "0192f0e2-7d2c-7a4b-8000-000000000001", Seq: 42, OrgID: "org-1",
+		ActorKind: "user", ActorID: "u-1", ActorName: "Owner", Action: "invitation.created", TargetType: "invitation",
+		TargetID: "inv-1", Summary: []byte(`{"authentication":"password","email":"invitee1@example.com","expires_at":"2026-12-15T00:00:00Z","permissions":[],"role_id":"viewer"}`),
+		IP: "127.0.0.1", UserAgent: "Go-http-client/1.1", RequestID: "req-1", CreatedAt: time.UnixMicro(1765152000123456), KeyID: "k1"}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = AuditMAC(key, e)
+	}
+}
