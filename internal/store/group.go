@@ -54,8 +54,8 @@ type turn struct {
 
 // batch is one shared transaction.
 type batch struct {
-	tx     *sql.Tx
-	n      int // callers that ran in it
+	tx     *writerTx // the writer connection in a transaction (group_tx.go)
+	n      int       // callers that ran in it
 	start  time.Time
 	broken error // a savepoint command failed: roll everything back
 	done   chan struct{}
@@ -121,8 +121,7 @@ func (s *Store) groupTx(ctx context.Context, fn func(tx *Conn) error) error {
 	}
 	b := g.cur
 	if b == nil {
-		// Not the caller's context: the transaction outlives this caller.
-		tx, err := s.writer.BeginTx(context.Background(), nil)
+		tx, err := beginWriterTx(s.writer)
 		if err != nil {
 			g.mu.Lock()
 			g.handOff()
