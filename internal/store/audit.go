@@ -103,7 +103,7 @@ func AuditHash(e *gatehouse.AuditEvent) string {
 	b := sealBuffers.Get().(*[]byte)
 	*b = appendAuditFields((*b)[:0], e)
 	h.Write(*b)
-	sealBuffers.Put(b)
+	putSealBuffer(b)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -114,12 +114,19 @@ func AuditMAC(key []byte, e *gatehouse.AuditEvent) string {
 	b := sealBuffers.Get().(*[]byte)
 	*b = appendSealField(appendAuditFields((*b)[:0], e), e.KeyID)
 	h.Write(*b)
-	sealBuffers.Put(b)
+	putSealBuffer(b)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // sealBuffers hold the bytes a seal is computed over, between events.
 var sealBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// putSealBuffer pools b again, unless a rare huge event grew it.
+func putSealBuffer(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		sealBuffers.Put(b)
+	}
+}
 
 // appendAuditFields appends what a seal covers: every recorded field as its
 // length in decimal, ':', itself and ';' (TestAuditSealFormat pins it:
