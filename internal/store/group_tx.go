@@ -34,7 +34,11 @@ func beginWriterTx(db *sql.DB) (*writerTx, error) {
 		return nil, err
 	}
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		discard(c)
+		if strings.Contains(err.Error(), "within a transaction") {
+			discard(c) // left inside one: never to be used again
+		} else {
+			_ = c.Close() // busy, say: the connection itself is fine
+		}
 		return nil, err
 	}
 	return &writerTx{c}, nil

@@ -14,7 +14,8 @@ import (
 // to commit, or finds its transaction already ended.
 func TestWriterTx(t *testing.T) {
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "w.db")+"?_pragma=foreign_keys(1)")
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "w.db")+"?_pragma=foreign_keys(1)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,4 +100,30 @@ func TestWriterTx(t *testing.T) {
 		t.Fatalf("ended: %v", err)
 	}
 	outside("ended")
+
+	// Another connection holds the write lock: BEGIN IMMEDIATE fails
+	// (busy), and the connection goes back to the pool, open and usable.
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := beginWriterTx(db); err == nil {
+		t.Fatal("began a write transaction while another connection held the lock")
+	}
+	if st := db.Stats(); st.OpenConnections != 1 {
+		t.Errorf("after a busy BEGIN: %d connections open, want the one kept", st.OpenConnections)
+	}
+	if _, err := lock.ExecContext(ctx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	lock.Close()
+	outside("busy")
 }
